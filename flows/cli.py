@@ -1,0 +1,133 @@
+"""The ``alvh`` command line."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sys
+from enum import StrEnum
+from typing import Annotated, Any
+
+import duckdb
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from flows.settings import Settings
+from storage.catalog import connect_readonly, publish_catalog
+from storage.errors import PipelineError
+from storage.lake import Lake
+
+app = typer.Typer(help="alvh: the ALVH data pipeline and feature store.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+out = Console()
+err = Console(stderr=True)
+
+
+class Format(StrEnum):
+    """Output formats for tabular results."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class State:
+    """Options shared by every command."""
+
+    settings = Settings()
+
+    @classmethod
+    def lake(cls) -> Lake:
+        """The lake chosen by ``--home`` or ``ALVH_HOME``."""
+        return cls.settings.lake()
+
+
+@app.callback()
+def main(
+    home: Annotated[str | None, typer.Option(help="Lake root: a path or fsspec URL "
+                                             "[env: ALVH_HOME, default ./lake]")] = None,
+) -> None:
+    """alvh: ingest, validate, compute features and recommend the next session's hedge."""
+    if home:
+        State.settings = Settings(home=home)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print one clear line on stderr and return the Exit to raise."""
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False)
+    return typer.Exit(code)
+
+
+def emit(columns: list[str], rows: list[tuple[Any, ...]], fmt: Format, title: str = "") -> None:
+    """Print rows as a rich table, CSV or JSON records."""
+    if fmt is Format.csv:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        sys.stdout.write(buf.getvalue())
+    elif fmt is Format.json:
+        sys.stdout.write(json.dumps([dict(zip(columns, r, strict=True)) for r in rows],
+                                    default=str, indent=1) + "\n")
+    else:
+        table = RichTable(title=title or None)
+        for c in columns:
+            table.add_column(c)
+        for r in rows:
+            table.add_row(*("" if v is None else str(v) for v in r))
+        out.print(table)
+
+
+@app.command()
+def publish() -> None:
+    """Rebuild the DuckDB catalog from the lake and swap it into place."""
+    path = publish_catalog(State.lake())
+    out.print(f"catalog published: {path}")
+
+
+@app.command()
+def status() -> None:
+    """Every table's rows, date range and freshness."""
+    lake = State.lake()
+    try:
+        con = connect_readonly(lake)
+    except PipelineError as e:
+        raise fail(str(e)) from None
+    with con:
+        rows = con.execute("SELECT table_name, rows, first_date, last_date, last_ingested_at "
+                           "FROM table_status ORDER BY table_name").fetchall()
+    today = dt.date.today()
+    shown = [(*r[:4], "empty" if r[3] is None else f"{(today - r[3]).days} d", r[4])
+             for r in rows]
+    emit(["table", "rows", "first", "last", "age", "last ingested"], shown, Format.table,
+         title=f"lake {lake.url}")
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run on the read-only catalog")],
+    format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+) -> None:
+    """Run a query on a read-only connection to the catalog."""
+    try:
+        con = connect_readonly(State.lake())
+    except PipelineError as e:
+        raise fail(str(e), 2) from None
+    with con:
+        try:
+            cur = con.execute(query)
+            columns = [d[0] for d in cur.description or []]
+            rows = cur.fetchall()
+        except duckdb.Error as e:
+            raise fail(f"query failed: {str(e).splitlines()[0]}", 2) from None
+    emit(columns, rows, format)
+
+
+@app.command()
+def demo() -> None:
+    """Run the nightly pipeline on the built-in demo market (what `make run` calls)."""
+    publish_catalog(State.lake())
+    status()

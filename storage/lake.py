@@ -1,0 +1,241 @@
+"""The Parquet lake: atomic partition writes, lazy scans, raw archive and quarantine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import fsspec
+import polars as pl
+import pyarrow as pa
+import pyarrow.dataset as ds
+from fsspec.implementations.local import LocalFileSystem
+
+from storage import schemas
+from storage.errors import SchemaError
+from storage.paths import safe_segment
+
+DATA_FILE = "data.parquet"
+
+
+class Lake:
+    """A lake rooted at a local path or any fsspec URL (``s3://bucket/prefix``)."""
+
+    def __init__(
+        self, root: str | os.PathLike[str], storage_options: Mapping[str, Any] | None = None
+    ):
+        """Open the lake at ``root``; ``storage_options`` go to fsspec (endpoint, keys)."""
+        self.fs, path = fsspec.core.url_to_fs(str(root), **dict(storage_options or {}))
+        self.local = isinstance(self.fs, LocalFileSystem)
+        self.root = os.path.abspath(path) if self.local else path.rstrip("/")
+        self.url = self.root if self.local else f"{self.fs.protocol[0]}://{self.root}"
+
+    # -- paths --------------------------------------------------------------------------
+    def path(self, *segments: str) -> str:
+        """Join ``segments`` under the lake root."""
+        return "/".join([self.root, *segments])
+
+    def partition_dir(self, table: str, partition: Mapping[str, object]) -> str:
+        """The folder of one partition, after checking every key and value is safe."""
+        t = schemas.get(table)
+        if tuple(partition) != t.partition_by:
+            raise SchemaError(
+                f"table {table}: partition keys {tuple(partition)} != {t.partition_by}"
+            )
+        parts = [f"{safe_segment(k, 'partition key')}={safe_segment(v, 'partition value')}"
+                 for k, v in partition.items()]
+        return self.path("tables", safe_segment(table, "table"), *parts)
+
+    # -- writing ------------------------------------------------------------------------
+    def put_bytes(self, path: str, data: bytes) -> None:
+        """Write ``data`` at ``path`` so a reader sees the old file or the new one, never half.
+
+        Locally: a temporary file in the same folder, fsync, one rename, fsync of the folder.
+        On object stores a single PUT is already atomic.
+        """
+        if not self.local:
+            self.fs.pipe_file(path, data)
+            return
+        folder = os.path.dirname(path)
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def write_partition(
+        self, table: str, partition: Mapping[str, object], frame: pl.DataFrame
+    ) -> str:
+        """Replace one partition of ``table`` with ``frame``, atomically.
+
+        Args:
+            table: a declared table name.
+            partition: partition key -> value, in the table's ``partition_by`` order.
+            frame: the partition's complete contents.
+
+        Returns:
+            The path written.
+
+        Raises:
+            SchemaError: a missing or mistyped column, duplicate keys, or rows that belong to
+                another partition; nothing is written.
+            UnsafePathError: a partition value that could escape the lake.
+        """
+        t = schemas.get(table)
+        target = self.partition_dir(table, partition)
+        frame = t.conform(frame)
+        _check_rows_in_partition(t, partition, frame)
+        _check_unique_keys(t, frame)
+        frame = frame.sort(list(t.keys))
+        hive_cols = [k for k in t.partition_by if k in t.columns]
+        self.put_bytes(f"{target}/{DATA_FILE}", _parquet_bytes(frame.drop(hive_cols)))
+        return f"{target}/{DATA_FILE}"
+
+    def upsert(self, table: str, frame: pl.DataFrame) -> list[dict[str, object]]:
+        """Merge ``frame`` into ``table`` by key, rewriting only the partitions it touches.
+
+        New rows replace stored rows with the same key; every other stored row stays.
+
+        Returns:
+            The partitions written, as dicts.
+        """
+        t = schemas.get(table)
+        frame = t.conform(frame)
+        written = []
+        for part in iter_partitions(t, frame):
+            new = frame.filter(_in_partition(t, part))
+            old = self.read_partition(table, part)
+            if old is not None:
+                new = pl.concat([old.join(new, on=list(t.keys), how="anti"), new])
+            self.write_partition(table, part, new)
+            written.append(part)
+        return written
+
+    # -- reading ------------------------------------------------------------------------
+    def partitions(self, table: str) -> list[str]:
+        """Paths of every published data file of ``table`` (never a temporary file)."""
+        base = self.path("tables", safe_segment(table, "table"))
+        depth = "/".join(["*"] * len(schemas.get(table).partition_by))
+        return sorted(self.fs.glob(f"{base}/{depth}/{DATA_FILE}"))
+
+    def read_partition(self, table: str, partition: Mapping[str, object]) -> pl.DataFrame | None:
+        """One partition as a frame in the table's schema, or None when absent."""
+        t = schemas.get(table)
+        path = f"{self.partition_dir(table, partition)}/{DATA_FILE}"
+        if not self.fs.exists(path):
+            return None
+        with self.fs.open(path, "rb") as fh:
+            frame = pl.read_parquet(fh)
+        hive = [pl.lit(v).cast(t.columns[k]).alias(k) for k, v in partition.items()
+                if k in t.columns]
+        return t.conform(frame.with_columns(hive))
+
+    def scan(self, table: str) -> pl.LazyFrame:
+        """A lazy scan over all of ``table`` in its declared schema (hive-partitioned)."""
+        t = schemas.get(table)
+        files = self.partitions(table)
+        if not files:
+            return t.empty().lazy()
+        hive = {k: (t.columns[k] if k in t.columns else pl.Int32()) for k in t.partition_by}
+        if self.local:
+            lf = pl.scan_parquet(files, hive_partitioning=True, hive_schema=hive)
+        else:
+            part = ds.partitioning(
+                pa.schema([(k, pl.DataFrame(schema={k: v}).to_arrow().schema[0].type)
+                           for k, v in hive.items()]), flavor="hive")
+            base = self.path("tables", table)
+            lf = pl.scan_pyarrow_dataset(ds.dataset(
+                files, filesystem=self.fs, format="parquet", partitioning=part,
+                partition_base_dir=base))
+        return lf.select(pl.col(c).cast(d) for c, d in t.columns.items())
+
+    # -- raw archive and quarantine -------------------------------------------------------
+    def save_raw(self, source: str, name: str, payload: bytes, meta: Mapping[str, Any]) -> str:
+        """Keep a fetched payload exactly as received, with a ``.meta.json`` beside it.
+
+        Args:
+            source: provider name (``cboe``, ``fred`` ...).
+            name: file name as the provider names it.
+            payload: the bytes received.
+            meta: at least ``url``, ``fetched_at`` (aware datetime) and ``status``.
+
+        Returns:
+            The payload's path. Earlier payloads are never overwritten.
+        """
+        return self._keep("raw", source, name, payload, dict(meta))
+
+    def quarantine(
+        self, source: str, name: str, payload: bytes, reason: str, *, at: dt.datetime
+    ) -> str:
+        """Keep rejected input with the reason it was rejected; returns its path."""
+        return self._keep("quarantine", source, name, payload, {"reason": reason, "fetched_at": at})
+
+    def _keep(self, area: str, source: str, name: str, payload: bytes, meta: dict) -> str:
+        at: dt.datetime = meta["fetched_at"]
+        sha = hashlib.sha256(payload).hexdigest()
+        stem = f"{at.astimezone(dt.UTC):%H%M%S%f}_{sha[:12]}_{safe_segment(name)}"
+        path = self.path(area, safe_segment(source, "source"), f"{at:%Y-%m-%d}", stem)
+        meta |= {"sha256": sha, "bytes": len(payload), "fetched_at": at.isoformat(), "name": name}
+        self.put_bytes(path, payload)
+        self.put_bytes(f"{path}.meta.json", json.dumps(meta, indent=1, default=str).encode())
+        return path
+
+    def list_area(self, area: str, source: str | None = None) -> list[str]:
+        """Payload paths kept under ``raw`` or ``quarantine`` (optionally for one source)."""
+        base = self.path(area, safe_segment(source, "source")) if source else self.path(area)
+        if not self.fs.exists(base):
+            return []
+        return sorted(p for p in self.fs.find(base) if not p.endswith(".meta.json"))
+
+
+def _parquet_bytes(frame: pl.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame.write_parquet(buf, compression="zstd", statistics=True)
+    return buf.getvalue()
+
+
+def _in_partition(t: schemas.Table, partition: Mapping[str, object]) -> pl.Expr:
+    return pl.all_horizontal(
+        e == pl.lit(partition[k]) for k, e in zip(t.partition_by, t.partition_exprs(), strict=True)
+    )
+
+
+def _check_rows_in_partition(
+    t: schemas.Table, partition: Mapping[str, object], frame: pl.DataFrame
+) -> None:
+    if frame.is_empty():
+        return
+    want = {k: (int(str(v)) if k == "year" else v) for k, v in partition.items()}
+    bad = frame.filter(~_in_partition(t, want))
+    if not bad.is_empty():
+        raise SchemaError(f"table {t.name}: rows belong to partition(s) "
+                          f"{list(iter_partitions(t, bad))[:3]}, not {want}")
+
+
+def _check_unique_keys(t: schemas.Table, frame: pl.DataFrame) -> None:
+    dup = frame.filter(frame.select(t.keys).is_duplicated())
+    if not dup.is_empty():
+        raise SchemaError(
+            f"table {t.name}: duplicate key {dup.select(t.keys).row(0, named=True)}")
+
+
+def iter_partitions(t: schemas.Table, frame: pl.DataFrame) -> Iterable[dict[str, object]]:
+    """The partitions that ``frame``'s rows fall in."""
+    return frame.select(t.partition_exprs()).unique(maintain_order=True).to_dicts()
