@@ -1,0 +1,221 @@
+"""The ALVH policy: every number of the rules, loaded from TOML and validated with pydantic."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from storage.errors import PipelineError
+
+DEFAULT_POLICY_PATH = Path(__file__).with_name("policy_default.toml")
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Rsi = Annotated[float, Field(ge=0.0, le=100.0)]
+
+
+class PolicyError(PipelineError):
+    """A policy file that cannot be read or breaks a rule; the message names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RegimePolicy(_Section):
+    """VIX thresholds of the four regimes."""
+
+    normal_from: Positive = 15.0
+    elevated_from: Positive = 20.0
+    extreme_from: Positive = 35.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.normal_from < self.elevated_from < self.extreme_from:
+            raise ValueError("regime thresholds must increase: normal_from < elevated_from "
+                             "< extreme_from")
+        return self
+
+
+class SignalPolicy(_Section):
+    """Thresholds of the warning signals."""
+
+    rsi_oversold: Rsi = 30.0
+    rsi_overbought: Rsi = 70.0
+    vix_rsi_high: Rsi = 60.0
+    rsi_normal_low: Rsi = 40.0
+    rsi_normal_high: Rsi = 60.0
+    steep_slope: float = 3.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.rsi_oversold >= self.rsi_overbought:
+            raise ValueError("rsi_oversold must be below rsi_overbought")
+        if self.rsi_normal_low >= self.rsi_normal_high:
+            raise ValueError("rsi_normal_low must be below rsi_normal_high")
+        return self
+
+
+class CondorPolicy(_Section):
+    """The base layer: the 1DTE iron condor."""
+
+    dte_trading_days: Annotated[int, Field(ge=1)] = 1
+    k_calm: Positive = 1.5
+    k_normal: Positive = 1.5
+    k_elevated: Positive = 2.0
+    k_extreme: Positive = 2.0
+    strike_step: Positive = 5.0
+    wing_width: Positive = 25.0
+    hook_tighten_steps: Annotated[int, Field(ge=0, le=2)] = 1
+    min_wing_width: Positive = 5.0
+    risk_pct_at_ref_vix: Share = 0.02
+    ref_vix: Positive = 12.0
+    second_engine_vix_below: Positive = 15.0
+    second_engine_cut_one: Share = 0.25
+    second_engine_cut_two: Share = 0.40
+    allow_extreme: bool = False
+    multiplier: Positive = 100.0
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.min_wing_width > self.wing_width:
+            raise ValueError("min_wing_width must not exceed wing_width")
+        if self.second_engine_cut_one > self.second_engine_cut_two:
+            raise ValueError("second_engine_cut_one must not exceed second_engine_cut_two")
+        return self
+
+
+class CapPolicy(_Section):
+    """Hard caps on risk and hedge cost."""
+
+    max_total_risk_pct: Share = 0.015
+    hedge_debit_pct_spx: Share = 0.015
+    no_doubling: bool = True
+
+
+class LayerPolicy(_Section):
+    """One rung of the VIX call ladder."""
+
+    name: str
+    target_dte: Annotated[int, Field(gt=0)]
+    weight: Positive
+    beta_feature: str
+    default_beta: Positive
+
+
+class LadderPolicy(_Section):
+    """The hedge: laddered long VIX calls."""
+
+    otm_pct: NonNegative = 0.15
+    coverage_quiet: Share = 0.40
+    coverage_lit: Share = 0.60
+    coverage_lit_min_signals: Annotated[int, Field(ge=1)] = 2
+    steep_add: Share = 0.5
+    confirm_min_signals: Annotated[int, Field(ge=1)] = 2
+    layer3_vix: Positive = 35.0
+    coverage_tolerance: Share = 0.25
+    half_point_strikes_below: NonNegative = 20.0
+    multiplier: Positive = 100.0
+    layers: Annotated[tuple[LayerPolicy, ...], Field(min_length=3, max_length=3)]
+
+    @model_validator(mode="after")
+    def _increasing(self) -> Self:
+        dtes = [layer.target_dte for layer in self.layers]
+        if dtes != sorted(set(dtes)):
+            raise ValueError("layers must have strictly increasing target_dte")
+        return self
+
+
+class PricingPolicy(_Section):
+    """Inputs of the pricing models that are not market data."""
+
+    dividend_yield: Annotated[float, Field(ge=0.0, le=0.2)] = 0.015
+    default_rate: Annotated[float, Field(ge=-0.05, le=0.5)] = 0.04
+    put_skew_slope: float = 1.0
+    call_skew_slope: float = 0.0
+    min_iv: Positive = 0.05
+    vix_vol_from_vvix: Positive = 1.0
+    vix_vol_term_exponent: NonNegative = 0.3
+    vix_vol_default: Positive = 1.0
+
+
+class Policy(_Section):
+    """A whole ALVH policy; ``version`` is a short hash of its canonical content."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
+
+    regime: RegimePolicy = RegimePolicy()
+    signals: SignalPolicy = SignalPolicy()
+    condor: CondorPolicy = CondorPolicy()
+    caps: CapPolicy = CapPolicy()
+    ladder: LadderPolicy
+    pricing: PricingPolicy = PricingPolicy()
+
+    @cached_property
+    def version(self) -> str:
+        """First 12 hex digits of sha256 over the canonical (sorted-key JSON) content."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True,
+                               separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def _error_text(err: ValidationError) -> str:
+    """One line per problem, each naming its dotted key."""
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "<policy>"
+        lines.append(f"{key}: {e['msg']}")
+    return "; ".join(lines)
+
+
+def policy_from_mapping(data: dict[str, Any], source: str = "<mapping>") -> Policy:
+    """Validate a parsed policy mapping, raising PolicyError naming the offending key."""
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as e:
+        raise PolicyError(f"policy {source}: {_error_text(e)}") from e
+
+
+def load_policy(path: Path | str | None = None) -> Policy:
+    """Load and validate a policy TOML file (the shipped defaults when ``path`` is None)."""
+    p = Path(path) if path is not None else DEFAULT_POLICY_PATH
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise PolicyError(f"policy {p}: cannot read: {e}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise PolicyError(f"policy {p}: not valid TOML: {e}") from e
+    return policy_from_mapping(data, str(p))
+
+
+def policy_version(policy: Policy) -> str:
+    """The policy's content hash (12 hex digits)."""
+    return policy.version
+
+
+def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
+    """Dotted (key, value) pairs of a nested dump, layers indexed by name."""
+    if isinstance(value, dict):
+        return [kv for k, v in value.items() for kv in _flatten(f"{prefix}.{k}".lstrip("."), v)]
+    if isinstance(value, list):
+        return [kv for item in value for kv in _flatten(f"{prefix}.{item.get('name')}", item)]
+    return [(prefix, value)]
+
+
+def policy_items(policy: Policy) -> list[tuple[str, Any]]:
+    """Every policy number as (dotted key, value), in file order."""
+    return _flatten("", policy.model_dump(mode="json"))
+
+
+def render_policy(policy: Policy) -> str:
+    """The policy as text for ``alvh policy show``: version line, then one ``key = value`` each."""
+    rows = [f"policy_version = {policy.version}"]
+    rows += [f"{k} = {json.dumps(v)}" for k, v in policy_items(policy)]
+    return "\n".join(rows)
