@@ -1,0 +1,598 @@
+"""SPX option chains: CBOE delayed-quotes JSON, CBOE quotedata CSV exports, DataShop EOD.
+
+Every layout parses to the ``option_chain`` table's columns minus ``ingested_at``: one row per
+option, ``quote_date`` being the NYSE session the quotes belong to and ``snapshot_at`` the
+snapshot's own instant in UTC (null when the file does not say).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from collections.abc import Iterable
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from storage import schemas
+from storage.errors import SourceDataError
+
+SOURCE = "chains"
+ET = ZoneInfo("America/New_York")
+COLUMNS = {c: t for c, t in schemas.get("option_chain").columns.items() if c != "ingested_at"}
+PRICE_COLUMNS = ("bid", "ask", "last", "strike", "underlying")
+# OCC/OSI symbol: root (up to 6, may carry a digit after adjustments), yymmdd, C/P, strike x1000.
+OCC_PATTERN = r"^([A-Z0-9]{1,6}?)(\d{6})([CP])(\d{8})$"
+# DataShop "Option EOD Summary with Calcs" quotes and calcs are taken at 15:45 ET.
+DATASHOP_SNAPSHOT = dt.time(15, 45)
+
+
+def _error(name: str, problem: str) -> SourceDataError:
+    """A SourceDataError naming this source, the file and the problem."""
+    return SourceDataError(f"source {SOURCE!r}, file {name!r}: {problem}")
+
+
+# ---------------------------------------------------------------- OCC symbols
+
+
+def occ_symbol(root: str, expiration: dt.date, right: str, strike: float) -> str:
+    """The OCC/OSI option symbol (``SPXW250117P05000000``) of one contract."""
+    return f"{root}{expiration:%y%m%d}{right}{round(strike * 1000):08d}"
+
+
+def occ_fields(symbol: pl.Expr) -> list[pl.Expr]:
+    """Expressions decoding an OCC symbol column into root, expiration, right and strike."""
+    parts = symbol.str.replace_all(" ", "", literal=True).str.extract_groups(OCC_PATTERN)
+    return [
+        parts.struct.field("1").alias("root"),
+        parts.struct.field("2").str.to_date("%y%m%d", strict=False).alias("expiration"),
+        parts.struct.field("3").alias("right"),
+        (parts.struct.field("4").cast(pl.Int64, strict=False) / 1000).alias("strike"),
+    ]
+
+
+def decode_occ(symbols: pl.Series) -> pl.DataFrame:
+    """Root, expiration, right and strike of each OCC symbol (nulls where it is malformed)."""
+    return pl.DataFrame({"symbol": symbols}).select(occ_fields(pl.col("symbol")))
+
+
+# ---------------------------------------------------------------- sessions
+
+
+@cache
+def _xnys():  # type: ignore[no-untyped-def]
+    """The NYSE calendar (built once; exchange_calendars is slow to construct)."""
+    import exchange_calendars as xcals
+
+    return xcals.get_calendar("XNYS", start="2000-01-01", end="2035-12-31")
+
+
+def session_of(snapshot_at: dt.datetime) -> dt.date:
+    """The NYSE session whose quotes a snapshot taken at ``snapshot_at`` shows.
+
+    During or after a session: that session. Before the open, or on a weekend or holiday:
+    the previous session (the chain still shows its closing quotes).
+    """
+    import pandas as pd
+
+    cal = _xnys()
+    day = pd.Timestamp(snapshot_at.astimezone(ET).date())
+    if cal.is_session(day) and pd.Timestamp(snapshot_at) >= cal.session_open(day):
+        return day.date()
+    prior = cal.previous_session(day) if cal.is_session(day) else cal.date_to_session(
+        day, direction="previous")
+    return prior.date()
+
+
+# ---------------------------------------------------------------- locale date lines
+
+MONTHS: dict[str, int] = {}
+_MONTH_NAMES = {
+    "en": "january february march april may june july august september october november "
+          "december",
+    "es": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre "
+          "diciembre",
+    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre "
+          "décembre",
+    "de": "januar februar märz april mai juni juli august september oktober november dezember",
+    "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre "
+          "novembre dicembre",
+    "pt": "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro "
+          "dezembro",
+}
+for _names in _MONTH_NAMES.values():
+    for _i, _m in enumerate(_names.split(), start=1):
+        MONTHS[_m] = _i
+        MONTHS.setdefault(_m[:3], _i)  # abbreviations: "feb", "févr" -> "fév", "dic", "mär"
+MONTHS.update({"sept": 9, "setiembre": 9, "sep": 9, "mrz": 3, "maerz": 3, "fevr": 2, "aout": 8,
+               "decembre": 12, "fevrier": 2, "marco": 3, "okt": 10, "dez": 12, "mei": 5})
+
+# Zone abbreviations browsers print; EST/EDT are what CBOE's US pages show.
+ZONE_OFFSETS = {"EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8,
+                "PDT": -7, "GMT": 0, "UTC": 0, "BST": 1, "CET": 1, "CEST": 2, "MEZ": 1,
+                "MESZ": 2, "EET": 2, "EEST": 3, "HNE": -5, "HAE": -4, "WET": 0, "WEST": 1}
+
+_TIME = re.compile(r"(\d{1,2})[:h.](\d{2})(?::(\d{2}))?\s*(?:([ap])\.?\s*m\.?)?(?![\w])", re.I)
+_OFFSET = re.compile(r"\b(?:GMT|UTC)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?", re.I)
+_ZONE = re.compile(r"\b([A-Z]{3,4})\b")
+_ISO_DATE = re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")
+_NUM_DATE = re.compile(r"\b(\d{1,2})([./-])(\d{1,2})\2(\d{2,4})\b")
+_WORD = re.compile(r"[^\W\d_]+\.?")
+
+
+def _zone_of(text: str) -> dt.tzinfo | None:
+    """The time zone a date line names (``GMT-5``, ``UTC+01:00``, ``EST``), else None."""
+    if m := _OFFSET.search(text):
+        sign = -1 if m.group(1) == "-" else 1
+        return dt.timezone(sign * dt.timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0)))
+    for abbr in _ZONE.findall(text):
+        if abbr in ZONE_OFFSETS:
+            return dt.timezone(dt.timedelta(hours=ZONE_OFFSETS[abbr]))
+    return None
+
+
+def _clock_of(text: str) -> tuple[dt.time, str]:
+    """The time of day in a date line (12h or 24h) and the line with that time removed."""
+    m = _TIME.search(text)
+    if not m:
+        raise ValueError("no time of day")
+    hour, minute, second = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    if m.group(4):
+        hour = hour % 12 + (12 if m.group(4).lower() == "p" else 0)
+    return dt.time(hour, minute, second), text[: m.start()] + " " + text[m.end():]
+
+
+def _calendar_date_of(text: str, month_first: bool) -> dt.date:
+    """The calendar date in a date line: month names in six languages, or numeric forms."""
+    folded = text.lower().replace("\u00a0", " ")
+    months = [MONTHS[w.rstrip(".")] for w in _WORD.findall(folded) if w.rstrip(".") in MONTHS]
+    numbers = [int(n) for n in re.findall(r"\d+", re.sub(r"\b(gmt|utc)\s*[+-]\s*\d+", "", folded))]
+    years = [n for n in numbers if n >= 1900]
+    days = [n for n in numbers if 1 <= n <= 31]
+    if months and years and days:
+        return dt.date(years[0], months[0], days[0])
+    if m := _ISO_DATE.search(folded):
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    if m := _NUM_DATE.search(folded):
+        a, b, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
+        year += 2000 if year < 100 else 0
+        # dd.mm.yyyy is day-first everywhere; a/b/yyyy is month-first in US-English (12h) pages.
+        if m.group(2) == "." or a > 12 or (b <= 12 and not month_first):
+            a, b = b, a
+        return dt.date(year, a, b)
+    raise ValueError("no recognisable date")
+
+
+def snapshot_time(line: str) -> dt.datetime:
+    """The UTC instant a quotedata ``Date: ...`` line states, in any common browser locale.
+
+    Args:
+        line: the metadata line, e.g. ``Date: February 7, 2023 at 5:34 PM EST`` or
+            ``Date: 11 de noviembre de 2024, 8:02 GMT-5``.
+
+    Returns:
+        The instant in UTC. A line without a zone is read as New York time (CBOE's own).
+
+    Raises:
+        ValueError: the line holds no recognisable date or time.
+    """
+    text = line.strip().strip('"').replace("\u2212", "-")
+    text = re.sub(r"^\s*(date|fecha|datum|data)\s*:\s*", "", text, flags=re.I)
+    zone = _zone_of(text)
+    text = _OFFSET.sub(" ", text)
+    clock, rest = _clock_of(text)
+    twelve_hour = bool(re.search(r"\d\s*[ap]\.?\s*m\b", text, re.I))
+    day = _calendar_date_of(rest, month_first=twelve_hour)
+    local = dt.datetime.combine(day, clock)
+    return (local.replace(tzinfo=zone) if zone else local.replace(tzinfo=ET)).astimezone(dt.UTC)
+
+
+# ---------------------------------------------------------------- shared frame helpers
+
+
+def _to_numbers(frame: pl.DataFrame, name: str, columns: Iterable[str],
+                dtype: pl.DataType) -> pl.DataFrame:
+    """``frame`` with ``columns`` cast to ``dtype``, or a SourceDataError naming a bad value."""
+    text = [c for c in columns if frame.schema[c] == pl.String]
+    cleaned = {c: pl.col(c).str.strip_chars().str.replace_all(",", "", literal=True)
+               for c in text}
+    cast = frame.with_columns(
+        cleaned.get(c, pl.col(c)).cast(pl.Float64, strict=False).cast(dtype, strict=False)
+        .alias(c) for c in columns)
+    for c in text:
+        bad = frame.select(cleaned[c].alias("raw")).filter(
+            cast[c].is_null() & pl.col("raw").is_not_null() & (pl.col("raw") != ""))
+        if bad.height:
+            raise _error(name, f"non-numeric value {bad['raw'][0]!r} in column {c!r}")
+    return cast
+
+
+def _check_prices(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    """``frame`` unchanged, or a SourceDataError if a price is negative or a strike not positive.
+
+    ``bid > ask`` is left to the validations: it is a crossed quote, not a broken file.
+    """
+    for col in PRICE_COLUMNS:
+        positive = col in ("strike", "underlying")
+        bad = frame.filter(pl.col(col) <= 0 if positive else pl.col(col) < 0)
+        if bad.height:
+            kind = "non-positive" if positive else "negative"
+            raise _error(name, f"{kind} {col} {bad[col][0]} in {bad.height} row(s)")
+    return frame
+
+
+def _finish(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    """The parsed rows in the table's column order and dtypes, checked and sorted by key."""
+    if frame.is_empty():
+        raise _error(name, "no option rows")
+    out = _check_prices(frame.select(pl.col(c).cast(t) for c, t in COLUMNS.items()), name)
+    keys = list(schemas.get("option_chain").keys)
+    dupes = out.filter(pl.struct(keys).is_duplicated())
+    if dupes.height:
+        first = dupes.row(0, named=True)
+        raise _error(name, f"{dupes.height} rows repeat a contract, e.g. "
+                           f"{first['root']} {first['expiration']} {first['strike']} "
+                           f"{first['right']}")
+    return out.sort(keys)
+
+
+def _require(columns: Iterable[str], present: Iterable[str], name: str) -> None:
+    """Raise a SourceDataError naming the first required column that is missing."""
+    missing = [c for c in columns if c not in set(present)]
+    if missing:
+        raise _error(name, f"missing column(s) {missing}")
+
+
+# ---------------------------------------------------------------- CBOE delayed-quotes JSON
+
+JSON_FIELDS = {"option": "symbol", "bid": "bid", "ask": "ask", "last_trade_price": "last",
+               "volume": "volume", "open_interest": "open_interest", "iv": "iv",
+               "delta": "delta", "gamma": "gamma", "vega": "vega"}
+
+
+def _json_instant(value: object, name: str) -> dt.datetime:
+    """The snapshot instant of a delayed-quotes ``timestamp`` (naive = New York time)."""
+    try:
+        stamp = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as e:
+        raise _error(name, f"unreadable timestamp {value!r}") from e
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=ET)).astimezone(dt.UTC)
+
+
+def _json_document(payload: bytes, name: str) -> tuple[dict, list]:
+    """The top-level ``data`` object and its ``options`` list of a delayed-quotes file."""
+    try:
+        doc = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise _error(name, f"truncated or malformed JSON ({e})") from e
+    data = doc.get("data") if isinstance(doc, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("options"), list):
+        raise _error(name, "JSON has no data.options list (not a CBOE delayed-quotes file)")
+    if "timestamp" not in doc:
+        raise _error(name, "JSON has no timestamp")
+    return doc, data["options"]
+
+
+def parse_delayed_json(payload: bytes, name: str) -> pl.DataFrame:
+    """Parse CBOE's delayed-quotes chain (``_SPX.json``) into option_chain rows.
+
+    Args:
+        payload: the JSON bytes: ``{"timestamp", "data": {"current_price", "options": [...]}}``.
+        name: the file name, for error messages.
+
+    Returns:
+        One row per option, OCC symbols decoded into root, expiration, right and strike.
+
+    Raises:
+        SourceDataError: malformed JSON, missing fields, bad symbols or values.
+    """
+    doc, options = _json_document(payload, name)
+    if not options:
+        raise _error(name, "data.options is empty")
+    snapshot = _json_instant(doc["timestamp"], name)
+    raw = pl.from_dicts(options, infer_schema_length=None)
+    _require(JSON_FIELDS, raw.columns, name)
+    frame = _to_numbers(raw.select(pl.col(k).alias(v) for k, v in JSON_FIELDS.items()), name,
+                        [v for v in JSON_FIELDS.values() if v != "symbol"], pl.Float64())
+    frame = _decode_symbols(frame, name).with_columns(
+        pl.lit(_json_underlying(doc["data"], name)).alias("underlying"),
+        pl.lit(session_of(snapshot)).alias("quote_date"),
+        pl.lit(snapshot).cast(schemas.UTC_TS).alias("snapshot_at"),
+    )
+    return _finish(frame, name)
+
+
+def _json_underlying(data: dict, name: str) -> float | None:
+    """The underlying's price in a delayed-quotes document (``current_price``)."""
+    value = data.get("current_price", data.get("close"))
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError) as e:
+        raise _error(name, f"non-numeric current_price {value!r}") from e
+
+
+def _decode_symbols(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    """``frame`` plus its OCC symbol's root, expiration, right and strike, or an error."""
+    out = frame.with_columns(occ_fields(pl.col("symbol")))
+    bad = out.filter(pl.col("root").is_null() | pl.col("expiration").is_null())
+    if bad.height:
+        raise _error(name, f"malformed option symbol {bad['symbol'][0]!r}")
+    return out
+
+
+# ---------------------------------------------------------------- CBOE quotedata CSV
+
+SIDE_FIELDS = ("symbol", "last", "net", "bid", "ask", "volume", "iv", "delta", "gamma",
+               "open_interest")
+QUOTEDATA_HEADER = ("Expiration Date", "Calls", "Last Sale", "Net", "Bid", "Ask", "Volume", "IV",
+                    "Delta", "Gamma", "Open Interest", "Strike", "Puts", "Last Sale", "Net",
+                    "Bid", "Ask", "Volume", "IV", "Delta", "Gamma", "Open Interest")
+QUOTEDATA_NAMES = ["expiration_text", *(f"c_{f}" for f in SIDE_FIELDS), "strike_text",
+                   *(f"p_{f}" for f in SIDE_FIELDS)]
+# Expiration cells: CBOE's "Fri Mar 13 2026", and forms reformatted exports use.
+EXPIRATION_FORMATS = ("%a %b %d %Y", "%d-%m-%y", "%Y-%m-%d", "%m/%d/%Y", "%d-%m-%Y")
+# "Bid: 4420.5" style cells that follow the date on the metadata line.
+_LABEL = re.compile(r"^[^\W\d_][^:,]*:\s")
+_NAME_DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
+
+
+def _split_quotedata(text: str, name: str) -> tuple[list[str], str]:
+    """The metadata lines before the header, and the body from the header on."""
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines[:10]):
+        if line.lstrip('"').startswith("Expiration Date"):
+            return [m.strip() for m in lines[:i] if m.strip(" ,\r\n")], "".join(lines[i:])
+    raise _error(name, "no 'Expiration Date,Calls,...' header in the first 10 lines")
+
+
+def _check_header(body: str, name: str) -> None:
+    """Raise a SourceDataError naming the first header cell that differs from CBOE's layout."""
+    header = next(csv.reader([body.split("\n", 1)[0]]))
+    header = [h.strip() for h in header]
+    while header and header[-1] == "":
+        header.pop()
+    for i, expected in enumerate(QUOTEDATA_HEADER):
+        got = header[i] if i < len(header) else None
+        if got != expected:
+            raise _error(name, f"header column {i + 1} is {got!r}, expected {expected!r}")
+
+
+def _meta_values(meta: list[str], name: str) -> tuple[float | None, dt.datetime | None]:
+    """The underlying's last price and the snapshot instant stated in the metadata lines."""
+    underlying, snapshot = None, None
+    for line in meta:
+        cells = [c.strip() for c in next(csv.reader([line])) if c.strip()]
+        for cell in cells:
+            if m := re.match(r"(?i)(last|último|ultimo|dernier|letzter)\s*:\s*(.+)$", cell):
+                underlying = _meta_number(m.group(2), name)
+        if cells and re.match(r"(?i)^(date|fecha|datum|data)\s*:", cells[0]):
+            snapshot = _snapshot_of(_date_text(cells), name)
+    return underlying, snapshot
+
+
+def _date_text(cells: list[str]) -> str:
+    """The date line's own text: an unquoted one spills its commas into the next cells."""
+    parts = [cells[0]]
+    for cell in cells[1:]:
+        if _LABEL.match(cell):
+            break
+        parts.append(cell)
+    return ", ".join(parts)
+
+
+def _snapshot_of(text: str, name: str) -> dt.datetime:
+    """The snapshot instant of a date line, or a SourceDataError quoting the line."""
+    try:
+        return snapshot_time(text)
+    except ValueError as e:
+        raise _error(name, f"unrecognised date line {text!r} ({e})") from e
+
+
+def _meta_number(text: str, name: str) -> float:
+    """A number from a metadata cell such as ``Last: 4,500.53``."""
+    try:
+        return float(text.replace(",", "").strip())
+    except ValueError as e:
+        raise _error(name, f"non-numeric metadata value {text!r}") from e
+
+
+def _quote_date_from_name(name: str) -> dt.date:
+    """The session date a reformatted export (no metadata) carries in its file name."""
+    m = _NAME_DATE.search(name)
+    if not m:
+        raise _error(name, "no metadata date line and no YYYY-MM-DD date in the file name")
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError as e:
+        raise _error(name, f"bad date in file name ({e})") from e
+
+
+def _read_quotedata_body(body: str, name: str) -> pl.DataFrame:
+    """The quotedata rows as strings, under unique call/put column names."""
+    try:
+        raw = pl.read_csv(io.StringIO(body), has_header=False, skip_rows=1, infer_schema=False,
+                          truncate_ragged_lines=True)
+    except pl.exceptions.PolarsError as e:
+        raise _error(name, f"unreadable CSV body ({e})") from e
+    if raw.width < len(QUOTEDATA_NAMES):
+        raise _error(name, f"rows have {raw.width} fields, expected {len(QUOTEDATA_NAMES)}")
+    raw = raw.select(raw.columns[: len(QUOTEDATA_NAMES)]).rename(
+        dict(zip(raw.columns, QUOTEDATA_NAMES, strict=False)))
+    short = raw.filter(pl.col("p_open_interest").is_null() | pl.col("p_symbol").is_null())
+    if short.height:
+        raise _error(name, f"truncated: {short.height} row(s) end early, e.g. "
+                           f"{short['c_symbol'][0]!r}")
+    return raw
+
+
+def _expiration_expr() -> pl.Expr:
+    """The expiration date from the quotedata ``Expiration Date`` cell, in any known form."""
+    text = pl.col("expiration_text").str.strip_chars()
+    return pl.coalesce(text.str.to_date(f, strict=False) for f in EXPIRATION_FORMATS)
+
+
+def _sides(raw: pl.DataFrame) -> pl.DataFrame:
+    """Calls (left block) and puts (right block) stacked into one row per option."""
+    shared = [pl.col("expiration_text"), pl.col("strike_text")]
+    return pl.concat([
+        raw.select(*shared, *(pl.col(f"{s}_{f}").alias(f) for f in SIDE_FIELDS))
+        for s in ("c", "p")
+    ])
+
+
+def _check_expirations(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    """``frame`` with the OCC-decoded expiration, once the written one agrees with it."""
+    written = frame.select(_expiration_expr().alias("written"), "expiration_text", "expiration")
+    bad = written.filter(pl.col("written").is_null())
+    if bad.height:
+        raise _error(name, f"unreadable expiration {bad['expiration_text'][0]!r}")
+    clash = written.filter(pl.col("written") != pl.col("expiration"))
+    if clash.height:
+        raise _error(name, f"expiration {clash['expiration_text'][0]!r} disagrees with the "
+                           f"option symbol ({clash['expiration'][0]})")
+    return frame
+
+
+def parse_quotedata(payload: bytes, name: str) -> pl.DataFrame:
+    """Parse a CBOE quotedata CSV export (``spx_quotedata.csv``) into option_chain rows.
+
+    Handles the three metadata lines (the ``Date:`` line in any common browser locale),
+    the duplicated call/put column names, ``Fri Mar 13 2026`` expirations and reformatted
+    exports without metadata (quote date then taken from the file name; no snapshot time,
+    no underlying).
+
+    Args:
+        payload: the CSV bytes.
+        name: the file name, for errors and for reformatted exports' date.
+
+    Returns:
+        One row per option (calls and puts), OCC symbols decoded into root and right.
+
+    Raises:
+        SourceDataError: bad header, truncated rows, non-numeric or negative values, an
+            unrecognised date line, or expirations that disagree with the symbols.
+    """
+    meta, body = _split_quotedata(_text_of(payload, name), name)
+    _check_header(body, name)
+    underlying, snapshot = _meta_values(meta, name)
+    quote_date = session_of(snapshot) if snapshot else _quote_date_from_name(name)
+    rows = _sides(_read_quotedata_body(body, name))
+    rows = _to_numbers(rows, name, ["last", "bid", "ask", "iv", "delta", "gamma"], pl.Float64())
+    rows = _to_numbers(rows, name, ["volume", "open_interest"], pl.Int64())
+    rows = _check_expirations(_decode_symbols(rows, name), name)
+    rows = _to_numbers(rows.drop("strike"), name, ["strike_text"], pl.Float64())
+    return _finish(rows.with_columns(
+        pl.col("strike_text").alias("strike"),
+        pl.lit(None, pl.Float64).alias("vega"),
+        pl.lit(underlying, pl.Float64).alias("underlying"),
+        pl.lit(quote_date).alias("quote_date"),
+        pl.lit(snapshot, schemas.UTC_TS).alias("snapshot_at"),
+    ), name)
+
+
+# ---------------------------------------------------------------- DataShop EOD with calcs
+
+DATASHOP_FIELDS = {"quote_date": "quote_date", "root": "root", "expiration": "expiration",
+                   "strike": "strike", "option_type": "right", "close": "last",
+                   "trade_volume": "volume", "open_interest": "open_interest",
+                   "bid_1545": "bid", "ask_1545": "ask", "implied_volatility_1545": "iv",
+                   "delta_1545": "delta", "gamma_1545": "gamma", "vega_1545": "vega",
+                   "active_underlying_price_1545": "underlying"}
+
+
+def parse_datashop(payload: bytes, name: str) -> pl.DataFrame:
+    """Parse a CBOE DataShop "Option EOD Summary with Calcs" file into option_chain rows.
+
+    Quotes and greeks are the 15:45 ET ones (``*_1545``), so ``snapshot_at`` is 15:45 New York
+    time on ``quote_date``; ``last`` is the session's close and ``volume`` its trade volume.
+
+    Args:
+        payload: the CSV bytes (DataShop's 34-column layout, header first).
+        name: the file name, for error messages.
+
+    Returns:
+        One row per option.
+
+    Raises:
+        SourceDataError: missing columns, unreadable dates, non-numeric or negative values.
+    """
+    try:
+        raw = pl.read_csv(payload, infer_schema=False)
+    except pl.exceptions.PolarsError as e:
+        raise _error(name, f"unreadable CSV ({e})") from e
+    _require(DATASHOP_FIELDS, raw.columns, name)
+    frame = raw.select(pl.col(k).alias(v) for k, v in DATASHOP_FIELDS.items())
+    frame = _to_numbers(frame, name, ["strike", "last", "bid", "ask", "iv", "delta", "gamma",
+                                      "vega", "underlying"], pl.Float64())
+    frame = _to_numbers(frame, name, ["volume", "open_interest"], pl.Int64())
+    frame = frame.with_columns(
+        pl.col("quote_date", "expiration").str.strip_chars().str.to_date("%Y-%m-%d", strict=False),
+        pl.col("right").str.strip_chars().str.to_uppercase().str.slice(0, 1),
+        pl.col("root").str.strip_chars(),
+    )
+    bad = frame.filter(pl.col("quote_date").is_null() | pl.col("expiration").is_null()
+                       | ~pl.col("right").is_in(["C", "P"]))
+    if bad.height:
+        raise _error(name, f"unreadable quote_date/expiration/option_type in {bad.height} row(s)")
+    stamp = pl.col("quote_date").cast(pl.Datetime("us")) + pl.duration(
+        hours=DATASHOP_SNAPSHOT.hour, minutes=DATASHOP_SNAPSHOT.minute)
+    return _finish(frame.with_columns(
+        stamp.dt.replace_time_zone("America/New_York").dt.convert_time_zone("UTC")
+        .alias("snapshot_at")), name)
+
+
+# ---------------------------------------------------------------- dispatch
+
+
+def _text_of(payload: bytes, name: str) -> str:
+    """The payload as text (UTF-8, BOM tolerated), or a SourceDataError."""
+    try:
+        return payload.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise _error(name, f"not UTF-8 text ({e})") from e
+
+
+def layout_of(payload: bytes, name: str) -> str:
+    """Which chain layout ``payload`` is: ``json``, ``quotedata`` or ``datashop``.
+
+    Raises:
+        SourceDataError: the payload is empty, an HTML page, or none of the three layouts.
+    """
+    head = payload[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head:
+        raise _error(name, "empty payload")
+    lowered = head[:512].lower()
+    if lowered.startswith(b"<") or b"<html" in lowered or b"<!doctype" in lowered:
+        raise _error(name, "got an HTML page instead of chain data")
+    if head.startswith((b"{", b"[")):
+        return "json"
+    first = head.split(b"\n", 1)[0].lower()
+    if b"underlying_symbol" in first and b"quote_date" in first:
+        return "datashop"
+    if b"expiration date" in head.lower():
+        return "quotedata"
+    raise _error(name, "unknown chain layout (not delayed-quotes JSON, quotedata CSV or "
+                       "DataShop EOD CSV)")
+
+
+PARSERS = {"json": parse_delayed_json, "quotedata": parse_quotedata, "datashop": parse_datashop}
+
+
+def parse(payload: bytes, name: str) -> pl.DataFrame:
+    """Parse any supported SPX chain file into option_chain rows (without ``ingested_at``).
+
+    Args:
+        payload: the raw bytes of a delayed-quotes JSON, quotedata CSV or DataShop EOD CSV.
+        name: the file name, for error messages (and a reformatted export's date).
+
+    Returns:
+        A frame with the option_chain columns except ``ingested_at``, sorted by key.
+
+    Raises:
+        SourceDataError: the payload is unusable; the message names source, file and problem.
+    """
+    return PARSERS[layout_of(payload, name)](payload, name)
