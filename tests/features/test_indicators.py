@@ -1,0 +1,116 @@
+import numpy as np
+import polars as pl
+import pytest
+import talib
+from conftest import shared
+from feature_inputs import cboe_history
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from features.indicators import macd, macd_lookback, rsi, rsi_lookback
+
+TOL = 1e-9
+
+
+def ours(x: np.ndarray) -> dict[str, np.ndarray]:
+    frame = pl.DataFrame({"x": x}, schema={"x": pl.Float64}).select(
+        rsi(pl.col("x")).alias("rsi"), macd(pl.col("x")).alias("m")).unnest("m")
+    return {c: frame[c].to_numpy().astype(float) for c in frame.columns}
+
+
+def theirs(x: np.ndarray) -> dict[str, np.ndarray]:
+    m, s, h = talib.MACD(x, 12, 26, 9)
+    return {"rsi": talib.RSI(x, 14), "macd": m, "signal": s, "hist": h}
+
+
+def assert_same(got: np.ndarray, want: np.ndarray) -> None:
+    assert np.array_equal(np.isnan(got), np.isnan(want)), "valid bars differ from TA-Lib"
+    valid = ~np.isnan(want)
+    if valid.any():
+        assert np.max(np.abs(got[valid] - want[valid])) <= TOL
+
+
+def assert_talib_equal(x: np.ndarray) -> None:
+    got, want = ours(x), theirs(x)
+    for name in want:
+        assert_same(got[name], want[name])
+
+
+def assert_talib_on_observations(x: np.ndarray) -> None:
+    """Null rule: equal to TA-Lib on the non-null observations, null on null rows."""
+    got = ours(x)
+    keep = ~np.isnan(x)
+    want = theirs(x[keep]) if keep.any() else {k: np.array([]) for k in got}
+    for name in got:
+        assert np.isnan(got[name][~keep]).all()
+        assert_same(got[name][keep], want[name])
+
+
+@pytest.mark.parametrize("symbol", ["SPX", "VIX", "VVIX"])
+def test_equal_to_talib_on_real_closes(symbol):
+    frame = cboe_history(shared("cboe", f"{symbol}_History.csv"), symbol)
+    assert_talib_equal(frame["close"].to_numpy())
+
+
+def test_lookbacks_match_talib():
+    x = np.linspace(1, 2, 60)
+    assert np.argmax(~np.isnan(talib.MACD(x)[0])) == macd_lookback(26, 9) == 33
+    assert np.argmax(~np.isnan(ours(x)["macd"])) == 33
+    assert np.argmax(~np.isnan(ours(x)["rsi"])) == rsi_lookback(14)
+
+
+prices = st.floats(min_value=1.0, max_value=1e4, allow_nan=False)
+
+
+@st.composite
+def series(draw) -> np.ndarray:
+    """Random walks with flat runs, leading NaN runs and very short lengths."""
+    n = draw(st.integers(0, 160))
+    steps = draw(st.lists(st.floats(-5, 5), min_size=n, max_size=n))
+    x = draw(prices) + np.cumsum(np.array(steps, dtype=float))
+    x = np.abs(x) + 1.0
+    for _ in range(draw(st.integers(0, 3))):
+        if n:
+            a = draw(st.integers(0, n - 1))
+            x[a:a + draw(st.integers(1, 40))] = x[a]
+    lead = draw(st.integers(0, 20))
+    return np.concatenate([np.full(lead, np.nan), x])
+
+
+@settings(max_examples=100, deadline=None)
+@given(series())
+def test_equal_to_talib_on_generated_series(x):
+    assert_talib_equal(x)
+
+
+@settings(max_examples=100, deadline=None)
+@given(series(), st.lists(st.integers(0, 400), max_size=30))
+def test_gaps_skip_nulls_and_match_talib_on_observations(x, holes):
+    x = x.copy()
+    for h in holes:
+        if len(x):
+            x[h % len(x)] = np.nan
+    assert_talib_on_observations(x)
+
+
+def test_flat_series_gives_rsi_zero_like_talib():
+    assert_talib_equal(np.full(60, 7.5))
+    assert ours(np.full(60, 7.5))["rsi"][14] == 0.0
+
+
+def test_plain_ewm_mean_is_not_enough():
+    x = cboe_history(shared("cboe", "VIX_History.csv"), "VIX")["close"].to_numpy()[:400]
+    d = pl.Series(x).diff()
+    up = d.clip(lower_bound=0).ewm_mean(alpha=1 / 14, adjust=False)
+    down = (-d).clip(lower_bound=0).ewm_mean(alpha=1 / 14, adjust=False)
+    naive = (100 * up / (up + down)).to_numpy()
+    assert np.nanmax(np.abs(naive[14:] - talib.RSI(x)[14:])) > 1.0
+
+
+def test_rsi_works_per_group():
+    rng = np.random.default_rng(3)
+    a, b = 100 + rng.normal(size=80).cumsum(), 50 + rng.normal(size=50).cumsum()
+    frame = pl.DataFrame({"g": ["a"] * 80 + ["b"] * 50, "x": np.r_[a, b]})
+    got = frame.select(rsi(pl.col("x")).over("g").alias("r"))["r"].to_numpy().astype(float)
+    assert_same(got[:80], talib.RSI(a))
+    assert_same(got[80:], talib.RSI(b))
