@@ -1,0 +1,308 @@
+"""One HTTP client for every provider: timeouts, polite retries, conditional GET, local files.
+
+Retries follow the house rule: connection errors, timeouts, 429 and 5xx are retried with
+exponential backoff and jitter; any other 4xx is final. Local paths and ``file://`` URLs are
+read from disk through the same call, so a user can point any source at a folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+import requests
+
+from storage.errors import SourceDataError, SourceUnavailable
+
+# FRED asks API users to stay around 2 requests a second; fredgraph shares the budget.
+FRED_HOSTS = {"fred.stlouisfed.org": 0.5, "api.stlouisfed.org": 0.5}
+_SECRET = re.compile(r"(?i)(api_key=)[^&#]*")
+# Transport failures worth another try; ChunkedEncodingError covers a body cut mid-transfer.
+_TRANSIENT = (requests.ConnectionError, requests.Timeout,
+              requests.exceptions.ChunkedEncodingError)
+_HTML = re.compile(rb"^\s*(<!doctype\s+html|<html|<head|<body)", re.IGNORECASE)
+
+
+def utc_now() -> dt.datetime:
+    """The current time in UTC (the default clock; tests and flows pass their own)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def user_agent() -> str:
+    """``alvh/<version>``, so providers can tell who is calling."""
+    try:
+        version = metadata.version("alvh")
+    except metadata.PackageNotFoundError:  # running from a bare checkout
+        version = "0+unknown"
+    return f"alvh/{version}"
+
+
+def redact(url: str) -> str:
+    """``url`` with any ``api_key`` value hidden, for messages, logs and raw metadata."""
+    return _SECRET.sub(r"\1***", url)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What a fetch returned: the body and where, when and how it was obtained."""
+
+    payload: bytes
+    url: str
+    status: int
+    fetched_at: dt.datetime
+    headers: Mapping[str, str] = field(default_factory=dict)
+    not_modified: bool = False
+
+    def meta(self) -> dict[str, object]:
+        """The metadata ``Lake.save_raw`` keeps beside the payload."""
+        return {"url": self.url, "fetched_at": self.fetched_at.isoformat(),
+                "status": self.status}
+
+
+@dataclass(frozen=True)
+class Validators:
+    """The cache validators a server gave for a URL (sent back on the next GET)."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        """Conditional-request headers for these validators."""
+        out = {}
+        if self.etag:
+            out["If-None-Match"] = self.etag
+        if self.last_modified:
+            out["If-Modified-Since"] = self.last_modified
+        return out
+
+
+def local_path(location: str) -> Path | None:
+    """The filesystem path ``location`` names (a ``file://`` URL or a plain path), else None."""
+    parts = urlsplit(location)
+    if parts.scheme == "file":
+        return Path(url2pathname(unquote(parts.path)))
+    if parts.scheme in ("http", "https"):
+        return None
+    if parts.scheme and len(parts.scheme) > 1:
+        raise SourceDataError(f"unsupported URL scheme {parts.scheme!r} in {redact(location)}")
+    return Path(location).expanduser()
+
+
+def ensure_data(payload: bytes, *, source: str, name: str) -> bytes:
+    """Return ``payload`` unless it is obviously not data: empty, blank or an HTML page.
+
+    Providers answer some failures with status 200 and an HTML error or login page; this
+    catches them before a parser reports a confusing header error.
+
+    Args:
+        payload: The body as received.
+        source: Provider name for the message (``cboe``, ``fred``...).
+        name: File name for the message.
+
+    Returns:
+        The payload, unchanged.
+
+    Raises:
+        SourceDataError: The body is empty, only whitespace, or an HTML document.
+    """
+    if not payload.strip():
+        raise SourceDataError(f"{source}: {name}: empty body")
+    if _HTML.match(payload.lstrip(b"\xef\xbb\xbf")):
+        head = payload.strip()[:80].decode("utf-8", "replace")
+        raise SourceDataError(f"{source}: {name}: got an HTML page instead of data ({head!r})")
+    return payload
+
+
+class RateLimiter:
+    """Keeps at least ``interval`` seconds between the starts of requests to one host."""
+
+    def __init__(
+        self,
+        intervals: Mapping[str, float],
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        """Limit the hosts in ``intervals`` (host name -> minimum seconds between requests)."""
+        self.intervals = {k.lower(): v for k, v in intervals.items()}
+        self._next: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._monotonic, self._sleep = monotonic, sleep
+
+    def wait(self, host: str) -> None:
+        """Block until a request to ``host`` may start, and book the next slot."""
+        interval = self.intervals.get(host.lower(), 0.0)
+        if interval <= 0:
+            return
+        with self._lock:
+            now = self._monotonic()
+            start = max(now, self._next.get(host, now))
+            self._next[host] = start + interval
+        if start > now:
+            self._sleep(start - now)
+
+
+class HttpClient:
+    """A ``requests.Session`` with timeouts, retries, conditional GET and per-host pacing."""
+
+    def __init__(
+        self,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        retries: int = 4,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        retry_after_max: float = 120.0,
+        min_interval: Mapping[str, float] | None = None,
+        clock: Callable[[], dt.datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        validators: MutableMapping[str, Validators] | None = None,
+        session: requests.Session | None = None,
+    ):
+        """Configure the client; every argument is keyword-only so tests can run fast.
+
+        ``min_interval`` maps host names to the minimum seconds between requests (FRED's
+        hosts default to 0.5 s). ``validators`` may be pre-filled (for example from the
+        raw archive) so that conditional GETs survive a restart.
+        """
+        self.timeout = (connect_timeout, read_timeout)
+        self.retries = retries
+        self.backoff_base, self.backoff_max = backoff_base, backoff_max
+        self.retry_after_max = retry_after_max
+        self.clock, self.sleep = clock, sleep
+        self.rng = rng or random.Random()
+        self.validators: MutableMapping[str, Validators] = (
+            {} if validators is None else validators)
+        self.limiter = RateLimiter(FRED_HOSTS if min_interval is None else min_interval,
+                                   sleep=sleep)
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = user_agent()
+
+    def close(self) -> None:
+        """Release the pooled connections."""
+        self.session.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- public -----------------------------------------------------------------------
+    def fetch(self, location: str, *, source: str, conditional: bool = True) -> Fetched:
+        """Fetch ``location``: an http(s) URL, a ``file://`` URL or a local path.
+
+        Args:
+            location: Where the bytes are.
+            source: Provider name, used in error messages.
+            conditional: Send the ETag / Last-Modified remembered for this URL; a 304
+                answer then returns ``not_modified=True`` and an empty payload.
+
+        Returns:
+            The body with its URL (api keys redacted), status, fetch time and headers.
+
+        Raises:
+            SourceUnavailable: Connection errors, timeouts, 429 or 5xx outlasted the retries.
+            SourceDataError: Any other 4xx (not retried), a missing local file or an
+                unsupported URL scheme.
+        """
+        path = local_path(location)
+        if path is not None:
+            return self._read_file(path, source=source)
+        return self._get_with_retries(location, source=source, conditional=conditional)
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before retry ``attempt`` (0-based): exponential, capped, jittered."""
+        ceiling = min(self.backoff_max, self.backoff_base * 2.0 ** attempt)
+        # "Equal jitter": never less than half the ceiling, so retries stay spread but polite.
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+    # -- internals --------------------------------------------------------------------
+    def _read_file(self, path: Path, *, source: str) -> Fetched:
+        try:
+            payload = path.read_bytes()
+        except OSError as e:
+            raise SourceDataError(f"{source}: cannot read {path}: {e.strerror or e}") from e
+        return Fetched(payload, path.resolve().as_uri(), 200, self.clock())
+
+    def _get_with_retries(self, url: str, *, source: str, conditional: bool) -> Fetched:
+        shown = redact(url)
+        last_error, delay = "no attempt made", 0.0
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.sleep(delay)
+            try:
+                response = self._get(url, conditional=conditional)
+            except _TRANSIENT as e:
+                last_error, delay = f"{type(e).__name__}: {e}", self.backoff(attempt)
+                continue
+            done = self._outcome(response, url, shown, source=source)
+            if done is not None:
+                return done
+            last_error = f"HTTP {response.status_code} {response.reason}"
+            delay = self._retry_delay(response, attempt)
+        raise SourceUnavailable(
+            f"{source}: {shown} unavailable after {self.retries + 1} attempts; "
+            f"last error: {last_error}")
+
+    def _get(self, url: str, *, conditional: bool) -> requests.Response:
+        self.limiter.wait(urlsplit(url).hostname or "")
+        remembered = self.validators.get(url) if conditional else None
+        headers = remembered.headers() if remembered else {}
+        return self.session.get(url, headers=headers, timeout=self.timeout)
+
+    def _outcome(
+        self, response: requests.Response, url: str, shown: str, *, source: str
+    ) -> Fetched | None:
+        """A finished fetch, None when the status is worth retrying, or raise when final."""
+        status = response.status_code
+        if status == 304:
+            return Fetched(b"", shown, 304, self.clock(), dict(response.headers), True)
+        if 200 <= status < 300:
+            self._remember(url, response)
+            return Fetched(response.content, shown, status, self.clock(),
+                           dict(response.headers))
+        if status == 429 or status >= 500:
+            return None
+        raise SourceDataError(
+            f"{source}: {shown} answered HTTP {status} {response.reason} (not retried)")
+
+    def _remember(self, url: str, response: requests.Response) -> None:
+        etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
+        if etag or modified:
+            self.validators[url] = Validators(etag, modified)
+
+    def _retry_delay(self, response: requests.Response, attempt: int) -> float:
+        """Retry-After when the server gives one (capped), else the jittered backoff."""
+        after = retry_after_seconds(response.headers.get("Retry-After"), now=self.clock())
+        if after is None:
+            return self.backoff(attempt)
+        return min(after, self.retry_after_max)
+
+
+def retry_after_seconds(value: str | None, *, now: dt.datetime) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - now).total_seconds())
