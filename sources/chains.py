@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import json
 import re
+import unicodedata
 from collections.abc import Iterable
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -49,7 +50,8 @@ def occ_fields(symbol: pl.Expr) -> list[pl.Expr]:
     parts = symbol.str.replace_all(" ", "", literal=True).str.extract_groups(OCC_PATTERN)
     return [
         parts.struct.field("1").alias("root"),
-        parts.struct.field("2").str.to_date("%y%m%d", strict=False).alias("expiration"),
+        # OCC years are two digits; read them as 20yy (chrono's %y would put 69-99 in 19xx).
+        ("20" + parts.struct.field("2")).str.to_date("%Y%m%d", strict=False).alias("expiration"),
         parts.struct.field("3").alias("right"),
         (parts.struct.field("4").cast(pl.Int64, strict=False) / 1000).alias("strike"),
     ]
@@ -90,7 +92,6 @@ def session_of(snapshot_at: dt.datetime) -> dt.date:
 
 # ---------------------------------------------------------------- locale date lines
 
-MONTHS: dict[str, int] = {}
 _MONTH_NAMES = {
     "en": "january february march april may june july august september october november "
           "december",
@@ -104,19 +105,35 @@ _MONTH_NAMES = {
     "pt": "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro "
           "dezembro",
 }
-for _names in _MONTH_NAMES.values():
-    for _i, _m in enumerate(_names.split(), start=1):
-        MONTHS[_m] = _i
-        MONTHS.setdefault(_m[:3], _i)  # abbreviations: "feb", "févr" -> "fév", "dic", "mär"
-MONTHS.update({"sept": 9, "setiembre": 9, "sep": 9, "mrz": 3, "maerz": 3, "fevr": 2, "aout": 8,
-               "decembre": 12, "fevrier": 2, "marco": 3, "okt": 10, "dez": 12, "mei": 5})
+
+
+def _folded(text: str) -> str:
+    """``text`` lower-cased without accents, so ``Févr.`` and ``fevr`` compare equal."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+MONTH_NAMES = [(_folded(m), i) for names in _MONTH_NAMES.values()
+               for i, m in enumerate(names.split(), start=1)]
+
+
+def month_number(word: str) -> int | None:
+    """The month a full or abbreviated month name means (``févr.``, ``Sept``, ``dic``), if any.
+
+    A word of three or more letters names a month when it starts one of the month names of
+    en/es/fr/de/it/pt and every such name is the same month.
+    """
+    word = _folded(word).rstrip(".")
+    found = {i for m, i in MONTH_NAMES if len(word) >= 3 and m.startswith(word)}
+    return found.pop() if len(found) == 1 else None
+
 
 # Zone abbreviations browsers print; EST/EDT are what CBOE's US pages show.
 ZONE_OFFSETS = {"EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8,
                 "PDT": -7, "GMT": 0, "UTC": 0, "BST": 1, "CET": 1, "CEST": 2, "MEZ": 1,
                 "MESZ": 2, "EET": 2, "EEST": 3, "HNE": -5, "HAE": -4, "WET": 0, "WEST": 1}
 
-_TIME = re.compile(r"(\d{1,2})[:h.](\d{2})(?::(\d{2}))?\s*(?:([ap])\.?\s*m\.?)?(?![\w])", re.I)
+_TIME = re.compile(r"(\d{1,2})[:h](\d{2})(?::(\d{2}))?\s*(?:([ap])\.?\s*m\.?)?(?![\w])", re.I)
 _OFFSET = re.compile(r"\b(?:GMT|UTC)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?", re.I)
 _ZONE = re.compile(r"\b([A-Z]{3,4})\b")
 _ISO_DATE = re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")
@@ -149,7 +166,7 @@ def _clock_of(text: str) -> tuple[dt.time, str]:
 def _calendar_date_of(text: str, month_first: bool) -> dt.date:
     """The calendar date in a date line: month names in six languages, or numeric forms."""
     folded = text.lower().replace("\u00a0", " ")
-    months = [MONTHS[w.rstrip(".")] for w in _WORD.findall(folded) if w.rstrip(".") in MONTHS]
+    months = [n for w in _WORD.findall(folded) if (n := month_number(w))]
     numbers = [int(n) for n in re.findall(r"\d+", re.sub(r"\b(gmt|utc)\s*[+-]\s*\d+", "", folded))]
     years = [n for n in numbers if n >= 1900]
     days = [n for n in numbers if 1 <= n <= 31]
