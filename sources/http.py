@@ -116,10 +116,11 @@ def ensure_data(payload: bytes, *, source: str, name: str) -> bytes:
         SourceDataError: The body is empty, only whitespace, or an HTML document.
     """
     if not payload.strip():
-        raise SourceDataError(f"{source}: {name}: empty body")
+        raise SourceDataError(f"source {source!r}, file {name!r}: empty body")
     if _HTML.match(payload.lstrip(b"\xef\xbb\xbf")):
         head = payload.strip()[:80].decode("utf-8", "replace")
-        raise SourceDataError(f"{source}: {name}: got an HTML page instead of data ({head!r})")
+        raise SourceDataError(
+            f"source {source!r}, file {name!r}: got an HTML page instead of data ({head!r})")
     return payload
 
 
@@ -234,7 +235,8 @@ class HttpClient:
         try:
             payload = path.read_bytes()
         except OSError as e:
-            raise SourceDataError(f"{source}: cannot read {path}: {e.strerror or e}") from e
+            raise SourceDataError(
+                f"source {source!r}, file {str(path)!r}: cannot read: {e.strerror or e}") from e
         return Fetched(payload, path.resolve().as_uri(), 200, self.clock())
 
     def _get_with_retries(self, url: str, *, source: str, conditional: bool) -> Fetched:
@@ -254,7 +256,7 @@ class HttpClient:
             last_error = f"HTTP {response.status_code} {response.reason}"
             delay = self._retry_delay(response, attempt)
         raise SourceUnavailable(
-            f"{source}: {shown} unavailable after {self.retries + 1} attempts; "
+            f"source {source!r}, url {shown}: unavailable after {self.retries + 1} attempts; "
             f"last error: {last_error}")
 
     def _get(self, url: str, *, conditional: bool) -> requests.Response:
@@ -277,7 +279,7 @@ class HttpClient:
         if status == 429 or status >= 500:
             return None
         raise SourceDataError(
-            f"{source}: {shown} answered HTTP {status} {response.reason} (not retried)")
+            f"source {source!r}, url {shown}: HTTP {status} {response.reason} (not retried)")
 
     def _remember(self, url: str, response: requests.Response) -> None:
         etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
