@@ -1,0 +1,24 @@
+"""Great Expectations suites, one per table, and the gate that runs them before publishing."""
+
+from validations.gate import (
+    Failure,
+    GateResult,
+    default_context,
+    gate_partition,
+    summary_rows,
+    validate,
+    validate_lake,
+)
+from validations.suites import Rules, build_suite
+
+__all__ = [
+    "Failure",
+    "GateResult",
+    "Rules",
+    "build_suite",
+    "default_context",
+    "gate_partition",
+    "summary_rows",
+    "validate",
+    "validate_lake",
+]

@@ -1,0 +1,314 @@
+"""The gate: run a table's suite with GX, act on ``success``, publish or quarantine.
+
+GX returns a result and raises nothing, so every decision here reads the result itself.
+GX has no polars engine: the frame goes to pandas backed by the same Arrow buffers
+(``use_pyarrow_extension_array``), which avoids converting each column to NumPy objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import great_expectations as gx
+import polars as pl
+from great_expectations.checkpoint import UpdateDataDocsAction
+from great_expectations.data_context.types.base import ProgressBarsConfig
+
+from storage import schemas
+from storage.errors import DataValidationFailed
+from storage.lake import Lake, iter_partitions
+from storage.paths import safe_segment
+from validations.suites import Rules, Suite, build_suite
+
+log = logging.getLogger(__name__)
+
+SAMPLES = 5
+DATASOURCE = "alvh"
+DOCS_SITE = "alvh_validation"
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLES}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed expectation: its check name, GX type, column and sample offending values."""
+
+    check: str
+    expectation: str
+    column: str | None
+    unexpected_count: int | None
+    samples: list[Any]
+    blocking: bool
+
+    def describe(self) -> str:
+        """``check (expectation on column): N rows, e.g. [...]`` for messages and logs."""
+        where = f" on {self.column}" if self.column else ""
+        count = "" if self.unexpected_count is None else f": {self.unexpected_count} row(s)"
+        return f"{self.check} ({self.expectation}{where}){count}, e.g. {self.samples}"
+
+
+@dataclass
+class GateResult:
+    """The outcome of one table's suite on one frame."""
+
+    table: str
+    success: bool
+    rows: int
+    failures: list[Failure]
+    warnings: list[Failure]
+    elapsed: float
+    result_json: dict[str, Any] = field(repr=False)
+    evaluated: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    def message(self) -> str:
+        """One paragraph naming every blocking failure with its samples."""
+        if self.success:
+            return f"{self.table}: {self.rows} rows passed"
+        lines = "; ".join(f.describe() for f in self.failures)
+        return f"{self.table}: {len(self.failures)} blocking expectation(s) failed: {lines}"
+
+
+@lru_cache(maxsize=1)
+def default_context() -> Any:
+    """One ephemeral GX context per process (creating one costs ~0.1 s; importing GX ~5 s)."""
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    ctx.variables.analytics_enabled = False
+    return ctx
+
+
+def validate(table: str, frame: pl.DataFrame, *, published_rows: int | None = None,
+             context: Any = None, rules: Rules | None = None,
+             docs_dir: str | Path | None = None) -> GateResult:
+    """Run ``table``'s suite on ``frame``.
+
+    Args:
+        table: a registered table name.
+        frame: the rows to validate, in the table's schema (extra columns are refused).
+        published_rows: rows of the published version it would replace; None skips the
+            row-count check.
+        context: a GX data context (default: the process-wide ephemeral one).
+        rules: range/row rules, macro series bounds, soft overrides (see ``Rules``).
+        docs_dir: when given, Data Docs HTML is (re)built there.
+
+    Returns:
+        A GateResult; ``success`` is False when any blocking expectation failed.
+
+    Raises:
+        SchemaError: the table is unknown or ``frame`` does not match its schema.
+    """
+    start = time.perf_counter()
+    ctx = context or default_context()
+    frame = schemas.get(table).conform(frame)
+    suite = build_suite(table, rules, published_rows=published_rows)
+    data = pandas_view(suite.prepare(frame))
+    result = _run(ctx, suite, data, docs_dir)
+    return _gate_result(table, frame.height, result, time.perf_counter() - start)
+
+
+def pandas_view(frame: pl.DataFrame) -> Any:
+    """``frame`` as pandas over its Arrow buffers (no per-column copy to NumPy objects)."""
+    return frame.to_pandas(use_pyarrow_extension_array=True)
+
+
+def _run(ctx: Any, suite: Suite, data: Any, docs_dir: str | Path | None) -> Any:
+    gx_suite = ctx.suites.add_or_update(gx.ExpectationSuite(
+        name=suite.table, expectations=[c.expectation for c in suite.checks]))
+    vd = ctx.validation_definitions.add_or_update(gx.ValidationDefinition(
+        name=suite.table, data=_batch_definition(ctx, suite.table), suite=gx_suite))
+    if docs_dir is None:
+        return vd.run(batch_parameters={"dataframe": data}, result_format=RESULT_FORMAT)
+    site = _docs_site(ctx, str(docs_dir))
+    cp = ctx.checkpoints.add_or_update(gx.Checkpoint(
+        name=suite.table, validation_definitions=[vd], result_format=RESULT_FORMAT,
+        actions=[UpdateDataDocsAction(name="data_docs", site_names=[site])]))
+    run = cp.run(batch_parameters={"dataframe": data})
+    return next(iter(run.run_results.values()))
+
+
+def _batch_definition(ctx: Any, table: str) -> Any:
+    try:
+        ds = ctx.data_sources.get(DATASOURCE)
+    except (KeyError, ValueError, LookupError):
+        ds = ctx.data_sources.add_pandas(DATASOURCE)
+    if table not in ds.get_asset_names():
+        ds.add_dataframe_asset(table).add_batch_definition_whole_dataframe("whole")
+    return ds.get_asset(table).get_batch_definition("whole")
+
+
+def _docs_site(ctx: Any, base_directory: str) -> str:
+    """The name of the Data Docs site writing to ``base_directory``, added when missing."""
+    name = f"{DOCS_SITE}_{hashlib.sha256(base_directory.encode()).hexdigest()[:12]}"
+    if name not in (ctx.variables.data_docs_sites or {}):
+        ctx.add_data_docs_site(name, {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                              "base_directory": base_directory},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
+    return name
+
+
+def _gate_result(table: str, rows: int, result: Any, elapsed: float) -> GateResult:
+    evaluated = [_evaluated(r) for r in result.results]
+    failed = [_failure(r) for r in result.results if not r.success]
+    blocking = [f for f in failed if f.blocking]
+    return GateResult(table, not blocking, rows, blocking, [f for f in failed if not f.blocking],
+                      elapsed, result.to_json_dict(), evaluated)
+
+
+def _failure(r: Any) -> Failure:
+    cfg = r.expectation_config
+    kwargs, res = cfg.kwargs, r.result or {}
+    column = kwargs.get("column") or ",".join(
+        kwargs.get("column_list") or [k for k in (kwargs.get("column_A"), kwargs.get("column_B"))
+                                      if k]) or None
+    samples = res.get("partial_unexpected_list")
+    if samples is None:
+        samples = [res["observed_value"]] if "observed_value" in res else []
+    if r.exception_info and r.exception_info.get("raised_exception"):
+        samples = [r.exception_info.get("exception_message")]
+    return Failure(cfg.meta.get("check", cfg.type), cfg.type, column,
+                   res.get("unexpected_count"), [_plain(v) for v in samples[:SAMPLES]],
+                   bool(cfg.meta.get("blocking", True)))
+
+
+def _evaluated(r: Any) -> dict[str, Any]:
+    f = _failure(r)
+    return {"check": f.check, "expectation": f.expectation, "column": f.column,
+            "blocking": f.blocking, "success": bool(r.success),
+            "unexpected_count": f.unexpected_count, "samples": f.samples if not r.success else []}
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly sample value (dates as ISO text)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+# -- publishing ---------------------------------------------------------------------------
+
+def gate_partition(lake: Lake, table: str, partition: Mapping[str, object] | None,
+                   frame: pl.DataFrame, *, at: dt.datetime, context: Any = None,
+                   rules: Rules | None = None,
+                   docs_dir: str | Path | None = None) -> GateResult:
+    """Validate ``frame`` before publishing it; publish only when no blocking check fails.
+
+    With a ``partition``, ``frame`` is that partition's complete new contents (validated
+    against the published partition's row count, then written with ``write_partition``).
+    With ``partition=None``, ``frame`` is merged by key into the partitions it touches: the
+    merged partitions are validated, then written with ``upsert``.
+
+    Args:
+        lake: the lake to publish into.
+        table: a registered table name.
+        partition: partition key -> value, or None to upsert.
+        frame: the new rows.
+        at: when this run happened (names the quarantine entries; the gate reads no clock).
+        context: a GX data context (default: the process-wide ephemeral one).
+        rules: see ``Rules``.
+        docs_dir: where to build Data Docs, or None.
+
+    Returns:
+        The GateResult of a successful validation (warnings may be present).
+
+    Raises:
+        DataValidationFailed: a blocking expectation failed. Nothing was written, the
+            published version is untouched; the frame (Parquet) and the GX result (JSON)
+            were quarantined. The message lists the failed expectations with samples.
+        SchemaError: ``frame`` does not match the table's schema.
+    """
+    t = schemas.get(table)
+    frame = t.conform(frame)
+    candidate, published = _candidate(lake, table, partition, frame)
+    result = validate(table, candidate, published_rows=published, context=context,
+                      rules=rules, docs_dir=docs_dir)
+    label = _partition_label(table, partition)
+    if not result.success:
+        paths = _quarantine(lake, label, candidate, result, at)
+        raise DataValidationFailed(f"{label} not published ({paths[0]}): {result.message()}")
+    if result.warnings:
+        log.warning("%s published with warnings: %s", label,
+                    "; ".join(w.describe() for w in result.warnings))
+    if partition is None:
+        lake.upsert(table, frame)
+    else:
+        lake.write_partition(table, partition, frame)
+    return result
+
+
+def _candidate(lake: Lake, table: str, partition: Mapping[str, object] | None,
+               frame: pl.DataFrame) -> tuple[pl.DataFrame, int | None]:
+    """The rows that would be published, and the published row count they replace."""
+    t = schemas.get(table)
+    parts = [partition] if partition is not None else list(iter_partitions(t, frame))
+    old = [p for p in (lake.read_partition(table, part) for part in parts) if p is not None]
+    if not old:
+        return frame, None
+    published = pl.concat(old)
+    if partition is not None:
+        return frame, published.height
+    kept = published.join(frame, on=list(t.keys), how="anti")
+    return pl.concat([kept, frame]), published.height
+
+
+def _partition_label(table: str, partition: Mapping[str, object] | None) -> str:
+    values = [f"{safe_segment(k)}-{safe_segment(v)}" for k, v in (partition or {}).items()]
+    return ".".join([safe_segment(table, "table"), *(values or ["upsert"])])
+
+
+def _quarantine(lake: Lake, label: str, frame: pl.DataFrame, result: GateResult,
+                at: dt.datetime) -> list[str]:
+    buf = io.BytesIO()
+    frame.write_parquet(buf, compression="zstd")
+    reason = result.message()
+    report = json.dumps(result.result_json, indent=1, default=str).encode()
+    return [lake.quarantine("validation", f"{label}.parquet", buf.getvalue(), reason, at=at),
+            lake.quarantine("validation", f"{label}.gx.json", report, reason, at=at)]
+
+
+# -- re-running over the lake -------------------------------------------------------------
+
+def validate_lake(lake: Lake, tables: Sequence[str] | None = None, *,
+                  rules: Mapping[str, Rules] | None = None, context: Any = None,
+                  docs_dir: str | Path | None = None) -> list[GateResult]:
+    """Re-run the suites over the published tables.
+
+    Args:
+        lake: the lake to read.
+        tables: table names; default every registered table that has published data.
+        rules: table -> Rules.
+        context: a GX data context (default: the process-wide ephemeral one).
+        docs_dir: where to build Data Docs, or None.
+
+    Returns:
+        One GateResult per table, in the order validated.
+    """
+    names = list(tables) if tables else [t.name for t in schemas.all_tables()
+                                         if lake.partitions(t.name)]
+    rules = rules or {}
+    return [validate(name, lake.scan(name).collect(), context=context, rules=rules.get(name),
+                     docs_dir=docs_dir) for name in names]
+
+
+def summary_rows(results: Iterable[GateResult]) -> list[dict[str, Any]]:
+    """One row per evaluated expectation, for the CLI's summary table.
+
+    Each row: table, check, expectation, column, blocking, severity, success,
+    unexpected_count and samples.
+    """
+    return [{"table": r.table, **e, "severity": "blocking" if e["blocking"] else "soft"}
+            for r in results for e in r.evaluated]

@@ -1,0 +1,143 @@
+"""Building blocks of the suites: a Check is one GX expectation plus what it needs computed.
+
+GX runs on pandas and cannot express per-series calendars or per-symbol bounds, so a check
+may carry a polars expression that derives a column before the frame is handed to GX; the
+expectation then inspects that column (usually: "is null", the non-null values naming the
+offending rows so that GX's sample of unexpected values is readable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import great_expectations.expectations as gxe
+import polars as pl
+from great_expectations.expectations.metadata_types import FailureSeverity
+
+from storage.schemas import Table
+from validations import checks
+
+Bounds = tuple[float | None, float | None]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Table-specific inputs a suite cannot know by itself; the integrator fills them.
+
+    Attributes:
+        range_rules: column -> (lo, hi), inclusive, None for an open side (features' valid
+            ranges from features/registry.py, recommendation caps from the policy).
+        row_rules: name -> boolean polars expression true on a good row (e.g. layers
+            consistent with the regime); a row where it is false (not null) fails.
+        series_bounds: macro series_id -> (lo, hi) sanity bounds (sources/config.py).
+        soft: check names downgraded to warnings.
+        vix_family: index symbols whose close must lie in [5, 150].
+    """
+
+    range_rules: Mapping[str, Bounds] = field(default_factory=dict)
+    row_rules: Mapping[str, pl.Expr] = field(default_factory=dict)
+    series_bounds: Mapping[str, Bounds] = field(default_factory=dict)
+    soft: frozenset[str] = frozenset()
+    vix_family: frozenset[str] = frozenset({"VIX", "VIX9D", "VIX3M", "VIX6M", "VIX1Y"})
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named expectation, whether it blocks publication, and the column it may need."""
+
+    name: str
+    expectation: gxe.Expectation
+    blocking: bool = True
+    derived: pl.Expr | None = None
+
+
+@dataclass(frozen=True)
+class Suite:
+    """The checks of one table."""
+
+    table: str
+    checks: tuple[Check, ...]
+
+    def prepare(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` plus every derived column the checks inspect."""
+        derived = [c.derived for c in self.checks if c.derived is not None]
+        return frame.with_columns(derived) if derived else frame
+
+
+def check(name: str, expectation: gxe.Expectation, *, blocking: bool = True,
+          derived: pl.Expr | None = None) -> Check:
+    """A Check whose expectation carries its name and severity (shown in Data Docs)."""
+    expectation.meta = {"check": name, "blocking": blocking}
+    expectation.severity = FailureSeverity.CRITICAL if blocking else FailureSeverity.WARNING
+    if not expectation.description:
+        expectation.description = name
+    return Check(name, expectation, blocking, derived)
+
+
+def flagged(name: str, label: pl.Expr, *, blocking: bool = True) -> Check:
+    """A Check on a derived column that is null on good rows and names the offence otherwise."""
+    col = f"_{name}"
+    return check(name, gxe.ExpectColumnValuesToBeNull(column=col), blocking=blocking,
+                 derived=label.alias(col))
+
+
+def key_checks(t: Table) -> list[Check]:
+    """Every key column non-null, and the key unique."""
+    out = [check(f"{k}_not_null", gxe.ExpectColumnValuesToNotBeNull(column=k)) for k in t.keys]
+    if len(t.keys) == 1:
+        out.append(check("key_unique", gxe.ExpectColumnValuesToBeUnique(column=t.keys[0])))
+    else:
+        out.append(check("key_unique",
+                         gxe.ExpectCompoundColumnsToBeUnique(column_list=list(t.keys))))
+    return out
+
+
+def row_count_check(published_rows: int | None) -> list[Check]:
+    """The new version has at least as many rows as the published one (when there is one)."""
+    if published_rows is None:
+        return []
+    return [check("rows_not_shrinking",
+                  gxe.ExpectTableRowCountToBeBetween(min_value=published_rows))]
+
+
+def trading_day_check(date_col: str, *, blocking: bool) -> Check:
+    """Every date is an NYSE session."""
+    return flagged(f"{date_col}_is_nyse_session", checks.non_trading_date(date_col),
+                   blocking=blocking)
+
+
+def gap_check(date_col: str, by: tuple[str, ...] = (), *, blocking: bool) -> Check:
+    """No NYSE session missing between two consecutive dates of a series."""
+    return flagged(f"{date_col}_no_session_gap", checks.gap_sessions(date_col, by),
+                   blocking=blocking)
+
+
+def between(col: str, lo: float | None, hi: float | None, *, name: str | None = None,
+            blocking: bool = True, strict_min: bool = False) -> Check:
+    """``col`` within [lo, hi] where present (nulls pass)."""
+    return check(name or f"{col}_in_range", gxe.ExpectColumnValuesToBeBetween(
+        column=col, min_value=lo, max_value=hi, strict_min=strict_min), blocking=blocking)
+
+
+def at_least(a: str, b: str, *, name: str, strict: bool = False, blocking: bool = True) -> Check:
+    """``a >= b`` (``a > b`` when strict) on rows where both are present."""
+    return check(name, gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+        column_A=a, column_B=b, or_equal=not strict, ignore_row_if="either_value_is_missing"),
+        blocking=blocking)
+
+
+def rule_checks(t: Table, rules: Rules) -> list[Check]:
+    """The integrator's range rules and row rules for columns/rows of ``t``."""
+    out = [between(col, lo, hi, name=f"{col}_in_registered_range")
+           for col, (lo, hi) in rules.range_rules.items() if col in t.columns]
+    label = pl.concat_str([pl.col(k).cast(pl.String) for k in t.keys], separator=" ")
+    out += [flagged(name, pl.when(expr.not_()).then(label).otherwise(None))
+            for name, expr in rules.row_rules.items()]
+    return out
+
+
+def soften(checks_: list[Check], soft: frozenset[str]) -> tuple[Check, ...]:
+    """``checks_`` with the named ones downgraded to warnings."""
+    return tuple(check(c.name, c.expectation, blocking=False, derived=c.derived)
+                 if c.name in soft else c for c in checks_)
