@@ -1,0 +1,150 @@
+"""The recommendation document: pydantic models with a stable JSON form (see hedge/SCHEMA.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from pydantic import BaseModel, ConfigDict
+
+SCHEMA_VERSION = "1"
+
+Value = bool | int | float | str | None
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Signal(_Doc):
+    """One warning signal: whether it is lit (None = unknown input), its value and rule."""
+
+    name: str
+    layer: str | None
+    lit: bool | None
+    value: Value
+    rule: str
+    inputs: dict[str, Value]
+
+
+class RuleFired(_Doc):
+    """A rule that changed the recommendation, with the inputs that made it fire."""
+
+    rule: str
+    detail: str
+    inputs: dict[str, Value]
+
+
+class CapBound(_Doc):
+    """A cap that bound: the limit, what was asked for and what was applied (dollars or %)."""
+
+    cap: str
+    limit: float
+    requested: float
+    applied: float
+    detail: str
+
+
+class Leg(_Doc):
+    """One option leg; ``contracts`` is signed (negative = sold)."""
+
+    leg: str
+    kind: str
+    layer: str | None
+    right: str
+    expiry: dt.date
+    strike: float
+    contracts: int
+    price: float
+    iv: float
+    delta: float
+    vega: float
+    beta: float | None
+    dollar_per_vix_point: float | None
+    source: str
+
+
+class Condor(_Doc):
+    """The 1DTE iron condor for D+1; per-contract figures in dollars unless named points."""
+
+    open: bool
+    expiry: dt.date
+    k: float
+    expected_move: float
+    wing_width: float
+    short_put: float
+    short_call: float
+    long_put: float
+    long_call: float
+    credit_points: float
+    max_loss_per_contract: float
+    break_even_low: float
+    break_even_high: float
+    vega_per_contract: float
+    pricing_source: str
+    requested_risk_pct: float
+    risk_pct: float
+    contracts: int
+    max_loss: float
+    reference_contracts: float
+    reference_vega: float
+
+
+class Layer(_Doc):
+    """One lit rung of the VIX call ladder."""
+
+    name: str
+    target_dte: int
+    expiry: dt.date
+    dte: int
+    forward: float
+    strike: float
+    vol: float
+    price: float
+    delta: float
+    vega: float
+    beta: float
+    weight: float
+    contracts: int
+    dollar_per_vix_point: float
+    cost: float
+
+
+class Ladder(_Doc):
+    """The VIX call ladder and its coverage of the reference condor's dollar vega."""
+
+    layers: list[Layer]
+    target_pct: float
+    target_dollars: float
+    reached_dollars: float
+    reached_pct: float | None
+    within_band: bool | None
+    debit: float
+    peel_back_allowed: bool | None
+
+
+class Recommendation(_Doc):
+    """The whole recommendation for the session after ``date``."""
+
+    schema_version: str = SCHEMA_VERSION
+    date: dt.date
+    trade_date: dt.date
+    policy_version: str
+    feature_set_version: str | None
+    equity: float
+    rate: float
+    regime: str
+    spx: float | None
+    vix: float | None
+    lit_signals: list[str]
+    signals: list[Signal]
+    condor: Condor | None
+    ladder: Ladder
+    caps_bound: list[CapBound]
+    rules: list[RuleFired]
+    unknown_features: list[str]
+    legs: list[Leg]
+
+    def to_json(self) -> str:
+        """The stable JSON document: sorted keys, ISO dates, two-space indent."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, indent=2)
