@@ -12,6 +12,7 @@ observe the same days. Checked against every last trade date in ../shared/data/v
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from functools import lru_cache
 
 import exchange_calendars as xcals
@@ -29,8 +30,12 @@ MONTH_CODES = "FGHJKMNQUVXZ"
 @lru_cache(maxsize=1)
 def exchange_holidays() -> pl.Series:
     """Weekdays in the calendar range on which the NYSE (and CBOE) did not trade."""
-    cal = xcals.get_calendar("XNYS", start=CALENDAR_START.isoformat(),
-                             end=CALENDAR_END.isoformat())
+    with warnings.catch_warnings():
+        # exchange_calendars 4.13 trips a pandas 3 deprecation warning internally.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+        cal = xcals.get_calendar("XNYS", start=CALENDAR_START.isoformat(),
+                                 end=CALENDAR_END.isoformat())
     sessions = pl.Series(cal.sessions.values.astype("datetime64[D]")).cast(pl.Date)
     weekdays = pl.Series(np.arange(
         np.datetime64(CALENDAR_START), np.datetime64(CALENDAR_END) + 1, dtype="datetime64[D]"
