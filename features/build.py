@@ -1,0 +1,134 @@
+"""Build features_daily: one row per NYSE trading day from the lake's input tables.
+
+Inputs are the lake tables as LazyFrames: ``index_daily``, ``vx_futures``, ``breadth_daily``,
+``macro_observations`` and ``events`` (breadth and events may be absent: their features are
+then null and flagged stale). Nothing is read after ``end``: market rows dated after it and
+macro rows published after it are ignored, so a build for day D sees only what was public by D.
+
+Incremental runs (``start`` given) return the same rows as a full build for [start, end].
+Windowed features need ``registry.window_lookback()`` bars, so the macro joins (the only
+heavy windowed part) run from that many sessions before ``start``; recursive and cumulative
+features (RSI, MACD, the A/D line) depend on the whole history by definition, so their small
+daily input series are always read from the first day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from features import breadth, events, macro, regime, term_structure
+from features.calendar import trading_days
+from features.config import FeatureConfig
+from features.registry import FEATURE_NAMES, FEATURE_SET_VERSION, FEATURES_DAILY, window_lookback
+
+INDEX_SYMBOLS = {"SPX": "spx", "VIX": "vix", "VIX3M": "vix3m", "VIX1D": "vix1d", "VVIX": "vvix"}
+_EMPTY_BREADTH = {"date": pl.Date(), "advancers": pl.Int64(), "decliners": pl.Int64()}
+_EMPTY_EVENTS = {"date": pl.Date(), "kind": pl.String()}
+
+
+def _closes(index_daily: pl.LazyFrame, days: pl.LazyFrame) -> pl.LazyFrame:
+    out = days
+    for symbol, col in INDEX_SYMBOLS.items():
+        closes = index_daily.filter(pl.col("symbol") == symbol).select(
+            "date", pl.col("close").alias(col)).unique("date", keep="last")
+        out = out.join(closes, on="date", how="left")
+    return out
+
+
+def _optional(inputs: dict[str, pl.LazyFrame], name: str, schema: dict) -> pl.LazyFrame:
+    return inputs.get(name, pl.LazyFrame(schema=schema))
+
+
+def market_base(inputs: dict[str, pl.LazyFrame], days: pl.LazyFrame, end: dt.date,
+                cfg: FeatureConfig) -> pl.LazyFrame:
+    """Index closes, the VX curve summary, breadth and events on the trading-day grid."""
+    index_daily = inputs["index_daily"].filter(pl.col("date") <= end)
+    vx = inputs["vx_futures"].filter(pl.col("trade_date") <= end)
+    br = _optional(inputs, "breadth_daily", _EMPTY_BREADTH).filter(pl.col("date") <= end)
+    ts = term_structure.term_structure_inputs(vx, cfg.term_structure)
+    base = _closes(index_daily, days).join(ts, on="date", how="left").join(
+        br.select("date", "advancers", "decliners").unique("date", keep="last"),
+        on="date", how="left")
+    return events.with_events(base, _optional(inputs, "events", _EMPTY_EVENTS))
+
+
+def market_features(base: pl.LazyFrame, cfg: FeatureConfig) -> pl.LazyFrame:
+    """Regime, term-structure and breadth features (they need the whole history)."""
+    ind, rg, tsc, bc = cfg.indicators, cfg.regime, cfg.term_structure, cfg.breadth
+    stage1 = base.with_columns(
+        regime.vix_regime(rg), regime.spx_rv_20(rg), regime.vix_sma_200(rg),
+        regime.spx_exp_move_1d(rg), *regime.rsis(ind), *regime.vvix_macd(ind),
+        term_structure.ts_slope_12(), term_structure.ts_ratio(), term_structure.contango(),
+        *[term_structure.vx_beta(d, tsc.beta_window) for d in tsc.maturities_days],
+        pl.col("vx1").is_null().alias("term_structure_stale"),
+        breadth.ad_line().cast(pl.Float64), breadth.breadth_stale().alias("breadth_stale"),
+    )
+    stage2 = stage1.with_columns(
+        regime.vrp(), regime.vix_above_200dma(), term_structure.backwardation(tsc),
+        term_structure.ts_slope_steep(tsc),
+        *term_structure.ts_macd(ind.macd_fast, ind.macd_slow, ind.macd_signal),
+        breadth.ad_divergence(bc), breadth.breadth_confirms(bc),
+        regime.macd_hook("vvix_macd_hist").alias("vvix_macd_hook"),
+        regime.macd_cross_up("vvix_macd", "vvix_macd_signal").alias("vvix_macd_cross_up"),
+    )
+    return stage2.with_columns(
+        regime.macd_cross_up("ts_macd", "ts_macd_signal").alias("ts_macd_cross_up"),
+        *[pl.col(s).alias(f"{s}_close") for s in INDEX_SYMBOLS.values()],
+    )
+
+
+def macro_features(inputs: dict[str, pl.LazyFrame], days: pl.LazyFrame, end: dt.date,
+                   cfg: FeatureConfig) -> pl.LazyFrame:
+    """The Second Engine on the grid, from macro rows published by ``end``."""
+    mc = cfg.macro
+    obs = inputs["macro_observations"].filter(pl.col("available_at") <= end)
+    seen = macro.visible_series(days, obs, mc)
+    stage1 = seen.with_columns(
+        macro.funding_spread(), macro.nfci_leverage(), macro.hy_oas(),
+        macro.hy_oas_change_20d(mc), macro.rate_diff(), macro.dollar_change_20d(mc),
+        macro.macro_stale())
+    stage2 = stage1.with_columns(macro.funding_spread_z(mc))
+    return stage2.with_columns(macro.second_engine_signals(mc)).with_columns(
+        macro.second_engine_score())
+
+
+def _first_day(inputs: dict[str, pl.LazyFrame]) -> dt.date:
+    first = inputs["index_daily"].select(pl.col("date").min()).collect().item()
+    if first is None:
+        raise ValueError("index_daily is empty: nothing to build features from")
+    return first
+
+
+def build_features(inputs: dict[str, pl.LazyFrame], *, start: dt.date | None = None,
+                   end: dt.date, config: FeatureConfig | None = None,
+                   computed_at: dt.datetime) -> pl.DataFrame:
+    """features_daily rows for every NYSE session in [start, end] (all history if no start).
+
+    Args:
+        inputs: lake tables by name (index_daily, vx_futures, macro_observations; optional
+            breadth_daily, events), as LazyFrames.
+        start: first day to return; None for a full rebuild.
+        end: last day (the run date); nothing published after it is read.
+        config: thresholds and windows; defaults when None.
+        computed_at: the stamp written in ``computed_at``.
+
+    Returns:
+        A frame conforming to the ``features_daily`` table.
+    """
+    cfg = config or FeatureConfig()
+    all_days = trading_days(_first_day(inputs), end)
+    keep_from = start or all_days[0]
+    market = market_features(market_base(inputs, all_days.to_frame().lazy(), end, cfg), cfg)
+    before = all_days.filter(all_days < keep_from)
+    window_from = before[-window_lookback() - 1] if len(before) > window_lookback() else (
+        all_days[0])
+    macro_days = all_days.filter(all_days >= window_from).to_frame().lazy()
+    rows = market.filter(pl.col("date") >= keep_from).join(
+        macro_features(inputs, macro_days, end, cfg), on="date", how="left")
+    out = rows.select(
+        "date", *FEATURE_NAMES, pl.lit(FEATURE_SET_VERSION).alias("feature_set_version"),
+        pl.lit(computed_at).cast(FEATURES_DAILY.columns["computed_at"]).alias("computed_at"),
+    ).collect()
+    return FEATURES_DAILY.conform(out)

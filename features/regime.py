@@ -1,0 +1,73 @@
+"""Volatility regime, realised vol, VRP, expected move and the RSI / VVIX MACD signals."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from features.config import IndicatorConfig, RegimeConfig
+from features.indicators import macd_parts, rsi
+
+
+def vix_regime(cfg: RegimeConfig) -> pl.Expr:
+    """The VIX regime: calm, normal, elevated or extreme."""
+    vix = pl.col("vix")
+    return (pl.when(vix.is_null()).then(None)
+            .when(vix < cfg.calm_below).then(pl.lit("calm"))
+            .when(vix < cfg.normal_below).then(pl.lit("normal"))
+            .when(vix < cfg.extreme_from).then(pl.lit("elevated"))
+            .otherwise(pl.lit("extreme")).alias("vix_regime"))
+
+
+def spx_rv_20(cfg: RegimeConfig) -> pl.Expr:
+    """Annualised realised vol of SPX daily log returns, in vol points."""
+    ret = pl.col("spx").log().diff()
+    scale = 100.0 * math.sqrt(cfg.trading_days_per_year)
+    return (ret.rolling_std(window_size=cfg.rv_window) * scale).alias("spx_rv_20")
+
+
+def vrp() -> pl.Expr:
+    """VIX minus realised vol: the volatility risk premium in points."""
+    return (pl.col("vix") - pl.col("spx_rv_20")).alias("vrp")
+
+
+def vix_sma_200(cfg: RegimeConfig) -> pl.Expr:
+    """Simple moving average of VIX."""
+    return pl.col("vix").rolling_mean(window_size=cfg.vix_sma_window).alias("vix_sma_200")
+
+
+def vix_above_200dma() -> pl.Expr:
+    """VIX above its moving average."""
+    return (pl.col("vix") > pl.col("vix_sma_200")).alias("vix_above_200dma")
+
+
+def spx_exp_move_1d(cfg: RegimeConfig) -> pl.Expr:
+    """One-day expected SPX move in points: SPX x IV / 100 / sqrt(252), IV = VIX1D else VIX."""
+    iv = pl.coalesce(pl.col("vix1d"), pl.col("vix"))
+    return (pl.col("spx") * iv / 100.0 / math.sqrt(cfg.trading_days_per_year)
+            ).alias("spx_exp_move_1d")
+
+
+def rsis(cfg: IndicatorConfig) -> list[pl.Expr]:
+    """spx_rsi_14, vix_rsi_14, vx_cm30_rsi_14."""
+    return [rsi(pl.col(src), cfg.rsi_period).alias(name) for src, name in (
+        ("spx", "spx_rsi_14"), ("vix", "vix_rsi_14"), ("vx_cm30", "vx_cm30_rsi_14"))]
+
+
+def vvix_macd(cfg: IndicatorConfig) -> list[pl.Expr]:
+    """TA-Lib MACD of VVIX: vvix_macd, vvix_macd_signal, vvix_macd_hist."""
+    line, sig, hist = macd_parts(pl.col("vvix"), cfg.macd_fast, cfg.macd_slow, cfg.macd_signal)
+    return [line.alias("vvix_macd"), sig.alias("vvix_macd_signal"), hist.alias("vvix_macd_hist")]
+
+
+def macd_hook(hist: str) -> pl.Expr:
+    """Histogram below zero and rising two days in a row."""
+    h = pl.col(hist)
+    return ((h < 0) & (h > h.shift(1)) & (h.shift(1) > h.shift(2)))
+
+
+def macd_cross_up(line: str, signal: str) -> pl.Expr:
+    """MACD crossed above its signal today."""
+    m, s = pl.col(line), pl.col(signal)
+    return (m > s) & (m.shift(1) <= s.shift(1))

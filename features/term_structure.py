@@ -1,0 +1,103 @@
+"""VX term structure: constant-maturity futures, front spread, VIX/VIX3M ratio, betas."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from features.config import TermStructureConfig
+from features.indicators import macd_parts
+
+
+def listed_curve(vx_futures: pl.LazyFrame, cfg: TermStructureConfig) -> pl.LazyFrame:
+    """Settlements of the listed contracts per trade date (expiring-today ones dropped)."""
+    live = pl.col("expiry") > pl.col("trade_date") if cfg.drop_expiring_today else (
+        pl.col("expiry") >= pl.col("trade_date"))
+    return (vx_futures.filter(live & pl.col("settle").is_not_null() & (pl.col("settle") > 0))
+            .select("trade_date", "expiry", "settle").sort("trade_date", "expiry"))
+
+
+def front_spread(curve: pl.LazyFrame) -> pl.LazyFrame:
+    """VX1 and VX2 (first and second listed expiries) per trade date."""
+    return curve.group_by("trade_date").agg(
+        pl.col("settle").get(0).alias("vx1"),
+        pl.col("settle").get(1, null_on_oob=True).alias("vx2"),
+    ).rename({"trade_date": "date"})
+
+
+def _bracket(targets: pl.LazyFrame, curve: pl.LazyFrame, strategy: str, tag: str
+             ) -> pl.LazyFrame:
+    side = curve.rename({"expiry": f"exp_{tag}", "settle": f"px_{tag}"}).sort(f"exp_{tag}")
+    return targets.join_asof(side, left_on="target", right_on=f"exp_{tag}", by="trade_date",
+                             strategy=strategy,  # type: ignore[arg-type]
+                             check_sortedness=False)
+
+
+def interpolated_price() -> pl.Expr:
+    """Linear in calendar days between the bracketing expiries; nearest one when unbracketed."""
+    span = (pl.col("exp_hi") - pl.col("exp_lo")).dt.total_days()
+    w = (pl.col("target") - pl.col("exp_lo")).dt.total_days() / span
+    inside = pl.col("px_lo") + (pl.col("px_hi") - pl.col("px_lo")) * w
+    return (pl.when(pl.col("exp_lo").is_null()).then(pl.col("px_hi"))
+            .when(pl.col("exp_hi").is_null()).then(pl.col("px_lo"))
+            .when(span == 0).then(pl.col("px_lo")).otherwise(inside))
+
+
+def constant_maturity(curve: pl.LazyFrame, days: int) -> pl.LazyFrame:
+    """``vx_cm{days}`` and ``vx_cm{days}_extrapolated`` per trade date."""
+    targets = (curve.select("trade_date").unique()
+               .with_columns((pl.col("trade_date") + pl.duration(days=days)).alias("target"))
+               .sort("target"))
+    both = _bracket(_bracket(targets, curve, "backward", "lo"), curve, "forward", "hi")
+    return both.select(
+        pl.col("trade_date").alias("date"),
+        interpolated_price().alias(f"vx_cm{days}"),
+        (pl.col("exp_lo").is_null() | pl.col("exp_hi").is_null())
+        .alias(f"vx_cm{days}_extrapolated"),
+    )
+
+
+def term_structure_inputs(vx_futures: pl.LazyFrame, cfg: TermStructureConfig) -> pl.LazyFrame:
+    """One row per trade date: vx1, vx2 and every constant maturity with its flag."""
+    curve = listed_curve(vx_futures, cfg).collect().lazy()
+    out = front_spread(curve)
+    for days in cfg.maturities_days:
+        out = out.join(constant_maturity(curve, days), on="date", how="left")
+    return out
+
+
+def ts_slope_12() -> pl.Expr:
+    """VX2 - VX1 in points."""
+    return (pl.col("vx2") - pl.col("vx1")).alias("ts_slope_12")
+
+
+def ts_ratio() -> pl.Expr:
+    """VIX / VIX3M."""
+    return (pl.col("vix") / pl.col("vix3m")).alias("ts_ratio")
+
+
+def contango() -> pl.Expr:
+    """VX2 above VX1."""
+    return (pl.col("vx2") > pl.col("vx1")).alias("contango")
+
+
+def backwardation(cfg: TermStructureConfig) -> pl.Expr:
+    """VIX above VIX3M (ts_ratio above the configured level)."""
+    return (pl.col("ts_ratio") > cfg.backwardation_ratio).alias("backwardation")
+
+
+def ts_slope_steep(cfg: TermStructureConfig) -> pl.Expr:
+    """VX2 - VX1 above the configured steepness in points."""
+    return (pl.col("ts_slope_12") > cfg.steep_slope_points).alias("ts_slope_steep")
+
+
+def ts_macd(fast: int, slow: int, signal: int) -> list[pl.Expr]:
+    """TA-Lib MACD of ts_slope_12: ts_macd, ts_macd_signal, ts_macd_hist."""
+    line, sig, hist = macd_parts(pl.col("ts_slope_12"), fast, slow, signal)
+    return [line.alias("ts_macd"), sig.alias("ts_macd_signal"), hist.alias("ts_macd_hist")]
+
+
+def vx_beta(days: int, window: int) -> pl.Expr:
+    """Rolling OLS slope of the CM future's daily change on VIX's daily change."""
+    dx, dy = pl.col("vix").diff(), pl.col(f"vx_cm{days}").diff()
+    beta = pl.rolling_cov(dx, dy, window_size=window) / dx.rolling_var(window_size=window)
+    return beta.alias(f"vx_cm{days}_beta")
