@@ -25,6 +25,7 @@ from storage.errors import SourceDataError
 SOURCE = "chains"
 ET = ZoneInfo("America/New_York")
 COLUMNS = {c: t for c, t in schemas.get("option_chain").columns.items() if c != "ingested_at"}
+NUMBER_TYPES = {c: t for c, t in COLUMNS.items() if t in (pl.Float64(), pl.Int64())}
 PRICE_COLUMNS = ("bid", "ask", "last", "strike", "underlying")
 # OCC/OSI symbol: root (up to 6, may carry a digit after adjustments), yymmdd, C/P, strike x1000.
 OCC_PATTERN = r"^([A-Z0-9]{1,6}?)(\d{6})([CP])(\d{8})$"
@@ -211,21 +212,25 @@ def snapshot_time(line: str) -> dt.datetime:
 # ---------------------------------------------------------------- shared frame helpers
 
 
-def _to_numbers(frame: pl.DataFrame, name: str, columns: Iterable[str],
-                dtype: pl.DataType) -> pl.DataFrame:
-    """``frame`` with ``columns`` cast to ``dtype``, or a SourceDataError naming a bad value."""
-    text = [c for c in columns if frame.schema[c] == pl.String]
+def _to_numbers(frame: pl.DataFrame, name: str, dtypes: dict[str, pl.DataType]) -> pl.DataFrame:
+    """``frame`` with columns cast to ``dtypes``, or a SourceDataError naming a bad value.
+
+    Text cells may carry spaces and thousands separators; an empty cell is a null, any other
+    cell that is not a number is an error.
+    """
+    text = [c for c in dtypes if frame.schema[c] == pl.String]
     cleaned = {c: pl.col(c).str.strip_chars().str.replace_all(",", "", literal=True)
                for c in text}
-    cast = frame.with_columns(
-        cleaned.get(c, pl.col(c)).cast(pl.Float64, strict=False).cast(dtype, strict=False)
-        .alias(c) for c in columns)
-    for c in text:
-        bad = frame.select(cleaned[c].alias("raw")).filter(
-            cast[c].is_null() & pl.col("raw").is_not_null() & (pl.col("raw") != ""))
-        if bad.height:
-            raise _error(name, f"non-numeric value {bad['raw'][0]!r} in column {c!r}")
-    return cast
+    numbers = {c: cleaned.get(c, pl.col(c)).cast(pl.Float64, strict=False).cast(t, strict=False)
+               for c, t in dtypes.items()}
+    # One pass finds, per column, the first cell that is present but does not convert.
+    first_bad = frame.select(
+        (numbers[c].is_null() & cleaned[c].is_not_null() & (cleaned[c] != "")).arg_true()
+        .first().alias(c) for c in text) if text else pl.DataFrame()
+    for c in first_bad.columns:
+        if (row := first_bad[c][0]) is not None:
+            raise _error(name, f"non-numeric value {frame[c][row]!r} in column {c!r}")
+    return frame.with_columns(e.alias(c) for c, e in numbers.items())
 
 
 def _check_prices(frame: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -233,12 +238,14 @@ def _check_prices(frame: pl.DataFrame, name: str) -> pl.DataFrame:
 
     ``bid > ask`` is left to the validations: it is a crossed quote, not a broken file.
     """
-    for col in PRICE_COLUMNS:
-        positive = col in ("strike", "underlying")
-        bad = frame.filter(pl.col(col) <= 0 if positive else pl.col(col) < 0)
-        if bad.height:
-            kind = "non-positive" if positive else "negative"
-            raise _error(name, f"{kind} {col} {bad[col][0]} in {bad.height} row(s)")
+    positive = ("strike", "underlying")
+    broken = {c: pl.col(c) <= 0 if c in positive else pl.col(c) < 0 for c in PRICE_COLUMNS}
+    counts = frame.select(e.sum().alias(c) for c, e in broken.items()).row(0, named=True)
+    for col, count in counts.items():
+        if count:
+            value = frame.filter(broken[col])[col][0]
+            kind = "non-positive" if col in positive else "negative"
+            raise _error(name, f"{kind} {col} {value} in {count} row(s)")
     return frame
 
 
@@ -248,10 +255,10 @@ def _finish(frame: pl.DataFrame, name: str) -> pl.DataFrame:
         raise _error(name, "no option rows")
     out = _check_prices(frame.select(pl.col(c).cast(t) for c, t in COLUMNS.items()), name)
     keys = list(schemas.get("option_chain").keys)
-    dupes = out.filter(pl.struct(keys).is_duplicated())
-    if dupes.height:
-        first = dupes.row(0, named=True)
-        raise _error(name, f"{dupes.height} rows repeat a contract, e.g. "
+    repeated = out.select(pl.struct(keys).is_duplicated().arg_true())
+    if repeated.height:
+        first = out.row(repeated.item(0, 0), named=True)
+        raise _error(name, f"{repeated.height} rows repeat a contract, e.g. "
                            f"{first['root']} {first['expiration']} {first['strike']} "
                            f"{first['right']}")
     return out.sort(keys)
@@ -314,7 +321,7 @@ def parse_delayed_json(payload: bytes, name: str) -> pl.DataFrame:
     raw = pl.from_dicts(options, infer_schema_length=None)
     _require(JSON_FIELDS, raw.columns, name)
     frame = _to_numbers(raw.select(pl.col(k).alias(v) for k, v in JSON_FIELDS.items()), name,
-                        [v for v in JSON_FIELDS.values() if v != "symbol"], pl.Float64())
+                        {v: NUMBER_TYPES[v] for v in JSON_FIELDS.values() if v != "symbol"})
     frame = _decode_symbols(frame, name).with_columns(
         pl.lit(_json_underlying(doc["data"], name)).alias("underlying"),
         pl.lit(session_of(snapshot)).alias("quote_date"),
@@ -359,10 +366,11 @@ _NAME_DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 
 def _split_quotedata(text: str, name: str) -> tuple[list[str], str]:
     """The metadata lines before the header, and the body from the header on."""
-    lines = text.splitlines(keepends=True)
-    for i, line in enumerate(lines[:10]):
+    head = text[:8192].splitlines(keepends=True)[:10]
+    for i, line in enumerate(head):
         if line.lstrip('"').startswith("Expiration Date"):
-            return [m.strip() for m in lines[:i] if m.strip(" ,\r\n")], "".join(lines[i:])
+            start = sum(len(h) for h in head[:i])
+            return [m.strip() for m in head[:i] if m.strip(" ,\r\n")], text[start:]
     raise _error(name, "no 'Expiration Date,Calls,...' header in the first 10 lines")
 
 
@@ -428,17 +436,37 @@ def _quote_date_from_name(name: str) -> dt.date:
         raise _error(name, f"bad date in file name ({e})") from e
 
 
-def _read_quotedata_body(body: str, name: str) -> pl.DataFrame:
-    """The quotedata rows as strings, under unique call/put column names."""
-    try:
-        raw = pl.read_csv(io.StringIO(body), has_header=False, skip_rows=1, infer_schema=False,
-                          truncate_ragged_lines=True)
-    except pl.exceptions.PolarsError as e:
-        raise _error(name, f"unreadable CSV body ({e})") from e
+def _quotedata_types() -> dict[str, pl.DataType]:
+    """The dtype each quotedata column parses to when every cell is a plain number."""
+    side = {f: NUMBER_TYPES.get(f, pl.Float64()) for f in SIDE_FIELDS} | {"symbol": pl.String()}
+    return {"expiration_text": pl.String(), **{f"c_{f}": t for f, t in side.items()},
+            "strike_text": pl.Float64(), **{f"p_{f}": t for f, t in side.items()}}
+
+
+def _read_csv_body(body: str, typed: bool) -> pl.DataFrame:
+    """The quotedata rows under unique call/put names: typed, or every cell as text."""
+    if typed:
+        return pl.read_csv(io.StringIO(body), has_header=False, skip_rows=1,
+                           schema=_quotedata_types())
+    raw = pl.read_csv(io.StringIO(body), has_header=False, skip_rows=1, infer_schema=False,
+                      truncate_ragged_lines=True)
     if raw.width < len(QUOTEDATA_NAMES):
-        raise _error(name, f"rows have {raw.width} fields, expected {len(QUOTEDATA_NAMES)}")
-    raw = raw.select(raw.columns[: len(QUOTEDATA_NAMES)]).rename(
+        raise ValueError(f"rows have {raw.width} fields, expected {len(QUOTEDATA_NAMES)}")
+    return raw.select(raw.columns[: len(QUOTEDATA_NAMES)]).rename(
         dict(zip(raw.columns, QUOTEDATA_NAMES, strict=False)))
+
+
+def _read_quotedata_body(body: str, name: str) -> pl.DataFrame:
+    """The quotedata rows, numbers parsed by the CSV reader when it can."""
+    try:
+        raw = _read_csv_body(body, typed=True)
+    except pl.exceptions.PolarsError:
+        # Some cell is not a plain number (thousands separator, text, ragged row): read all as
+        # text so _to_numbers can clean it or name the bad value.
+        try:
+            raw = _read_csv_body(body, typed=False)
+        except (pl.exceptions.PolarsError, ValueError) as e:
+            raise _error(name, f"unreadable CSV body ({e})") from e
     short = raw.filter(pl.col("p_open_interest").is_null() | pl.col("p_symbol").is_null())
     if short.height:
         raise _error(name, f"truncated: {short.height} row(s) end early, e.g. "
@@ -498,10 +526,10 @@ def parse_quotedata(payload: bytes, name: str) -> pl.DataFrame:
     underlying, snapshot = _meta_values(meta, name)
     quote_date = session_of(snapshot) if snapshot else _quote_date_from_name(name)
     rows = _sides(_read_quotedata_body(body, name))
-    rows = _to_numbers(rows, name, ["last", "bid", "ask", "iv", "delta", "gamma"], pl.Float64())
-    rows = _to_numbers(rows, name, ["volume", "open_interest"], pl.Int64())
+    rows = _to_numbers(rows, name, {c: NUMBER_TYPES[c] for c in (
+        "last", "bid", "ask", "iv", "delta", "gamma", "volume", "open_interest")} | {
+        "strike_text": pl.Float64()})
     rows = _check_expirations(_decode_symbols(rows, name), name)
-    rows = _to_numbers(rows.drop("strike"), name, ["strike_text"], pl.Float64())
     return _finish(rows.with_columns(
         pl.col("strike_text").alias("strike"),
         pl.lit(None, pl.Float64).alias("vega"),
@@ -543,9 +571,9 @@ def parse_datashop(payload: bytes, name: str) -> pl.DataFrame:
         raise _error(name, f"unreadable CSV ({e})") from e
     _require(DATASHOP_FIELDS, raw.columns, name)
     frame = raw.select(pl.col(k).alias(v) for k, v in DATASHOP_FIELDS.items())
-    frame = _to_numbers(frame, name, ["strike", "last", "bid", "ask", "iv", "delta", "gamma",
-                                      "vega", "underlying"], pl.Float64())
-    frame = _to_numbers(frame, name, ["volume", "open_interest"], pl.Int64())
+    frame = _to_numbers(frame, name, {c: NUMBER_TYPES[c] for c in (
+        "strike", "last", "bid", "ask", "iv", "delta", "gamma", "vega", "underlying", "volume",
+        "open_interest")})
     frame = frame.with_columns(
         pl.col("quote_date", "expiration").str.strip_chars().str.to_date("%Y-%m-%d", strict=False),
         pl.col("right").str.strip_chars().str.to_uppercase().str.slice(0, 1),

@@ -308,6 +308,13 @@ def test_small_quotedata_fixture_parses() -> None:
     assert frame["right"].to_list() == ["C", "P"]
 
 
+def test_quoted_thousands_separators_are_numbers() -> None:
+    row = _QUOTEDATA_ROW.replace(",6400,", ',"6,400",').replace(",1710,", ',"1,710",')
+    frame = chains.parse(_quotedata(_QUOTEDATA_ROW.replace("5950", "5955") + row), "q.csv")
+    assert frame.filter(pl.col("strike") == 5950)["volume"].to_list() == [585, 6400]
+    assert frame.filter(pl.col("strike") == 5950)["open_interest"].to_list() == [1710, 2883]
+
+
 def test_crossed_quote_is_not_a_parse_error() -> None:
     crossed = _QUOTEDATA_ROW.replace(",71.8,77,", ",78,77,")
     assert chains.parse(_quotedata(crossed), "q.csv").filter(pl.col("right") == "C")["bid"][0] == 78
