@@ -85,7 +85,9 @@ def _read_table(payload: bytes, name: str) -> tuple[pl.DataFrame, int]:
     try:
         frame = pl.read_csv(io.StringIO(body), infer_schema_length=0)
     except (pl.exceptions.PolarsError, ValueError) as e:
-        raise _fail(name, f"unreadable CSV ({e})") from e
+        ragged = "more fields" in str(e)
+        problem = "a row has more fields than the header" if ragged else "unreadable CSV"
+        raise _fail(name, f"{problem} ({str(e).splitlines()[0]})") from e
     frame = frame.rename({c: c.strip() for c in frame.columns})
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
