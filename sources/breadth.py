@@ -96,6 +96,9 @@ def _tradingview(raw: pl.DataFrame, name: str) -> pl.DataFrame:
         raise _fail(name, f"missing column {TRADINGVIEW_VALUE!r}; got {raw.columns}")
     days = _dates(raw[TRADINGVIEW_TIME], TRADINGVIEW_TIME, name)
     counts = _counts(raw[TRADINGVIEW_VALUE], TRADINGVIEW_VALUE, name)
+    # TradingView always writes a close: a blank one means a cut-off line.
+    _check(raw[TRADINGVIEW_TIME], counts.is_null(), TRADINGVIEW_VALUE, name,
+           "incomplete row (truncated file?) for time")
     return pl.DataFrame({"date": days, column: counts})
 
 

@@ -1,0 +1,105 @@
+import datetime as dt
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from sources import breadth
+from storage import schemas
+from storage.errors import SourceDataError
+from tests.conftest import NOW, shared
+
+TV_HEADER = "time,open,high,low,close,Volume,Volume MA"
+D1, D2 = dt.date(2020, 3, 13), dt.date(2020, 3, 16)
+
+
+def tv(*rows: str) -> bytes:
+    return "\n".join([TV_HEADER, *rows]).encode()
+
+
+def test_tradingview_export_gives_the_column_its_name_says():
+    out = breadth.parse(tv("2020-03-16,114,114,114,114,,", "2020-03-13,2500,2500,2500,2500,,"),
+                        "ADV.csv")
+    assert_frame_equal(out, pl.DataFrame({"date": [D1, D2], "advancers": [2500, 114]}))
+
+
+@pytest.mark.parametrize(("name", "column"), [
+    ("DECL.csv", "decliners"), ("UCHG.csv", "unchanged"), ("MAHN.csv", "new_highs"),
+    ("MALN.csv", "new_lows"), ("NYSE_ADV_advancing_issues.csv", "advancers"),
+    ("USI_DECL, 1D.csv", "decliners"),
+])
+def test_component_from_file_name(name, column):
+    assert breadth.component_of(name) == column
+
+
+def test_unix_seconds_time_and_tradingview_zero():
+    out = breadth.parse(tv("1584316800,0.01,0.01,0.01,0.01,,"), "MAHN.csv")
+    assert out.row(0) == (D2, 0)
+
+
+def test_plain_breadth_csv_and_combine():
+    plain = breadth.parse(b"date,advancers,decliners\n2020-03-16,114,2796\n", "breadth.csv")
+    lows = breadth.parse(tv("2020-03-13,900,900,900,900,,", "2020-03-16,1233,1233,1233,1233,,"),
+                         "MALN.csv")
+    full = breadth.combine([plain, lows])
+    assert full.columns == ["date", "advancers", "decliners", "unchanged", "new_highs",
+                            "new_lows"]
+    assert full.rows() == [(D1, None, None, None, None, 900), (D2, 114, 2796, None, None, 1233)]
+    schemas.get("breadth_daily").conform(full.with_columns(ingested_at=pl.lit(NOW)))
+
+
+def test_combine_nothing_is_an_empty_table():
+    assert breadth.combine([]).height == 0
+
+
+def bad(payload: bytes, name: str = "ADV.csv") -> str:
+    with pytest.raises(SourceDataError) as err:
+        breadth.parse(payload, name)
+    msg = str(err.value)
+    assert "'breadth'" in msg and name in msg
+    return msg
+
+
+@pytest.mark.parametrize(("payload", "name", "problem"), [
+    (b"", "ADV.csv", "empty"),
+    (tv(), "ADV.csv", "no data rows"),
+    (b"<!DOCTYPE html><html></html>", "ADV.csv", "HTML"),
+    (tv("2020-03-16,1,1,1,1,,"), "SPX.csv", "cannot tell the series"),
+    (b"time,open,high,low,last\n2020-03-16,1,1,1,1\n", "ADV.csv", "missing column 'close'"),
+    (b"when,advancers\n2020-03-16,1\n", "breadth.csv", "missing column"),
+    (b"date,adv\n2020-03-16,1\n", "breadth.csv", "none of the columns"),
+    (tv("2020-03-16,1,1,1,abc,,"), "ADV.csv", "non-numeric value 'abc' in column 'close'"),
+    (tv("2020-03-16,1,1,1,-5,,"), "ADV.csv", "negative count"),
+    (tv("2020-03-16,1,1,1,5.5,,"), "ADV.csv", "fractional count"),
+    (tv("16.03.2020,1,1,1,5,,"), "ADV.csv", "bad date '16.03.2020'"),
+    (tv("2020-03-16,1,1,1,5,,", "2020-03-16,1,1,1,6,,"), "ADV.csv", "appears twice"),
+    (tv("2020-03-16,1,1,1,5,,", "2020-03-17,1,1"), "ADV.csv", "incomplete row"),
+])
+def test_bad_input_names_source_file_and_problem(payload, name, problem):
+    assert problem in bad(payload, name)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 4000), min_size=1, max_size=30))
+def test_counts_round_trip(counts):
+    days = pl.date_range(dt.date(2020, 1, 1), dt.date(2020, 3, 1), eager=True).to_list()
+    rows = [f"{d},{c},{c},{c},{c},," for d, c in zip(days, counts, strict=False)]
+    assert breadth.parse(tv(*rows), "UCHG.csv")["unchanged"].to_list() == counts
+
+
+@pytest.mark.realdata
+def test_real_nyse_exports_combined():
+    counts = {"ADV": 8515, "DECL": 8426, "UCHG": 8562, "MAHN": 5361, "MALN": 5318}
+    parts = []
+    for path in sorted(shared("breadth").glob("NYSE_*.csv")):
+        part = breadth.parse(path.read_bytes(), path.name)
+        assert part.height == counts[path.name.split("_")[1]]  # PROVENANCE.md row counts
+        parts.append(part)
+    full = breadth.combine(parts)
+    day = full.filter(pl.col("date") == D2).row(0, named=True)
+    assert (day["advancers"], day["decliners"]) == (114, 2796)
+    assert day["new_highs"] == 0  # TradingView's 0.01 stand-in
+    assert full["date"].min() == dt.date(1991, 12, 2)
+    assert full["date"].max() == dt.date(2026, 5, 22)
