@@ -79,11 +79,23 @@ def session_of(snapshot_at: dt.datetime) -> dt.date:
 
     During or after a session: that session. Before the open, or on a weekend or holiday:
     the previous session (the chain still shows its closing quotes).
+
+    Args:
+        snapshot_at: a timezone-aware instant between 2000 and 2035.
+
+    Returns:
+        The session date.
+
+    Raises:
+        ValueError: the instant is outside the calendar's 2000-2035 range.
     """
     import pandas as pd
 
     cal = _xnys()
     day = pd.Timestamp(snapshot_at.astimezone(ET).date())
+    if not cal.first_session < day <= cal.last_session:
+        raise ValueError(f"{snapshot_at} is outside the NYSE calendar "
+                         f"({cal.first_session.date()}..{cal.last_session.date()})")
     if cal.is_session(day) and pd.Timestamp(snapshot_at) >= cal.session_open(day):
         return day.date()
     prior = cal.previous_session(day) if cal.is_session(day) else cal.date_to_session(
@@ -172,7 +184,9 @@ def _calendar_date_of(text: str, month_first: bool) -> dt.date:
     years = [n for n in numbers if n >= 1900]
     days = [n for n in numbers if 1 <= n <= 31]
     if months and years and days:
-        return dt.date(years[0], months[0], days[0])
+        # The last month word: a weekday abbreviation before the date ("mar." = mardi) can
+        # look like a month, the month itself follows it.
+        return dt.date(years[0], months[-1], days[0])
     if m := _ISO_DATE.search(folded):
         return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     if m := _NUM_DATE.search(folded):
@@ -318,13 +332,16 @@ def parse_delayed_json(payload: bytes, name: str) -> pl.DataFrame:
     if not options:
         raise _error(name, "data.options is empty")
     snapshot = _json_instant(doc["timestamp"], name)
-    raw = pl.from_dicts(options, infer_schema_length=None)
+    try:
+        raw = pl.from_dicts(options, infer_schema_length=None)
+    except (pl.exceptions.PolarsError, TypeError, ValueError) as e:
+        raise _error(name, f"data.options is not a list of flat records ({e})") from e
     _require(JSON_FIELDS, raw.columns, name)
     frame = _to_numbers(raw.select(pl.col(k).alias(v) for k, v in JSON_FIELDS.items()), name,
                         {v: NUMBER_TYPES[v] for v in JSON_FIELDS.values() if v != "symbol"})
     frame = _decode_symbols(frame, name).with_columns(
         pl.lit(_json_underlying(doc["data"], name)).alias("underlying"),
-        pl.lit(session_of(snapshot)).alias("quote_date"),
+        pl.lit(_session_for(snapshot, name)).alias("quote_date"),
         pl.lit(snapshot).cast(schemas.UTC_TS).alias("snapshot_at"),
     )
     return _finish(frame, name)
@@ -417,6 +434,14 @@ def _snapshot_of(text: str, name: str) -> dt.datetime:
         raise _error(name, f"unrecognised date line {text!r} ({e})") from e
 
 
+def _session_for(snapshot: dt.datetime, name: str) -> dt.date:
+    """The session of a snapshot, or a SourceDataError when it is outside the calendar."""
+    try:
+        return session_of(snapshot)
+    except ValueError as e:
+        raise _error(name, f"snapshot time: {e}") from e
+
+
 def _meta_number(text: str, name: str) -> float:
     """A number from a metadata cell such as ``Last: 4,500.53``."""
     try:
@@ -489,8 +514,12 @@ def _sides(raw: pl.DataFrame) -> pl.DataFrame:
     ])
 
 
-def _check_expirations(frame: pl.DataFrame, name: str) -> pl.DataFrame:
-    """``frame`` with the OCC-decoded expiration, once the written one agrees with it."""
+def _check_symbols(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    """``frame`` once the written expiration and strike agree with the OCC-decoded ones."""
+    wrong_strike = frame.filter((pl.col("strike_text") - pl.col("strike")).abs() > 1e-6)
+    if wrong_strike.height:
+        raise _error(name, f"strike {wrong_strike['strike_text'][0]} disagrees with the option "
+                           f"symbol {wrong_strike['symbol'][0]!r}")
     written = frame.select(_expiration_expr().alias("written"), "expiration_text", "expiration")
     bad = written.filter(pl.col("written").is_null())
     if bad.height:
@@ -524,12 +553,12 @@ def parse_quotedata(payload: bytes, name: str) -> pl.DataFrame:
     meta, body = _split_quotedata(_text_of(payload, name), name)
     _check_header(body, name)
     underlying, snapshot = _meta_values(meta, name)
-    quote_date = session_of(snapshot) if snapshot else _quote_date_from_name(name)
+    quote_date = _session_for(snapshot, name) if snapshot else _quote_date_from_name(name)
     rows = _sides(_read_quotedata_body(body, name))
     rows = _to_numbers(rows, name, {c: NUMBER_TYPES[c] for c in (
         "last", "bid", "ask", "iv", "delta", "gamma", "volume", "open_interest")} | {
         "strike_text": pl.Float64()})
-    rows = _check_expirations(_decode_symbols(rows, name), name)
+    rows = _check_symbols(_decode_symbols(rows, name), name)
     return _finish(rows.with_columns(
         pl.col("strike_text").alias("strike"),
         pl.lit(None, pl.Float64).alias("vega"),
@@ -546,7 +575,15 @@ DATASHOP_FIELDS = {"quote_date": "quote_date", "root": "root", "expiration": "ex
                    "trade_volume": "volume", "open_interest": "open_interest",
                    "bid_1545": "bid", "ask_1545": "ask", "implied_volatility_1545": "iv",
                    "delta_1545": "delta", "gamma_1545": "gamma", "vega_1545": "vega",
-                   "active_underlying_price_1545": "underlying"}
+                   "active_underlying_price_1545": "underlying",
+                   "underlying_bid_1545": "underlying_bid", "underlying_ask_1545": "underlying_ask"}
+
+
+def _datashop_underlying() -> pl.Expr:
+    """The 15:45 underlying price: DataShop's active price, else the bid/ask mid, else null."""
+    mid = (pl.col("underlying_bid") + pl.col("underlying_ask")) / 2
+    return (pl.when(pl.col("underlying") > 0).then(pl.col("underlying"))
+            .when(mid > 0).then(mid).otherwise(None).alias("underlying"))
 
 
 def parse_datashop(payload: bytes, name: str) -> pl.DataFrame:
@@ -573,8 +610,9 @@ def parse_datashop(payload: bytes, name: str) -> pl.DataFrame:
     frame = raw.select(pl.col(k).alias(v) for k, v in DATASHOP_FIELDS.items())
     frame = _to_numbers(frame, name, {c: NUMBER_TYPES[c] for c in (
         "strike", "last", "bid", "ask", "iv", "delta", "gamma", "vega", "underlying", "volume",
-        "open_interest")})
+        "open_interest")} | {"underlying_bid": pl.Float64(), "underlying_ask": pl.Float64()})
     frame = frame.with_columns(
+        _datashop_underlying(),
         pl.col("quote_date", "expiration").str.strip_chars().str.to_date("%Y-%m-%d", strict=False),
         pl.col("right").str.strip_chars().str.to_uppercase().str.slice(0, 1),
         pl.col("root").str.strip_chars(),

@@ -227,6 +227,12 @@ def test_bad_json(payload: bytes, problem: str) -> None:
         chains.parse(payload, "_SPX.json")
 
 
+def test_json_snapshot_outside_the_calendar_is_an_error() -> None:
+    payload = _delayed_quotes([_option("SPXW250117P05000000")], "1999-12-31 16:15:00")
+    with pytest.raises(SourceDataError, match="outside the NYSE calendar"):
+        chains.parse(payload, "_SPX.json")
+
+
 def test_json_missing_field_bad_symbol_and_non_numeric() -> None:
     no_iv = _option("SPXW250117P05000000")
     del no_iv["iv"]
@@ -253,6 +259,7 @@ def test_json_missing_field_bad_symbol_and_non_numeric() -> None:
     ("Date: 7 févr. 2023, 17:34 HNE", "2023-02-07 22:34"),
     ("Date: 11. November 2024 um 08:02 GMT-5", "2024-11-11 13:02"),
     ("Date: 9. März 2023, 14:02 MEZ", "2023-03-09 13:02"),
+    ("Date: mar. 12 nov. 2024, 16:31 UTC-5", "2024-11-12 21:31"),  # "mar." is mardi here
     ("Date: 11 novembre 2024 alle ore 08:02 GMT-5", "2024-11-11 13:02"),
     ("Date: 11 de novembro de 2024 às 08:02 GMT-05:00", "2024-11-11 13:02"),
     ("Date: 11/12/2024, 8:02 AM EST", "2024-11-12 13:02"),  # US: month first
@@ -337,6 +344,8 @@ def test_crossed_quote_is_not_a_parse_error() -> None:
     (_quotedata(_QUOTEDATA_ROW.replace("Mon Nov 11 2024", "someday")),
      "unreadable expiration 'someday'"),
     (_quotedata(_QUOTEDATA_ROW * 2), "repeat a contract"),
+    (_quotedata(_QUOTEDATA_ROW.replace(",5950.00,", ",5900.00,")),
+     "strike 5900.0 disagrees with the option symbol 'SPXW241111C05950000'"),
 ])
 def test_bad_quotedata(payload: bytes, problem: str) -> None:
     with pytest.raises(SourceDataError, match=rf"source 'chains', file 'q.csv': .*{problem}"):
