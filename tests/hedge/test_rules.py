@@ -1,0 +1,101 @@
+import polars as pl
+import pytest
+
+from hedge.rules import (
+    evaluate_signals,
+    features_row,
+    lit_layers,
+    lit_triggers,
+    signal,
+    unknown_features,
+    vix_regime,
+)
+from tests.hedge.rows import calm_row
+
+
+@pytest.mark.parametrize(("vix", "regime"), [
+    (14.99, "calm"), (15.0, "normal"), (19.99, "normal"), (20.0, "elevated"),
+    (34.99, "elevated"), (35.0, "extreme"), (None, "unknown"),
+])
+def test_regime_thresholds(policy, vix, regime):
+    assert vix_regime(vix, policy) == regime
+
+
+def lit(row, name, policy):
+    return signal(evaluate_signals(row, policy), name).lit
+
+
+@pytest.mark.parametrize(("rsi", "expected"), [(29.99, True), (30.0, False), (50.0, False),
+                                               (70.0, False), (70.01, True)])
+def test_spx_rsi_extremes_light_layer1_only_in_contango(policy, rsi, expected):
+    assert lit(calm_row(spx_rsi_14=rsi), "spx_rsi_extreme_in_contango", policy) is expected
+    assert lit(calm_row(spx_rsi_14=rsi, contango=False), "spx_rsi_extreme_in_contango",
+               policy) is False
+
+
+@pytest.mark.parametrize(("rsi", "expected"), [(59.99, False), (60.0, False), (60.01, True)])
+def test_vix_rsi_threshold(policy, rsi, expected):
+    assert lit(calm_row(vix_rsi_14=rsi), "vix_rsi_high", policy) is expected
+
+
+@pytest.mark.parametrize(("slope", "expected"), [(2.99, False), (3.0, False), (3.01, True)])
+def test_steep_slope_threshold(policy, slope, expected):
+    assert lit(calm_row(ts_slope_12=slope), "ts_slope_steep", policy) is expected
+
+
+@pytest.mark.parametrize(("score", "one", "two"), [(0, False, False), (1, True, False),
+                                                   (2, True, True)])
+def test_second_engine_thresholds(policy, score, one, two):
+    row = calm_row(second_engine_score=score)
+    assert lit(row, "second_engine_1", policy) is one
+    assert lit(row, "second_engine_2", policy) is two
+
+
+@pytest.mark.parametrize(("vix", "expected"), [(34.99, False), (35.0, True)])
+def test_layer3_threshold(policy, vix, expected):
+    assert lit(calm_row(vix_close=vix), "vix_extreme", policy) is expected
+
+
+def test_rsi_normalised_band(policy):
+    assert lit(calm_row(spx_rsi_14=40.0, vix_rsi_14=60.0), "rsi_normalised", policy) is True
+    assert lit(calm_row(spx_rsi_14=39.99), "rsi_normalised", policy) is False
+    assert lit(calm_row(spx_rsi_14=None), "rsi_normalised", policy) is None
+
+
+def test_vix_above_200dma_falls_back_to_the_sma(policy):
+    assert lit(calm_row(vix_above_200dma=None, vix_sma_200=12.0), "vix_above_200dma",
+               policy) is True
+    assert lit(calm_row(vix_above_200dma=None, vix_sma_200=None), "vix_above_200dma",
+               policy) is None
+
+
+def test_unknown_inputs_are_not_lit_and_listed(policy):
+    row = features_row({"spx_close": 4000.0, "vix_close": float("nan")})
+    sigs = evaluate_signals(row, policy)
+    assert lit_triggers(sigs) == []
+    assert signal(sigs, "vix_rsi_high").lit is None
+    assert "vix_close" in unknown_features(row) and "spx_close" not in unknown_features(row)
+
+
+def test_one_row_frame_is_accepted():
+    frame = pl.DataFrame([calm_row()])
+    assert features_row(frame)["vix_close"] == 13.0
+    with pytest.raises(ValueError, match="exactly one row"):
+        features_row(pl.concat([frame, frame]))
+
+
+def test_layer2_needs_confirmation(policy):
+    one = evaluate_signals(calm_row(vvix_macd_cross_up=True), policy)
+    layers, rules = lit_layers(one, policy)
+    assert layers == [] and rules[0].rule == "confirmation_blocked"
+    two = evaluate_signals(calm_row(vvix_macd_cross_up=True, ts_macd_cross_up=True), policy)
+    assert lit_layers(two, policy)[0] == ["L2"]
+    both = evaluate_signals(calm_row(vvix_macd_cross_up=True, vix_rsi_14=70.0), policy)
+    assert lit_layers(both, policy)[0] == ["L1", "L2"]
+
+
+def test_layer3_only_at_extreme_vix_with_confirmation(policy):
+    sigs = evaluate_signals(calm_row(vix_close=35.0, vix_above_200dma=True), policy)
+    assert lit_layers(sigs, policy)[0] == ["L1", "L3"]
+    alone = evaluate_signals(calm_row(vix_close=35.0), policy)
+    assert lit_layers(alone, policy)[0] == []
