@@ -125,9 +125,11 @@ def _check_complete(raw: pl.DataFrame, name: str, first_line: int) -> None:
     """Raise when a row lacks a required field (a truncated file or a short line)."""
     gaps = raw.with_row_index("i").filter(pl.any_horizontal(pl.col(REQUIRED).is_null()))
     if gaps.height:
-        line = first_line + int(gaps["i"][0])
-        where = "last row" if int(gaps["i"][0]) == raw.height - 1 else f"line {line}"
-        raise _fail(name, f"incomplete row at {where} (line {line}; truncated file?)")
+        i = int(gaps["i"][0])
+        if i == raw.height - 1:
+            raise _fail(name, f"incomplete row at last row, line {first_line + i} "
+                              "(truncated file?)")
+        raise _fail(name, f"incomplete row at line {first_line + i} (an empty field)")
 
 
 def _typed(raw: pl.DataFrame, name: str, first_line: int) -> pl.DataFrame:
