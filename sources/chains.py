@@ -679,3 +679,68 @@ def parse(payload: bytes, name: str) -> pl.DataFrame:
         SourceDataError: the payload is unusable; the message names source, file and problem.
     """
     return PARSERS[layout_of(payload, name)](payload, name)
+
+
+# ---------------------------------------------------------------- writers (inverse of parse)
+
+
+def occ_symbol_expr() -> pl.Expr:
+    """An expression building each row's OCC symbol from root, expiration, right and strike."""
+    thousandths = (pl.col("strike") * 1000).round().cast(pl.Int64).cast(pl.String).str.zfill(8)
+    return pl.concat_str(pl.col("root"), pl.col("expiration").dt.strftime("%y%m%d"),
+                         pl.col("right"), thousandths)
+
+
+def _one_snapshot(frame: pl.DataFrame) -> tuple[dt.datetime, float]:
+    """The single snapshot instant and underlying price a chain file is written for."""
+    snapshots = frame["snapshot_at"].unique().drop_nulls()
+    if snapshots.len() != 1:
+        raise ValueError(f"a chain file holds one snapshot, got {snapshots.to_list()}")
+    return snapshots[0], float(frame["underlying"].drop_nulls()[0])
+
+
+def render_delayed_json(frame: pl.DataFrame, *, symbol: str = "_SPX") -> bytes:
+    """One snapshot's rows as CBOE's delayed-quotes JSON (``_SPX.json``); ``parse`` inverts it.
+
+    ``timestamp`` is written as naive New York time, the reading ``parse`` applies. Optional
+    ``theta`` and ``rho`` columns are written when present.
+    """
+    snapshot, underlying = _one_snapshot(frame)
+    extra = [c for c in ("theta", "rho") if c in frame.columns]
+    options = frame.select(
+        occ_symbol_expr().alias("option"), "bid", "ask", "iv", "open_interest", "volume",
+        "delta", "gamma", *extra, "vega", pl.col("last").alias("last_trade_price"))
+    data = {"symbol": symbol, "security_type": "index", "current_price": underlying,
+            "close": underlying}
+    stamp = snapshot.astimezone(ET).strftime("%Y-%m-%d %H:%M:%S")
+    head = json.dumps({"timestamp": stamp, "data": data})[:-2]  # reopen "data" for options
+    return f'{head}, "options": {options.write_json()}}}}}'.encode()
+
+
+def _date_line(snapshot: dt.datetime) -> str:
+    """The English quotedata date line: ``"Date: January 7, 2024 at 10:52 AM EST"``."""
+    local = snapshot.astimezone(ET)
+    clock = f"{local.hour % 12 or 12}:{local:%M} {'PM' if local.hour >= 12 else 'AM'}"
+    return f'"Date: {local:%B} {local.day}, {local.year} at {clock} {local.tzname()}"'
+
+
+def render_quotedata(frame: pl.DataFrame, *, title: str = "S&P 500 INDEX") -> bytes:
+    """One snapshot's rows as a CBOE quotedata CSV export (English locale); ``parse`` inverts it.
+
+    Calls on the left, puts on the right, one line per root, expiration and strike that has
+    both sides; the ``Net`` columns are written as 0.
+    """
+    snapshot, underlying = _one_snapshot(frame)
+    side = [occ_symbol_expr().alias("symbol"), pl.col("last"), pl.lit(0.0).alias("net"),
+            *(pl.col(c) for c in SIDE_FIELDS[3:])]
+    keys = ["root", "expiration", "strike"]
+    calls = frame.filter(pl.col("right") == "C").select(*keys, *side)
+    puts = frame.filter(pl.col("right") == "P").select(*keys, *side)
+    rows = calls.join(puts, on=keys, suffix="_p").sort("expiration", "strike", "root").select(
+        pl.col("expiration").dt.strftime("%a %b %d %Y"), *SIDE_FIELDS,
+        pl.col("strike").round(2).cast(pl.String).alias("strike_text"),
+        *(f"{f}_p" for f in SIDE_FIELDS))
+    meta = (f"\n{title},Last: {underlying},Change: 0\n"
+            f"{_date_line(snapshot)},Bid: {underlying},Ask: {underlying},Size: 1*1,Volume: 0\n")
+    body = rows.write_csv(include_header=False)
+    return (meta + ",".join(QUOTEDATA_HEADER) + "\n" + body).encode()

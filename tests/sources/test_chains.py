@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from sources import chains
 from storage import schemas
@@ -367,3 +368,43 @@ def test_truncated_real_file() -> None:
     cut = cut[: cut.rindex(b",SPXW")]  # stop mid-row, right after an expiration cell
     with pytest.raises(SourceDataError, match=r"'spx_quotedata_2024-01-05.csv'.*truncated"):
         chains.parse(cut, path.name)
+
+
+# ---------------------------------------------------------------- writers round-trip
+
+
+def _chain() -> pl.DataFrame:
+    snapshot = dt.datetime(2025, 1, 10, 21, 15, tzinfo=UTC)  # Friday 16:15 New York
+    rows = [("SPX", "2025-03-21", 6000.0, "C", 25.1, 25.6, 24.9, 12, 25_000, 0.155, 0.31, 0.0012,
+             11.2), ("SPX", "2025-03-21", 6000.0, "P", 190.2, 191.4, 0.0, 0, 8_000, 0.161,
+                     -0.69, 0.0012, 11.3),
+            ("SPXW", "2025-03-21", 6000.0, "C", 25.2, 25.7, 25.0, 3, 900, 0.156, 0.31, 0.0012,
+             11.2), ("SPXW", "2025-03-21", 6000.0, "P", 190.0, 191.5, 190.5, 1, 40, 0.16, -0.69,
+                     0.0012, 11.3),
+            ("SPXW", "2025-01-17", 5002.5, "C", 820.0, 830.5, 0.0, 0, 0, 0.42, 0.99, 0.0, 0.1),
+            ("SPXW", "2025-01-17", 5002.5, "P", 0.0, 0.05, 0.05, 7, 1500, 0.38, -0.001, 0.0,
+             0.02)]
+    frame = pl.DataFrame(rows, orient="row", schema=["root", "expiration", "strike", "right",
+                                                     "bid", "ask", "last", "volume",
+                                                     "open_interest", "iv", "delta", "gamma",
+                                                     "vega"])
+    return frame.with_columns(
+        pl.col("expiration").str.to_date(), quote_date=dt.date(2025, 1, 10),
+        underlying=5827.04, snapshot_at=pl.lit(snapshot, schemas.UTC_TS),
+    ).select(EXPECTED_COLUMNS)
+
+
+def test_delayed_json_writer_round_trips() -> None:
+    chain = _chain()
+    assert_frame_equal(chains.parse(chains.render_delayed_json(chain), "_SPX.json"),
+                       chain.sort("root", "expiration", "strike", "right"))
+
+
+def test_quotedata_writer_round_trips_without_vega() -> None:
+    chain = _chain()
+    payload = chains.render_quotedata(chain)
+    assert payload.splitlines()[2] == (b'"Date: January 10, 2025 at 4:15 PM EST",Bid: 5827.04,'
+                                       b"Ask: 5827.04,Size: 1*1,Volume: 0")
+    assert_frame_equal(chains.parse(payload, "spx_quotedata.csv"),
+                       chain.with_columns(vega=pl.lit(None, pl.Float64))
+                       .sort("root", "expiration", "strike", "right"))
