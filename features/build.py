@@ -51,7 +51,8 @@ def market_base(inputs: dict[str, pl.LazyFrame], days: pl.LazyFrame, end: dt.dat
     base = _closes(index_daily, days).join(ts, on="date", how="left").join(
         br.select("date", "advancers", "decliners").unique("date", keep="last"),
         on="date", how="left")
-    return events.with_events(base, _optional(inputs, "events", _EMPTY_EVENTS))
+    # Joins do not keep row order; rolling windows and shifts below need date order.
+    return events.with_events(base, _optional(inputs, "events", _EMPTY_EVENTS)).sort("date")
 
 
 def market_features(base: pl.LazyFrame, cfg: FeatureConfig) -> pl.LazyFrame:
@@ -84,7 +85,7 @@ def macro_features(inputs: dict[str, pl.LazyFrame], days: pl.LazyFrame, end: dt.
     """The Second Engine on the grid, from macro rows published by ``end``."""
     mc = cfg.macro
     obs = inputs["macro_observations"].filter(pl.col("available_at") <= end)
-    seen = macro.visible_series(days, obs, mc)
+    seen = macro.visible_series(days, obs, mc).sort("date")
     stage1 = seen.with_columns(
         macro.funding_spread(), macro.nfci_leverage(), macro.hy_oas(),
         macro.hy_oas_change_20d(mc), macro.rate_diff(), macro.dollar_change_20d(mc),

@@ -1,0 +1,96 @@
+import datetime as dt
+
+import polars as pl
+import pytest
+from conftest import SHARED_DATA, shared
+from feature_inputs import NOW, all_inputs
+from polars.testing import assert_frame_equal
+
+from features.build import build_features
+from features.registry import FEATURE_NAMES, FEATURES, FEATURES_DAILY, feature_catalog
+from storage import schemas
+
+END = dt.date(2026, 8, 21)
+D = dt.date
+
+
+@pytest.fixture(scope="module")
+def inputs() -> dict[str, pl.DataFrame]:
+    shared("cboe", "SPX_History.csv")
+    return all_inputs(SHARED_DATA)
+
+
+@pytest.fixture(scope="module")
+def full(inputs) -> pl.DataFrame:
+    return build(inputs, end=END)
+
+
+def build(frames: dict[str, pl.DataFrame], **kw) -> pl.DataFrame:
+    return build_features({k: v.lazy() for k, v in frames.items()}, computed_at=NOW, **kw)
+
+
+def available_by(frames: dict[str, pl.DataFrame], day: dt.date) -> dict[str, pl.DataFrame]:
+    """Only what was public by ``day`` (event schedules are announced in advance)."""
+    return {
+        "index_daily": frames["index_daily"].filter(pl.col("date") <= day),
+        "vx_futures": frames["vx_futures"].filter(pl.col("trade_date") <= day),
+        "breadth_daily": frames["breadth_daily"].filter(pl.col("date") <= day),
+        "macro_observations": frames["macro_observations"].filter(
+            pl.col("available_at") <= day),
+        "events": frames["events"],
+    }
+
+
+def test_every_column_of_features_daily_has_a_registry_entry():
+    table = schemas.get("features_daily")
+    assert table is FEATURES_DAILY
+    stamps = {"date", "feature_set_version", "computed_at"}
+    assert set(table.columns) - stamps == set(FEATURE_NAMES)
+    assert len(FEATURE_NAMES) == len(set(FEATURE_NAMES))
+    catalog = feature_catalog()
+    assert catalog["name"].to_list() == list(FEATURE_NAMES)
+    assert catalog.select(pl.all().is_null().any()).drop("valid_min", "valid_max").row(0) == (
+        False,) * (catalog.width - 2)
+    assert all(f.description and f.unit and f.inputs for f in FEATURES)
+
+
+def test_one_row_per_nyse_session_and_values_in_their_valid_range(full):
+    assert full["date"].is_unique().all() and full["date"].is_sorted()
+    assert D(2024, 7, 4) not in full["date"].to_list()  # Independence Day
+    assert D(2012, 10, 29) not in full["date"].to_list()  # Hurricane Sandy closure
+    for f in FEATURES:
+        col = full[f.name]
+        if f.valid_min is not None:
+            assert (col.drop_nulls() >= f.valid_min).all(), f.name
+        if f.valid_max is not None:
+            assert (col.drop_nulls() <= f.valid_max).all(), f.name
+
+
+def test_known_days(full):
+    row = full.filter(pl.col("date") == D(2020, 3, 16)).row(0, named=True)
+    assert row["vix_regime"] == "extreme" and row["backwardation"] and row["vx1"] == 72.625
+    fomc = full.filter(pl.col("date") == D(2024, 9, 18)).row(0, named=True)
+    assert fomc["is_fomc_day"] and fomc["days_to_fomc"] == 0
+    assert full.filter(pl.col("date") == D(2024, 9, 17))["days_to_fomc"].item() == 1
+    calm = full.filter(pl.col("date") == D(2017, 11, 3)).row(0, named=True)
+    assert calm["vix_regime"] == "calm"
+
+
+@pytest.mark.parametrize("start", [D(1990, 2, 1), D(2013, 6, 3), D(2020, 3, 16), END])
+def test_incremental_equals_full(inputs, full, start):
+    part = build(inputs, start=start, end=END)
+    assert_frame_equal(part, full.filter(pl.col("date") >= start))
+
+
+@pytest.mark.parametrize("day", [D(1995, 6, 15), D(2008, 10, 10), D(2018, 2, 5),
+                                 D(2020, 3, 16), D(2022, 6, 13), D(2024, 8, 5)])
+def test_point_in_time_row_equals_stored_row(inputs, full, day):
+    seen = build(available_by(inputs, day), start=day, end=day)
+    assert_frame_equal(seen, full.filter(pl.col("date") == day))
+
+
+def test_missing_breadth_and_events_leave_nulls_and_stale_flags(inputs):
+    few = {k: v for k, v in inputs.items() if k not in ("breadth_daily", "events")}
+    out = build(few, start=D(2024, 8, 1), end=D(2024, 8, 9))
+    assert out["breadth_stale"].all() and out["ad_line"].is_null().all()
+    assert out["days_to_fomc"].is_null().all() and not out["is_fomc_day"].any()
