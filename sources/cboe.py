@@ -70,6 +70,7 @@ def parse(payload: bytes, name: str, *, as_of: dt.date | None = None) -> pl.Data
     """
     raw = _read(ensure_data(payload, source=SOURCE, name=name), name)
     symbol, value_only = _layout(raw.columns, name)
+    raw = raw.rename({c: c.strip().lstrip("\ufeff").upper() for c in raw.columns if c != "line"})
     raw = _complete_rows(raw, name, truncated=not payload.rstrip(b" \t").endswith(b"\n"))
     frame = _typed(raw, name, symbol=symbol, value_only=value_only)
     if value_only:
@@ -83,16 +84,17 @@ def parse(payload: bytes, name: str, *, as_of: dt.date | None = None) -> pl.Data
 def _read(payload: bytes, name: str) -> pl.DataFrame:
     """Every field as text, with the file's line number of each row."""
     try:
+        header = pl.read_csv(io.BytesIO(payload), n_rows=0, encoding="utf8-lossy").columns
+        _layout(header, name)  # a renamed or missing column is reported before any row
         raw = pl.read_csv(io.BytesIO(payload), infer_schema=False, encoding="utf8-lossy")
     except pl.exceptions.PolarsError as e:
         raise _fail(name, f"not a readable CSV: {str(e).splitlines()[0]}") from e
-    raw = raw.rename({c: c.strip().lstrip("\ufeff").upper() for c in raw.columns})
     return raw.with_row_index("line", offset=2).with_columns(pl.col("line").cast(pl.Int64))
 
 
 def _layout(columns: list[str], name: str) -> tuple[str, bool]:
     """The symbol, and whether the file is value-only, from the header and file name."""
-    header = [c for c in columns if c != "line"]
+    header = [c.strip().lstrip("\ufeff").upper() for c in columns if c != "line"]
     match = FILE_NAME.match(name.rsplit("/", 1)[-1])
     from_name = match["symbol"].upper() if match else None
     if header == OHLC_HEADER:
