@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from sources.config import SourcesConfig
+from sources.config import render as render_template
 from storage import schemas
 from storage.errors import SourceDataError
 
@@ -679,6 +681,32 @@ def parse(payload: bytes, name: str) -> pl.DataFrame:
         SourceDataError: the payload is unusable; the message names source, file and problem.
     """
     return PARSERS[layout_of(payload, name)](payload, name)
+
+
+# ---------------------------------------------------------------- locations
+
+
+def urls(config: SourcesConfig, dates: Iterable[dt.date] = ()) -> list[tuple[str, str]]:
+    """The ``(file name, location)`` of the live snapshot and of each date's history file.
+
+    Args:
+        config: the sources config; ``chains.snapshot_url`` and ``chains.history_url``
+            (a template with ``{date}``, filled ISO) may each be unset.
+        dates: the session dates whose historical chain files are wanted.
+
+    Returns:
+        ``("_SPX.json", snapshot_url)`` when configured, then one entry per date named
+        ``spx_chain_<date>.<ext>`` (the template's extension, ``csv`` by default), so a
+        reformatted export without metadata still finds its date in the name.
+    """
+    out = [("_SPX.json", config.chains.snapshot_url)] if config.chains.snapshot_url else []
+    template = config.chains.history_url
+    if template:
+        ext = template.rsplit(".", 1)[-1].lower() if "." in template.rsplit("/", 1)[-1] else ""
+        ext = ext if ext in ("csv", "json") else "csv"
+        out += [(f"spx_chain_{d.isoformat()}.{ext}", render_template(template, date=d))
+                for d in dates]
+    return out
 
 
 # ---------------------------------------------------------------- writers (inverse of parse)

@@ -408,3 +408,33 @@ def test_quotedata_writer_round_trips_without_vega() -> None:
     assert_frame_equal(chains.parse(payload, "spx_quotedata.csv"),
                        chain.with_columns(vega=pl.lit(None, pl.Float64))
                        .sort("root", "expiration", "strike", "right"))
+
+
+# ---------------------------------------------------------------- locations and HTTP
+
+
+def test_urls_for_snapshot_and_history() -> None:
+    from sources import config
+
+    cfg = config.load(None, overrides={"chains": {"history_url": "/data/chains/spx_{date}.json"}})
+    got = chains.urls(cfg, [dt.date(2024, 1, 5)])
+    assert got[0] == ("_SPX.json", cfg.chains.snapshot_url)
+    assert got[1] == ("spx_chain_2024-01-05.json", "/data/chains/spx_2024-01-05.json")
+
+
+def test_snapshot_over_http(httpserver) -> None:  # type: ignore[no-untyped-def]
+    from sources.http import HttpClient
+
+    chain = _chain()
+    httpserver.expect_request("/api/global/delayed_quotes/options/_SPX.json").respond_with_data(
+        chains.render_delayed_json(chain), content_type="application/json")
+    httpserver.expect_request("/maintenance").respond_with_data(
+        "<html><body>Down for maintenance</body></html>", content_type="text/html")
+    with HttpClient(retries=0) as client:
+        got = client.fetch(httpserver.url_for("/api/global/delayed_quotes/options/_SPX.json"),
+                           source="chains")
+        page = client.fetch(httpserver.url_for("/maintenance"), source="chains")
+    assert_frame_equal(chains.parse(got.payload, "_SPX.json"),
+                       chain.sort("root", "expiration", "strike", "right"))
+    with pytest.raises(SourceDataError, match="'chains'.*'_SPX.json'.*HTML page"):
+        chains.parse(page.payload, "_SPX.json")
