@@ -1,0 +1,74 @@
+"""Real days: features_daily built from ../shared/data by features.build, then recommended."""
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from features.build import build_features
+from hedge.recommend import recommend
+from tests.conftest import SHARED_DATA, shared
+from tests.features.feature_inputs import NOW, all_inputs
+
+D = dt.date
+DAYS = [D(2018, 2, 5), D(2020, 3, 16), D(2021, 11, 19)]
+EQUITY = 10_000_000.0
+
+pytestmark = pytest.mark.realdata
+
+
+@pytest.fixture(scope="module")
+def built():
+    shared("cboe", "SPX_History.csv")
+
+    inputs = all_inputs(SHARED_DATA)
+    features = build_features({k: v.lazy() for k, v in inputs.items()}, start=DAYS[0],
+                              end=DAYS[-1], computed_at=NOW)
+    return features, inputs["macro_observations"]
+
+
+def sofr_on(macro: pl.DataFrame, day: dt.date) -> float | None:
+    """SOFR as published by ``day`` (point in time), as a decimal."""
+    seen = macro.filter((pl.col("series_id") == "SOFR") & (pl.col("available_at") <= day))
+    return None if seen.is_empty() else seen.sort("date")["value"][-1] / 100.0
+
+
+def recommend_on(built, day):
+    features, macro = built
+    return recommend(features.filter(pl.col("date") == day), rate=sofr_on(macro, day),
+                     equity=EQUITY)
+
+
+def within_caps(r):
+    return r.condor.max_loss + r.ladder.debit <= 0.015 * EQUITY + 1e-6
+
+
+def test_2018_02_05_volmageddon(built):
+    r = recommend_on(built, D(2018, 2, 5))
+    assert r.regime == "extreme" and r.vix == pytest.approx(37.32)
+    assert {"vix_above_200dma", "vix_rsi_high", "vix_extreme"} <= set(r.lit_signals)
+    assert [la.name for la in r.ladder.layers] == ["L1", "L3"]
+    assert not r.condor.open and "no_new_condor_extreme" in {x.rule for x in r.rules}
+    assert r.rate == 0.04  # SOFR starts in April 2018: the policy default, said so
+    assert within_caps(r)
+
+
+def test_2020_03_16_covid_crash(built):
+    r = recommend_on(built, D(2020, 3, 16))
+    assert r.regime == "extreme" and r.vix == pytest.approx(82.69)
+    assert [la.name for la in r.ladder.layers] == ["L1", "L2", "L3"]
+    assert {"second_engine_1", "second_engine_2", "vix_extreme"} <= set(r.lit_signals)
+    assert not r.condor.open and r.ladder.target_pct == pytest.approx(0.6)
+    assert all(la.contracts > 0 for la in r.ladder.layers) and r.ladder.within_band
+    assert within_caps(r)
+
+
+def test_2021_11_19_quiet_day(built):
+    r = recommend_on(built, D(2021, 11, 19))
+    assert r.regime == "normal" and r.lit_signals == [] and r.ladder.layers == []
+    c = r.condor
+    assert c.open and c.k == 1.5 and c.wing_width == 25
+    assert c.long_put < c.short_put < 4697.96 < c.short_call < c.long_call
+    assert c.requested_risk_pct == pytest.approx(0.02 * 12 / 17.91)
+    assert r.caps_bound == [] and within_caps(r)
+    assert r.feature_set_version is not None

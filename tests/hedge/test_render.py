@@ -1,0 +1,21 @@
+from rich.console import Console
+
+from hedge.recommend import recommend
+from hedge.render import render_markdown, render_table
+from tests.hedge.rows import calm_row
+
+
+def test_renderings_name_the_essentials():
+    r = recommend(calm_row(vix_close=14.0, vix_rsi_14=65.0), rate=0.02, equity=10_000_000.0)
+    md = render_markdown(r)
+    assert "## VIX call ladder" in md and "| L1 |" in md and "CAP max_total_risk_pct" in md
+    assert f"{r.condor.short_put:g}" in md and r.policy_version in md
+    console = Console(width=160, record=True)
+    console.print(render_table(r))
+    text = console.export_text()
+    assert "Iron condor" in text and "vix_rsi_high" in text and "L1" in text
+
+
+def test_render_without_condor():
+    r = recommend({"date": calm_row()["date"]}, equity=1e6)
+    assert "not computed" in render_markdown(r)
