@@ -148,3 +148,8 @@ class Recommendation(_Doc):
     def to_json(self) -> str:
         """The stable JSON document: sorted keys, ISO dates, two-space indent."""
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, indent=2)
+
+
+def json_schema() -> dict[str, object]:
+    """The JSON Schema of the recommendation document (documented in hedge/SCHEMA.md)."""
+    return Recommendation.model_json_schema(mode="serialization")

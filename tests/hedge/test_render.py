@@ -19,3 +19,15 @@ def test_renderings_name_the_essentials():
 def test_render_without_condor():
     r = recommend({"date": calm_row()["date"]}, equity=1e6)
     assert "not computed" in render_markdown(r)
+
+
+def test_schema_doc_names_every_field():
+    from pathlib import Path
+
+    from hedge.document import Condor, Ladder, Layer, Leg, Recommendation, json_schema
+
+    doc = (Path(__file__).parents[2] / "hedge" / "SCHEMA.md").read_text()
+    for model in (Recommendation, Condor, Ladder, Layer, Leg):
+        for name in model.model_fields:
+            assert f"`{name}`" in doc or f"| {name} " in doc or f"{name}," in doc, name
+    assert json_schema()["title"] == "Recommendation"
