@@ -234,6 +234,10 @@ def _to_numbers(frame: pl.DataFrame, name: str, dtypes: dict[str, pl.DataType]) 
     Text cells may carry spaces and thousands separators; an empty cell is a null, any other
     cell that is not a number is an error.
     """
+    nested = [c for c in dtypes if not (frame.schema[c].is_numeric()
+                                        or frame.schema[c] in (pl.String, pl.Null))]
+    if nested:
+        raise _error(name, f"column {nested[0]!r} holds {frame.schema[nested[0]]}, not numbers")
     text = [c for c in dtypes if frame.schema[c] == pl.String]
     cleaned = {c: pl.col(c).str.strip_chars().str.replace_all(",", "", literal=True)
                for c in text}
@@ -303,18 +307,42 @@ def _json_instant(value: object, name: str) -> dt.datetime:
     return (stamp if stamp.tzinfo else stamp.replace(tzinfo=ET)).astimezone(dt.UTC)
 
 
-def _json_document(payload: bytes, name: str) -> tuple[dict, list]:
-    """The top-level ``data`` object and its ``options`` list of a delayed-quotes file."""
+def _json_document(payload: bytes, name: str) -> pl.DataFrame:
+    """The delayed-quotes document as a one-row frame: ``timestamp`` and the ``data`` struct."""
     try:
-        doc = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as e:
+        doc = pl.read_json(io.BytesIO(payload), infer_schema_length=None)
+    except pl.exceptions.PolarsError as e:
         raise _error(name, f"truncated or malformed JSON ({e})") from e
-    data = doc.get("data") if isinstance(doc, dict) else None
-    if not isinstance(data, dict) or not isinstance(data.get("options"), list):
+    data = doc.schema.get("data")
+    fields = {f.name: f.dtype for f in data.fields} if isinstance(data, pl.Struct) else {}
+    if not isinstance(fields.get("options"), pl.List):
         raise _error(name, "JSON has no data.options list (not a CBOE delayed-quotes file)")
-    if "timestamp" not in doc:
+    if "timestamp" not in doc.columns or doc.height != 1:
         raise _error(name, "JSON has no timestamp")
-    return doc, data["options"]
+    return doc
+
+
+def _json_options(doc: pl.DataFrame, name: str) -> pl.DataFrame:
+    """One row per element of ``data.options``, its fields as columns."""
+    options = doc.select(pl.col("data").struct.field("options")).explode("options")
+    if options.schema["options"] == pl.Null or options["options"].null_count() == options.height:
+        raise _error(name, "data.options is empty")
+    if not isinstance(options.schema["options"], pl.Struct):
+        raise _error(name, "data.options holds no option records")
+    return options.unnest("options")
+
+
+def _json_underlying(doc: pl.DataFrame, name: str) -> float | None:
+    """The underlying's price in a delayed-quotes document (``current_price``, else ``close``)."""
+    fields = {f.name for f in doc.schema["data"].fields}  # type: ignore[attr-defined]
+    present = [pl.col("data").struct.field(f) for f in ("current_price", "close") if f in fields]
+    if not present:
+        return None
+    value = doc.select(pl.coalesce(present).alias("price"))["price"]
+    number = value.cast(pl.Float64, strict=False)[0]
+    if value[0] is not None and number is None:
+        raise _error(name, f"non-numeric current_price {value[0]!r}")
+    return number
 
 
 def parse_delayed_json(payload: bytes, name: str) -> pl.DataFrame:
@@ -330,32 +358,18 @@ def parse_delayed_json(payload: bytes, name: str) -> pl.DataFrame:
     Raises:
         SourceDataError: malformed JSON, missing fields, bad symbols or values.
     """
-    doc, options = _json_document(payload, name)
-    if not options:
-        raise _error(name, "data.options is empty")
-    snapshot = _json_instant(doc["timestamp"], name)
-    try:
-        raw = pl.from_dicts(options, infer_schema_length=None)
-    except (pl.exceptions.PolarsError, TypeError, ValueError) as e:
-        raise _error(name, f"data.options is not a list of flat records ({e})") from e
+    doc = _json_document(payload, name)
+    snapshot = _json_instant(doc["timestamp"][0], name)
+    raw = _json_options(doc, name)
     _require(JSON_FIELDS, raw.columns, name)
     frame = _to_numbers(raw.select(pl.col(k).alias(v) for k, v in JSON_FIELDS.items()), name,
                         {v: NUMBER_TYPES[v] for v in JSON_FIELDS.values() if v != "symbol"})
     frame = _decode_symbols(frame, name).with_columns(
-        pl.lit(_json_underlying(doc["data"], name)).alias("underlying"),
+        pl.lit(_json_underlying(doc, name), pl.Float64).alias("underlying"),
         pl.lit(_session_for(snapshot, name)).alias("quote_date"),
         pl.lit(snapshot).cast(schemas.UTC_TS).alias("snapshot_at"),
     )
     return _finish(frame, name)
-
-
-def _json_underlying(data: dict, name: str) -> float | None:
-    """The underlying's price in a delayed-quotes document (``current_price``)."""
-    value = data.get("current_price", data.get("close"))
-    try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError) as e:
-        raise _error(name, f"non-numeric current_price {value!r}") from e
 
 
 def _decode_symbols(frame: pl.DataFrame, name: str) -> pl.DataFrame:

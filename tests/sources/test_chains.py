@@ -222,6 +222,8 @@ def test_json_saturday_snapshot_belongs_to_friday() -> None:
     (b'{"timestamp": "2025-01-10 16:15:02", "data": {"options": [{"option": "SPXW25', "trunc"),
     (b'{"timestamp": "2025-01-10 16:15:02", "data": {"current_price": 1}}', "data.options"),
     (b'{"timestamp": "2025-01-10 16:15:02", "data": {"options": []}}', "empty"),
+    (b'[{"option": "SPXW250117P05000000"}]', "no data.options"),
+    (b'{"data": {"options": [{"option": "SPXW250117P05000000"}]}}', "no timestamp"),
 ])
 def test_bad_json(payload: bytes, problem: str) -> None:
     with pytest.raises(SourceDataError, match=rf"'chains'.*'_SPX.json'.*{problem}"):
@@ -241,6 +243,9 @@ def test_json_missing_field_bad_symbol_and_non_numeric() -> None:
         chains.parse(_delayed_quotes([no_iv]), "_SPX.json")
     with pytest.raises(SourceDataError, match=r"malformed option symbol 'SPXW2501P5000'"):
         chains.parse(_delayed_quotes([_option("SPXW2501P5000")]), "_SPX.json")
+    nested = _option("SPXW250117P05000000", gamma={"value": 0.1})  # type: ignore[arg-type]
+    with pytest.raises(SourceDataError, match=r"column 'gamma' holds Struct"):
+        chains.parse(_delayed_quotes([nested]), "_SPX.json")
     text = _option("SPXW250117P05000000", bid="n/a")  # type: ignore[arg-type]
     with pytest.raises(SourceDataError, match=r"non-numeric value 'n/a' in column 'bid'"):
         chains.parse(_delayed_quotes([_option("SPXW250117C05000000"), text]), "_SPX.json")
