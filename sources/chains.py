@@ -13,6 +13,7 @@ import io
 import json
 import re
 import unicodedata
+import warnings
 from collections.abc import Iterable
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -73,7 +74,10 @@ def _xnys():  # type: ignore[no-untyped-def]
     """The NYSE calendar (built once; exchange_calendars is slow to construct)."""
     import exchange_calendars as xcals
 
-    return xcals.get_calendar("XNYS", start="2000-01-01", end="2035-12-31")
+    with warnings.catch_warnings():
+        # exchange_calendars trips a pandas 3 deprecation while building; not ours to fix.
+        warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+        return xcals.get_calendar("XNYS", start="2000-01-01", end="2035-12-31")
 
 
 def session_of(snapshot_at: dt.datetime) -> dt.date:
