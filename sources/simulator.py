@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import warnings
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -83,8 +84,12 @@ def _all_sessions() -> npt.NDArray[np.datetime64]:
     """Every NYSE session 2000-2045 (exchange_calendars XNYS), built once."""
     import exchange_calendars as xcals
 
-    cal = xcals.get_calendar("XNYS", start="2000-01-03", end="2045-12-29")
-    return np.asarray(cal.sessions.values.astype("datetime64[D]"))
+    with warnings.catch_warnings():
+        # exchange_calendars 4.13 trips a pandas 3 deprecation warning internally.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+        cal = xcals.get_calendar("XNYS", start="2000-01-03", end="2045-12-29")
+        return np.asarray(cal.sessions.values.astype("datetime64[D]"))
 
 
 def _sessions_between(start: dt.date, end: dt.date) -> tuple[dt.date, ...]:
@@ -150,36 +155,41 @@ def _crisis_jumps(seed: int, n: int) -> Array:
     jumps = np.zeros(n)
     profile = np.linspace(0.3, 1.7, 16)
     noise = _normal(seed, "crisis_noise", 64 * 16).reshape(64, 16)
-    totals = 1.55 + 0.25 * _uniform(seed, "crisis_size", 64)
+    totals = 1.75 + 0.25 * _uniform(seed, "crisis_size", 64)
     for i, s in enumerate(_event_starts(seed, "crisis_at", n, (330, 620), 1100.0)):
-        steps = profile / profile.sum() * totals[i] + 0.06 * noise[i]
+        steps = profile / profile.sum() * totals[i] + 0.03 * noise[i]
         m = min(16, n - s)
         jumps[s:s + m] += steps[:m]
     return jumps
 
 
 def _log_vix(seed: int, n: int) -> tuple[Array, Array, Array]:
-    """Log VIX (mean-reverting OU around a slow level, plus decaying spikes), shocks, jumps."""
+    """Log VIX (OU around a slow level plus decaying spikes), its shocks, the spikes' changes."""
     eps = _normal(seed, "vix_eps", n)
     level = np.log(15.5) + 0.18 * np.tanh(_ar1(0.012 * _normal(seed, "vix_level", n), 0.997) * 4)
     fast, slow = _spike_jumps(seed, n), _crisis_jumps(seed, n)
-    base = np.empty(n)
+    base, spikes = np.empty(n), np.empty(n)
     x, f, s = level[0], 0.0, 0.0
     for i in range(n):
         x = x + 0.035 * (level[i] - x) + 0.058 * eps[i]
         f, s = 0.86 * f + fast[i], 0.972 * s + slow[i]
-        base[i] = x + f + s
-    return np.clip(base, np.log(9.0), np.log(89.0)), eps, fast + slow
+        base[i], spikes[i] = x, f + s
+    # SPX falls as a spike builds and recovers as it decays: returns follow the spikes' change.
+    d_spikes = np.diff(spikes, prepend=0.0)
+    level_ = np.exp(np.maximum(base + spikes, np.log(9.0)))
+    # Soft ceiling: peaks bend towards ~85 like 2008 and 2020 instead of running away.
+    capped = np.where(level_ > 60.0, 60.0 + 25.0 * np.tanh((level_ - 60.0) / 25.0), level_)
+    return np.log(capped), eps, d_spikes
 
 
 def _market(seed: int, days: tuple[dt.date, ...]) -> Market:
     """VIX path and SPX closes whose volatility follows VIX, falling when VIX jumps."""
     n = len(days)
-    x, eps, jumps = _log_vix(seed, n)
+    x, eps, d_spikes = _log_vix(seed, n)
     vix: Array = np.round(np.exp(x), 2).astype(np.float64)
     sig = 0.82 * np.exp(np.concatenate([[x[0]], 0.5 * (x[1:] + x[:-1])])) / 100 / np.sqrt(252)
     z = -0.7 * eps + np.sqrt(1 - 0.49) * _normal(seed, "spx_eta", n)
-    ret = 0.00035 - 0.5 * sig**2 + sig * z - 0.055 * jumps
+    ret = 0.0004 - 0.5 * sig**2 + sig * z - 0.07 * d_spikes
     spx = np.round(4550.0 * np.exp(np.cumsum(ret)), 2)
     excess = np.maximum(x - np.log(20.0), 0.0)
     stress = pl.Series(excess).ewm_mean(half_life=8, adjust=False).to_numpy()
@@ -190,7 +200,7 @@ def _market(seed: int, days: tuple[dt.date, ...]) -> Market:
 def _ohlc(seed: int, name: str, close: Array, spread: float) -> tuple[Array, Array, Array]:
     """Open, high and low: open near the previous close, a range holding open and close."""
     n = len(close)
-    g = _stream(seed, f"ohlc_{name}").standard_normal((3, n))
+    g = _stream(seed, f"ohlc_{name}").standard_normal((n, 3)).T
     prev = np.concatenate([[close[0]], close[:-1]])
     op = np.round(prev * np.exp(spread * 0.5 * g[0]), 2)
     hi = np.round(np.maximum(op, close) * np.exp(spread * np.abs(g[1])), 2)
@@ -262,7 +272,7 @@ def _vx_prices(seed: int, m: Market, grid: pl.DataFrame) -> pl.DataFrame:
     settle = theta + (v - theta) * np.exp(-4.2 * tau / 365)
     noise = _stream(seed, "vx_noise").standard_normal(len(tau)) * 0.08 * np.sqrt(tau / 30 + 0.1)
     settle = np.round(np.maximum(settle + np.where(tau > 0, noise, 0.0), 9.5), 4)
-    g = _stream(seed, "vx_ohlc").standard_normal((3, len(tau)))
+    g = _stream(seed, "vx_ohlc").standard_normal((len(tau), 3)).T
     return grid.with_columns(
         settle=settle, close=np.round((settle + 0.05 * g[0]) / 0.05) * 0.05,
         spread=0.05 + np.abs(g[1:]).T @ np.array([0.15, 0.15]) * np.sqrt(v / 15),
@@ -311,16 +321,15 @@ def _breadth_frame(seed: int, m: Market) -> pl.DataFrame:
     z = (m.ret - 0.0003) / sig
     total = np.round(3000 + 40 * np.tanh(_ar1(0.02 * _normal(seed, "issues", n), 0.99))).astype(int)
     unch = np.round(total * (0.02 + 0.02 * _uniform(seed, "unch", n))).astype(int)
-    p_adv = ndtr(0.95 * z + 0.3 * _normal(seed, "adv", n))
+    p_adv = np.clip(ndtr(0.95 * z + 0.3 * _normal(seed, "adv", n)), 0.02, 0.98)
     adv = np.round((total - unch) * p_adv).astype(int)
     spx = pl.Series(m.spx)
     hi, lo = spx.rolling_max(252, min_samples=1), spx.rolling_min(252, min_samples=1)
     pos = ((spx - lo) / (hi - lo + 1e-9)).to_numpy()
-    g = _stream(seed, "highs_lows")
     return pl.DataFrame({
         "date": list(m.days), "advancers": adv, "decliners": total - unch - adv,
-        "unchanged": unch, "new_highs": g.poisson(3 + 260 * pos**6),
-        "new_lows": g.poisson(3 + 900 * (1 - pos) ** 5),
+        "unchanged": unch, "new_highs": _stream(seed, "new_highs").poisson(4 + 300 * pos**6),
+        "new_lows": _stream(seed, "new_lows").poisson(4 + 900 * (1 - pos) ** 10),
     }).with_columns(pl.exclude("date").cast(pl.Int64))
 
 
@@ -392,8 +401,8 @@ def _fred_daily(seed: int, m: Market, upper: Array) -> dict[str, Array]:
         "DTB3": upper - 0.30 - 0.4 * s + 0.5 * rw["DTB3"],
         "DGS2": upper - 0.45 - 0.7 * s + 2.0 * rw["DGS2"],
         "T10Y2Y": 0.35 + 0.4 * s + 2.0 * rw["T10Y2Y"],
-        "BAMLH0A0HYM2": 3.1 * np.exp(0.55 * s + 3.0 * rw["BAMLH0A0HYM2"]),
-        "DTWEXBGS": 121.0 * np.exp(0.03 * s + 1.5 * rw["DTWEXBGS"]),
+        "BAMLH0A0HYM2": 3.1 * np.exp(0.55 * s + 0.5 * rw["BAMLH0A0HYM2"]),
+        "DTWEXBGS": 121.0 * np.exp(0.03 * s + 0.15 * rw["DTWEXBGS"]),
     }
 
 
