@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 import requests
+from requests.structures import CaseInsensitiveDict
 
 from storage.errors import SourceDataError, SourceUnavailable
 
@@ -271,11 +272,10 @@ class HttpClient:
         """A finished fetch, None when the status is worth retrying, or raise when final."""
         status = response.status_code
         if status == 304:
-            return Fetched(b"", shown, 304, self.clock(), dict(response.headers), True)
+            return Fetched(b"", shown, 304, self.clock(), _headers(response), True)
         if 200 <= status < 300:
             self._remember(url, response)
-            return Fetched(response.content, shown, status, self.clock(),
-                           dict(response.headers))
+            return Fetched(response.content, shown, status, self.clock(), _headers(response))
         if status == 429 or status >= 500:
             return None
         raise SourceDataError(
@@ -292,6 +292,11 @@ class HttpClient:
         if after is None:
             return self.backoff(attempt)
         return min(after, self.retry_after_max)
+
+
+def _headers(response: requests.Response) -> Mapping[str, str]:
+    """A case-insensitive copy of the response headers."""
+    return CaseInsensitiveDict(response.headers)
 
 
 def retry_after_seconds(value: str | None, *, now: dt.datetime) -> float | None:

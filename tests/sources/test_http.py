@@ -67,7 +67,7 @@ def test_200_returns_payload_status_time_and_sends_user_agent(httpserver: HTTPSe
     got = client().fetch(httpserver.url_for("/VIX_History.csv"), source="cboe")
     assert (got.payload, got.status, got.fetched_at, got.not_modified) == (
         VIX_CSV, 200, NOW, False)
-    assert got.headers["Content-Type"].startswith("text/csv")
+    assert got.headers["content-type"].startswith("text/csv")
     request, _ = httpserver.log[0]
     assert request.headers["User-Agent"].startswith("alvh/")
     assert got.meta() == {"url": got.url, "fetched_at": NOW.isoformat(), "status": 200}
@@ -232,13 +232,14 @@ def test_per_host_minimum_interval_spaces_requests(httpserver: HTTPServer):
         return Response("observation_date,DFF\n2020-03-16,0.25\n")
 
     httpserver.expect_request("/fredgraph.csv").respond_with_handler(stamp)
-    http = HttpClient(min_interval={"127.0.0.1": 0.2}, retries=0)
+    http = HttpClient(min_interval={"127.0.0.1": 0.3}, retries=0)
     for _ in range(4):
         http.fetch(httpserver.url_for("/fredgraph.csv"), source="fred")
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
-    # The client books start slots 0.2 s apart; arrivals jitter a little around them.
+    # The client books start slots 0.3 s apart; on a loaded machine single arrivals jitter
+    # around their slot, but the last cannot arrive before its slot.
     assert len(gaps) == 3 and min(gaps) >= 0.15, gaps
-    assert arrivals[-1] - arrivals[0] >= 3 * 0.2 - 0.03, gaps
+    assert arrivals[-1] - arrivals[0] >= 3 * 0.3 - 0.05, gaps
 
 
 def test_fred_hosts_are_paced_at_two_per_second_by_default():
