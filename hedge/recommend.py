@@ -173,13 +173,14 @@ def condor_strikes(ctx: _Context, k: float, em: float, width: float,
     sp = _round_out(ctx.spx - k * em, step, up=False)
     sc = _round_out(ctx.spx + k * em, step, up=True)
     sc = max(sc, sp + step)  # a zero expected move must still give ordered strikes
-    lp, lc = sp - width, sc + width
-    if quotes is not None:
-        sp = _listed(quotes, "P", sp, outward_up=False) or sp
-        sc = _listed(quotes, "C", sc, outward_up=True) or sc
-        lp = _listed(quotes, "P", min(lp, sp - step), outward_up=False) or sp - width
-        lc = _listed(quotes, "C", max(lc, sc + step), outward_up=True) or sc + width
-    return lp, sp, sc, lc
+    if quotes is None:
+        return sp - width, sp, sc, sc + width
+    sp = _listed(quotes, "P", sp, outward_up=False) or sp
+    sc = max(_listed(quotes, "C", sc, outward_up=True) or sc, sp + step)
+    lp = _listed(quotes, "P", sp - width, outward_up=False) or sp - width
+    lc = _listed(quotes, "C", sc + width, outward_up=True) or sc + width
+    # A chain without strikes beyond the wing still needs a long leg beyond each short.
+    return min(lp, sp - step), sp, sc, max(lc, sc + step)
 
 
 def skewed_iv(ctx: _Context, strikes: np.ndarray, is_call: np.ndarray, iv: float) -> np.ndarray:
@@ -268,6 +269,11 @@ def cm_forward(ctx: _Context, dte: int) -> float:
         (float(layer.target_dte), v) for layer in ctx.policy.ladder.layers
         if (v := number(ctx.row, f"vx_cm{layer.target_dte}")) is not None]
     xs, ys = zip(*points, strict=True)
+    flagged = [f"vx_cm{la.target_dte}" for la in ctx.policy.ladder.layers
+               if flag(ctx.row, f"vx_cm{la.target_dte}_extrapolated") is True]
+    if flagged:
+        ctx.fire("forward_from_extrapolated_curve", f"{', '.join(flagged)} extrapolated in the "
+                 "features (curve too short)", dte=dte, forward=float(np.interp(dte, xs, ys)))
     if dte > xs[-1]:
         ctx.fire("forward_extrapolated", f"forward at {dte}d held flat beyond {xs[-1]:g}d",
                  dte=dte, forward=ys[-1])

@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 from features.build import build_features
+from hedge.rates import risk_free_rate
 from hedge.recommend import recommend
 from tests.conftest import SHARED_DATA, shared
 from tests.features.feature_inputs import NOW, all_inputs
@@ -27,16 +28,11 @@ def built():
     return features, inputs["macro_observations"]
 
 
-def sofr_on(macro: pl.DataFrame, day: dt.date) -> float | None:
-    """SOFR as published by ``day`` (point in time), as a decimal."""
-    seen = macro.filter((pl.col("series_id") == "SOFR") & (pl.col("available_at") <= day))
-    return None if seen.is_empty() else seen.sort("date")["value"][-1] / 100.0
-
-
 def recommend_on(built, day):
     features, macro = built
-    return recommend(features.filter(pl.col("date") == day), rate=sofr_on(macro, day),
-                     equity=EQUITY)
+    found = risk_free_rate(macro, day)
+    return recommend(features.filter(pl.col("date") == day),
+                     rate=None if found is None else found[1], equity=EQUITY)
 
 
 def within_caps(r):

@@ -266,3 +266,16 @@ def test_properties_over_generated_rows(policy, case):
         if grain <= policy.ladder.coverage_tolerance * target:
             assert r.ladder.within_band
     assert recommend(row, rate=0.02, equity=equity, policy=policy) == r
+
+
+def test_chain_with_missing_strikes_still_orders_legs():
+    day = dt.date(2021, 11, 19)
+    chain = chain_for(day, next_session(day), 4697.96).filter(
+        (pl.col("strike") >= 4600) & (pl.col("strike") <= 4790))
+    c = recommend(calm_row(), chain=chain, rate=0.02, equity=EQUITY).condor
+    assert c.long_put < c.short_put < c.short_call < c.long_call
+
+
+def test_extrapolated_curve_is_said():
+    r = rec(vix_rsi_14=65.0, vx_cm30_extrapolated=True)
+    assert "forward_from_extrapolated_curve" in rules(r)
