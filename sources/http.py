@@ -249,7 +249,8 @@ class HttpClient:
             try:
                 response = self._get(url, conditional=conditional)
             except _TRANSIENT as e:
-                last_error, delay = f"{type(e).__name__}: {e}", self.backoff(attempt)
+                # requests repeats the URL (query and key included) in its messages.
+                last_error, delay = redact(f"{type(e).__name__}: {e}"), self.backoff(attempt)
                 continue
             done = self._outcome(response, url, shown, source=source)
             if done is not None:

@@ -164,9 +164,11 @@ def test_connection_refused_is_retried_then_unavailable():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     sleeps = Sleeps()
-    with pytest.raises(SourceUnavailable, match="ConnectionError"):
-        client(sleeps, retries=2).fetch(f"http://127.0.0.1:{port}/x.csv", source="fred")
+    url = f"http://127.0.0.1:{port}/obs?series_id=DFF&api_key=s3cr3tkey"
+    with pytest.raises(SourceUnavailable, match="ConnectionError") as err:
+        client(sleeps, retries=2).fetch(url, source="fred")
     assert len(sleeps) == 2
+    assert "s3cr3tkey" not in str(err.value)
 
 
 def serve_raw(answers: list[bytes]) -> tuple[str, threading.Thread]:
