@@ -252,6 +252,10 @@ class HttpClient:
                 # requests repeats the URL (query and key included) in its messages.
                 last_error, delay = redact(f"{type(e).__name__}: {e}"), self.backoff(attempt)
                 continue
+            except requests.RequestException as e:  # bad URL, redirect loop: retrying won't help
+                raise SourceDataError(
+                    f"source {source!r}, url {shown}: {redact(f'{type(e).__name__}: {e}')}"
+                ) from e
             done = self._outcome(response, url, shown, source=source)
             if done is not None:
                 return done

@@ -263,6 +263,13 @@ def test_local_paths_and_file_urls_read_from_disk(tmp_path):
         http.fetch("ftp://x.test/a.csv", source="cboe")
 
 
+def test_redirect_loop_is_final(httpserver: HTTPServer):
+    httpserver.expect_request("/loop").respond_with_data(
+        "", status=302, headers={"Location": "/loop"})
+    with pytest.raises(SourceDataError, match="TooManyRedirects"):
+        client().fetch(httpserver.url_for("/loop"), source="cboe")
+
+
 def test_api_key_never_appears_in_urls_or_errors(httpserver: HTTPServer):
     httpserver.expect_request("/obs").respond_with_data("bad key", status=400)
     url = httpserver.url_for("/obs") + "?series_id=DFF&api_key=s3cr3tkey&file_type=json"
