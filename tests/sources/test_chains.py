@@ -443,3 +443,27 @@ def test_snapshot_over_http(httpserver) -> None:  # type: ignore[no-untyped-def]
                        chain.sort("root", "expiration", "strike", "right"))
     with pytest.raises(SourceDataError, match="'chains'.*'_SPX.json'.*HTML page"):
         chains.parse(page.payload, "_SPX.json")
+
+
+_LOCALE_LINES = {
+    "en": "Date: {month} {d}, {y} at {h12}:{mi} {ampm} GMT-5",
+    "es": "Date: {d} de {month} de {y}, {h}:{mi} GMT-5",
+    "fr": "Date: {d} {month} {y} à {h}:{mi} UTC\u22125",
+    "de": "Date: {d}. {month} {y} um {h}:{mi} GMT-5",
+    "it": "Date: {d} {month} {y} alle ore {h}:{mi} GMT-5",
+    "pt": "Date: {d} de {month} de {y} às {h}:{mi} GMT-05:00",
+}
+
+
+@given(lang=st.sampled_from(sorted(_LOCALE_LINES)),
+       at=st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2035, 12, 31)),
+       abbreviated=st.booleans())
+def test_locale_date_lines_round_trip(lang: str, at: dt.datetime, abbreviated: bool) -> None:
+    month = chains._MONTH_NAMES[lang].split()[at.month - 1]
+    month = month[:4] + "." if abbreviated and len(month) > 5 else month
+    line = _LOCALE_LINES[lang].format(
+        month=month.capitalize() if lang in ("en", "de") else month, d=at.day, y=at.year,
+        h=at.hour, h12=at.hour % 12 or 12, mi=f"{at.minute:02d}",
+        ampm="PM" if at.hour >= 12 else "AM")
+    local = at.replace(second=0, microsecond=0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+    assert chains.snapshot_time(line) == local.astimezone(UTC), line
