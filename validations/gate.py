@@ -29,6 +29,7 @@ from storage.errors import DataValidationFailed
 from storage.lake import Lake, iter_partitions
 from storage.paths import safe_segment
 from validations.suites import Rules, Suite, build_suite
+from validations.suites.base import PUBLISHED_ROWS
 
 log = logging.getLogger(__name__)
 
@@ -109,29 +110,46 @@ def validate(table: str, frame: pl.DataFrame, *, published_rows: int | None = No
     start = time.perf_counter()
     ctx = context or default_context()
     frame = schemas.get(table).conform(frame)
-    suite = build_suite(table, rules, published_rows=published_rows)
-    data = pandas_view(suite.prepare(frame))
-    result = _run(ctx, suite, data, docs_dir)
+    suite, vd = _registered(ctx, table, rules or Rules(), published_rows is not None)
+    data = pandas_view(suite.prepare(frame), suite)
+    params = {} if published_rows is None else {PUBLISHED_ROWS: published_rows}
+    result = _run(ctx, vd, data, params, docs_dir)
     return _gate_result(table, frame.height, result, time.perf_counter() - start)
 
 
-def pandas_view(frame: pl.DataFrame) -> Any:
-    """``frame`` as pandas over its Arrow buffers (no per-column copy to NumPy objects)."""
-    return frame.to_pandas(use_pyarrow_extension_array=True)
+def pandas_view(frame: pl.DataFrame, suite: Suite) -> Any:
+    """The columns ``suite`` inspects, as pandas over their Arrow buffers (no NumPy copy)."""
+    return frame.select(suite.columns()).to_pandas(use_pyarrow_extension_array=True)
 
 
-def _run(ctx: Any, suite: Suite, data: Any, docs_dir: str | Path | None) -> Any:
-    gx_suite = ctx.suites.add_or_update(gx.ExpectationSuite(
-        name=suite.table, expectations=[c.expectation for c in suite.checks]))
-    vd = ctx.validation_definitions.add_or_update(gx.ValidationDefinition(
-        name=suite.table, data=_batch_definition(ctx, suite.table), suite=gx_suite))
+# Registering a suite and its validation definition costs more than running it on a daily
+# table, so each (context, table, rules) pair is registered once and reused.
+_REGISTERED: dict[tuple[int, str, str, bool], tuple[Suite, Any]] = {}
+
+
+def _registered(ctx: Any, table: str, rules: Rules, with_rows: bool) -> tuple[Suite, Any]:
+    key = (id(ctx), table, rules.fingerprint(), with_rows)
+    if key not in _REGISTERED:
+        suite = build_suite(table, rules, published_rows=0 if with_rows else None)
+        name = f"{table}_{hashlib.sha256(repr(key[1:]).encode()).hexdigest()[:10]}"
+        gx_suite = ctx.suites.add_or_update(gx.ExpectationSuite(
+            name=name, expectations=[c.expectation for c in suite.checks]))
+        vd = ctx.validation_definitions.add_or_update(gx.ValidationDefinition(
+            name=name, data=_batch_definition(ctx, table), suite=gx_suite))
+        _REGISTERED[key] = (suite, vd)
+    return _REGISTERED[key]
+
+
+def _run(ctx: Any, vd: Any, data: Any, params: dict[str, Any],
+         docs_dir: str | Path | None) -> Any:
     if docs_dir is None:
-        return vd.run(batch_parameters={"dataframe": data}, result_format=RESULT_FORMAT)
+        return vd.run(batch_parameters={"dataframe": data}, expectation_parameters=params,
+                      result_format=RESULT_FORMAT)
     site = _docs_site(ctx, str(docs_dir))
     cp = ctx.checkpoints.add_or_update(gx.Checkpoint(
-        name=suite.table, validation_definitions=[vd], result_format=RESULT_FORMAT,
+        name=f"{vd.name}_{site}", validation_definitions=[vd], result_format=RESULT_FORMAT,
         actions=[UpdateDataDocsAction(name="data_docs", site_names=[site])]))
-    run = cp.run(batch_parameters={"dataframe": data})
+    run = cp.run(batch_parameters={"dataframe": data}, expectation_parameters=params)
     return next(iter(run.run_results.values()))
 
 

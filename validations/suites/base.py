@@ -19,6 +19,7 @@ from storage.schemas import Table
 from validations import checks
 
 Bounds = tuple[float | None, float | None]
+PUBLISHED_ROWS = "published_rows"
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,13 @@ class Rules:
     series_bounds: Mapping[str, Bounds] = field(default_factory=dict)
     soft: frozenset[str] = frozenset()
     vix_family: frozenset[str] = frozenset({"VIX", "VIX9D", "VIX3M", "VIX6M", "VIX1Y"})
+
+    def fingerprint(self) -> str:
+        """A text that differs whenever the suite these rules build would differ."""
+        rows = {k: str(v) for k, v in self.row_rules.items()}
+        return repr((sorted(self.range_rules.items()), sorted(rows.items()),
+                     sorted(self.series_bounds.items()), sorted(self.soft),
+                     sorted(self.vix_family)))
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,16 @@ class Suite:
         """``frame`` plus every derived column the checks inspect."""
         derived = [c.derived for c in self.checks if c.derived is not None]
         return frame.with_columns(derived) if derived else frame
+
+    def columns(self) -> list[str]:
+        """The columns the expectations read, in first-use order."""
+        names: list[str] = []
+        for c in self.checks:
+            kw = c.expectation.configuration.kwargs
+            found = [kw.get("column"), *(kw.get("column_list") or []), kw.get("column_A"),
+                     kw.get("column_B")]
+            names += [n for n in found if isinstance(n, str) and n not in names]
+        return names
 
 
 def check(name: str, expectation: gxe.Expectation, *, blocking: bool = True,
@@ -94,11 +112,14 @@ def key_checks(t: Table) -> list[Check]:
 
 
 def row_count_check(published_rows: int | None) -> list[Check]:
-    """The new version has at least as many rows as the published one (when there is one)."""
+    """The new version has at least as many rows as the published one (when there is one).
+
+    The count is a run-time parameter (``published_rows``) so one GX suite serves every run.
+    """
     if published_rows is None:
         return []
-    return [check("rows_not_shrinking",
-                  gxe.ExpectTableRowCountToBeBetween(min_value=published_rows))]
+    return [check("rows_not_shrinking", gxe.ExpectTableRowCountToBeBetween(
+        min_value={"$PARAMETER": PUBLISHED_ROWS}))]
 
 
 def trading_day_check(date_col: str, *, blocking: bool) -> Check:
