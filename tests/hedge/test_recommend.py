@@ -279,3 +279,17 @@ def test_chain_with_missing_strikes_still_orders_legs():
 def test_extrapolated_curve_is_said():
     r = rec(vix_rsi_14=65.0, vx_cm30_extrapolated=True)
     assert "forward_from_extrapolated_curve" in rules(r)
+
+
+def test_frames_upsert_into_the_lake_and_rerun_replaces(lake):
+    r = rec(vix_rsi_14=65.0)
+    for _ in range(2):  # the same day twice: merged by key, not duplicated
+        lake.upsert("recommendations", recommendation_frame(r))
+        lake.upsert("recommendation_legs", legs_frame(r))
+    top = lake.scan("recommendations").collect()
+    legs = lake.scan("recommendation_legs").collect()
+    assert top.height == 1 and top["policy_version"][0] == r.policy_version
+    assert legs.height == len(r.legs) and set(legs["leg"]) == {"IC_LP", "IC_SP", "IC_SC",
+                                                               "IC_LC", "L1"}
+    for table in ("recommendations", "recommendation_legs"):
+        assert [p.split("/")[-2] for p in lake.partitions(table)] == ["year=2021"]
