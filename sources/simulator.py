@@ -325,7 +325,10 @@ def _breadth_frame(seed: int, m: Market) -> pl.DataFrame:
     adv = np.round((total - unch) * p_adv).astype(int)
     spx = pl.Series(m.spx)
     hi, lo = spx.rolling_max(252, min_samples=1), spx.rolling_min(252, min_samples=1)
-    pos = ((spx - lo) / (hi - lo + 1e-9)).to_numpy()
+    # Place the close in its 1y range, with a floor on the range's width so the first weeks
+    # (a short window) do not read as record highs or lows.
+    width = np.maximum((hi - lo).to_numpy(), 0.15 * m.spx)
+    pos = np.clip(0.5 + (m.spx - ((hi + lo) / 2).to_numpy()) / width, 0.0, 1.0)
     return pl.DataFrame({
         "date": list(m.days), "advancers": adv, "decliners": total - unch - adv,
         "unchanged": unch, "new_highs": _stream(seed, "new_highs").poisson(4 + 300 * pos**6),
@@ -532,7 +535,8 @@ def _chain_day(g: np.random.Generator, day: dt.date, spot: float, vols: dict[str
     shape = np.exp(-0.5 * (m / 1.5) ** 2) * (1 + (k % 25 == 0) + 2 * (k % 100 == 0))
     oi = np.floor(g.lognormal(7.0, 0.8, len(k)) * shape * np.exp(-dte / 10)).astype(np.int64)
     volume = g.poisson(np.maximum(oi, 50) * 0.4 * shape * (1 + 2 * (dte == 0)))
-    last = np.where(volume > 0, np.round(np.round((bid + ask) / 2 / 0.05) * 0.05, 2), 0.0)
+    traded_at = np.maximum(np.round((bid + ask) / 2 / 0.05) * 0.05, 0.05)
+    last = np.where(volume > 0, np.round(traded_at, 2), 0.0)
     return pl.DataFrame({
         "quote_date": day, "root": "SPXW", "expiration": e, "strike": k,
         "right": np.where(c, "C", "P"), "bid": bid, "ask": ask, "last": last,
