@@ -284,7 +284,10 @@ def vix_option_vol(ctx: _Context, dte: int) -> float:
     """VIX option vol: VVIX / 100 x scale at 30 days, scaled by (30 / DTE) ** exponent."""
     p = ctx.policy.pricing
     vvix = number(ctx.row, "vvix_close")
-    base = p.vix_vol_default if vvix is None else p.vix_vol_from_vvix * vvix / 100.0
+    if vvix is None or vvix <= 0:
+        ctx.fire("vix_vol_default", "vvix_close unknown; policy VIX option vol used",
+                 dte=dte, vix_vol_default=p.vix_vol_default)
+    base = p.vix_vol_from_vvix * vvix / 100.0 if vvix and vvix > 0 else p.vix_vol_default
     return base * (30.0 / max(dte, 1)) ** p.vix_vol_term_exponent
 
 
@@ -292,9 +295,10 @@ def layer_beta(ctx: _Context, index: int) -> float:
     """Beta of the layer's VX maturity to spot VIX (feature, else the policy default)."""
     layer = ctx.policy.ladder.layers[index]
     beta = number(ctx.row, layer.beta_feature)
-    if beta is None:
-        ctx.fire("beta_default", f"{layer.beta_feature} unknown; policy default used",
-                 **{layer.beta_feature: layer.default_beta})
+    if beta is None or beta <= 0:
+        # A non-positive regression beta would make the hedge size itself to nothing.
+        ctx.fire("beta_default", f"{layer.beta_feature} unknown or <= 0; policy default used",
+                 **{layer.beta_feature: beta, "default_beta": layer.default_beta})
         return layer.default_beta
     return beta
 
@@ -311,8 +315,7 @@ def price_layer(ctx: _Context, index: int, expiries: ExpiryRule) -> Layer:
     beta = layer_beta(ctx, index)
     return Layer(name=lp.name, target_dte=lp.target_dte, expiry=expiry, dte=dte, forward=fwd,
                  strike=strike, vol=vol, price=float(g.price), delta=float(g.delta),
-                 vega=float(g.vega), beta=beta,
-                 weight=lp.weight, contracts=0,
+                 vega=float(g.vega), beta=beta, weight=lp.weight, contracts=0,
                  dollar_per_vix_point=lad.multiplier * float(g.delta) * beta, cost=0.0)
 
 

@@ -146,6 +146,8 @@ def test_missing_betas_use_policy_default_and_say_so():
     r = rec(vix_rsi_14=65.0, vx_cm30_beta=None)
     assert r.ladder.layers[0].beta == 0.8 and "beta_default" in rules(r)
     assert "vx_cm30_beta" in r.unknown_features
+    negative = rec(vix_rsi_14=65.0, vx_cm30_beta=-0.1, vvix_close=None)
+    assert negative.ladder.layers[0].beta == 0.8 and "vix_vol_default" in rules(negative)
 
 
 def test_unknown_closes_give_an_empty_recommendation():
