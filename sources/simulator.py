@@ -539,12 +539,13 @@ def _chain_day(g: np.random.Generator, day: dt.date, spot: float, vols: dict[str
     last = np.where(volume > 0, np.round(traded_at, 2), 0.0)
     return pl.DataFrame({
         "quote_date": day, "root": "SPXW", "expiration": e, "strike": k,
-        "right": np.where(c, "C", "P"), "bid": bid, "ask": ask, "last": last,
+        "right": c, "bid": bid, "ask": ask, "last": last,
         "volume": volume.astype(np.int64), "open_interest": oi, "iv": iv,
         "delta": np.round(bs["delta"], 4), "gamma": np.round(bs["gamma"], 4),
         "vega": np.round(bs["vega"], 4), "theta": np.round(bs["theta"], 4),
         "rho": np.round(bs["rho"], 4), "underlying": spot,
-    }).with_columns(pl.col("expiration").cast(pl.Date))
+    }).with_columns(pl.col("expiration").cast(pl.Date),
+                    pl.when(pl.col("right")).then(pl.lit("C")).otherwise(pl.lit("P")).alias("right"))
 
 
 def _snapshot_at(day: dt.date, last: bool) -> dt.datetime:
