@@ -38,7 +38,8 @@ VX_LISTED = 9  # monthly VX contracts on the board
 DIV_YIELD = 0.013
 FRED_DECIMALS = {
     "DFF": 2, "SOFR": 2, "IORB": 2, "DTB3": 2, "DGS2": 2, "T10Y2Y": 2, "NFCI": 5,
-    "NFCILEVERAGE": 5, "BAMLH0A0HYM2": 2, "CPIAUCSL": 3, "PPIFIS": 3, "DTWEXBGS": 4,
+    "NFCILEVERAGE": 5, "BAMLH0A0HYM2": 2, "CPIAUCSL": 3, "PPIFIS": 3, "PPIACO": 3,
+    "DTWEXBGS": 4,
 }
 CFE_HEADER = ("Trade Date,Futures,Open,High,Low,Close,Settle,Change,Total Volume,EFP,"
               "Open Interest")
@@ -458,10 +459,12 @@ def _macro_monthly(seed: int, start: dt.date, end: dt.date, cpi: list[dt.date]) 
     n = len(months)
     cpi_lvl = 315.0 * np.cumprod(1 + 0.0024 + 0.0015 * _normal(seed, "cpi", n))
     ppi_lvl = 146.0 * np.cumprod(1 + 0.0020 + 0.0040 * _normal(seed, "ppi", n))
+    commodities = 255.0 * np.cumprod(1 + 0.0015 + 0.0080 * _normal(seed, "ppiaco", n))
+    levels = {"CPIAUCSL": cpi_lvl, "PPIFIS": ppi_lvl, "PPIACO": commodities}
     frames = [pl.DataFrame({"series_id": sid, "date": months, "value": np.round(v, 3),
                             "available_at": cpi}).with_columns(
-        pl.col("available_at").dt.add_business_days(int(sid == "PPIFIS")))
-        for sid, v in (("CPIAUCSL", cpi_lvl), ("PPIFIS", ppi_lvl))]
+        pl.col("available_at").dt.add_business_days(int(sid != "CPIAUCSL")))
+        for sid, v in levels.items()]
     return pl.concat(frames).filter(
         (pl.col("date") >= start.replace(day=1)) & (pl.col("available_at") <= end))
 
@@ -765,16 +768,37 @@ def _json_document(chain: pl.DataFrame, index: pl.DataFrame) -> dict[str, Any]:
 
 
 def _write_chains(full: pl.DataFrame, index: pl.DataFrame, out: Path) -> list[Path]:
-    """DataShop EOD files for every chain session but the last, ``_SPX.json`` for the last."""
+    """DataShop EOD files for every chain session, and ``_SPX.json`` for the last one."""
     if full.is_empty():
         return []
     last = full["quote_date"].max()
-    paths = _write_datashop(full.filter(pl.col("quote_date") < last), out)
+    paths = _write_datashop(full, out)
     doc = _json_document(full.filter(pl.col("quote_date") == last), index)
     path = out / "chains" / "_SPX.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
     return [*paths, path]
+
+
+def sources_overrides(base: str) -> dict[str, dict[str, str]]:
+    """Sources-config overrides that point every provider at a tree written by `write_raw`.
+
+    Args:
+        base: the tree's root as an ``http(s)://`` URL, a ``file://`` URL or a path.
+
+    Returns:
+        A mapping to merge over the default sources config (``sources.config.load``).
+    """
+    root = base.rstrip("/")
+    return {
+        "cboe": {"url": f"{root}/cboe/{{symbol}}_History.csv"},
+        "cfe": {"url": f"{root}/cfe/VX_{{expiry}}.csv"},
+        "chains": {"snapshot_url": f"{root}/chains/_SPX.json",
+                   "history_url": f"{root}/chains/UnderlyingOptionsEODCalcs_{{date}}.csv"},
+        "breadth": {"url": f"{root}/breadth/breadth.csv"},
+        "calendar": {k: f"{root}/calendar/{k}.csv" for k in ("fomc", "cpi", "ppi")},
+        "fred": {"url": f"{root}/fred/{{series_id}}.csv"},
+    }
 
 
 def write_raw(out_dir: str | Path, start: dt.date = DEMO_START, end: dt.date = DEMO_END,
@@ -784,7 +808,9 @@ def write_raw(out_dir: str | Path, start: dt.date = DEMO_START, end: dt.date = D
 
     Layout: ``cboe/{SYMBOL}_History.csv``, ``cfe/VX_{YYYY-MM-DD}.csv``, ``fred/{ID}.csv``,
     ``breadth/breadth.csv``, ``calendar/{fomc,cpi,ppi}.csv``, ``chains/_SPX.json`` (last
-    session) and ``chains/UnderlyingOptionsEODCalcs_{YYYY-MM-DD}.csv`` (earlier chain days).
+    session, snapshot 16:15 ET) and ``chains/UnderlyingOptionsEODCalcs_{YYYY-MM-DD}.csv``
+    (every chain session, DataShop's 15:45 ET calcs; the same quotes as the JSON on the last
+    day). The truth's ``snapshot_at`` is the JSON's on the last day, 15:45 ET before it.
 
     Args:
         out_dir: folder to write into (created; existing files of the same names replaced).

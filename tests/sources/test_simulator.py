@@ -233,7 +233,7 @@ def test_manifest_lists_every_written_file(raw: tuple[Path, dict]) -> None:
     out, manifest = raw
     listed = {p for paths in manifest["files"].values() for p in paths}
     assert listed == set(_tree(out))
-    assert "chains/_SPX.json" in listed and len(manifest["files"]["chains"]) == 5
+    assert "chains/_SPX.json" in listed and len(manifest["files"]["chains"]) == 6
     assert manifest["last_session"] == END and manifest["seed"] == SEED
 
 
@@ -300,15 +300,47 @@ def test_calendar_files_parse_back_to_the_truth(raw: tuple[Path, dict],
     _compare(parsed, truth["events"], ["date", "kind"], [])
 
 
-def test_chain_files_parse_back_to_the_truth(raw: tuple[Path, dict],
-                                             truth: dict[str, pl.DataFrame]) -> None:
-    parsed = _parse_all(*raw, "chains", "chains")
-    keys = ["quote_date", "root", "expiration", "strike", "right"]
-    _compare(parsed, truth["option_chain"], keys,
-             ["bid", "ask", "volume", "open_interest", "iv", "delta", "gamma", "vega",
-              "underlying", "snapshot_at"])
+CHAIN_KEYS = ["quote_date", "root", "expiration", "strike", "right"]
+CHAIN_VALUES = ["bid", "ask", "volume", "open_interest", "iv", "delta", "gamma", "vega",
+                "underlying"]
+
+
+def test_chain_history_files_parse_back_to_the_truth(raw: tuple[Path, dict],
+                                                     truth: dict[str, pl.DataFrame]) -> None:
+    out, manifest = raw
+    history = {**manifest, "files": {"chains": [p for p in manifest["files"]["chains"]
+                                                if p.endswith(".csv")]}}
+    parsed = _parse_all(out, history, "chains", "chains")
+    _compare(parsed, truth["option_chain"], CHAIN_KEYS, CHAIN_VALUES)
+    earlier = truth["option_chain"].filter(pl.col("quote_date") < END)
+    _compare(parsed.filter(pl.col("quote_date") < END), earlier, CHAIN_KEYS, ["snapshot_at"])
     traded = truth["option_chain"].filter(pl.col("volume") > 0)
-    _compare(parsed.filter(pl.col("volume") > 0), traded, keys, ["last"])
+    _compare(parsed.filter(pl.col("volume") > 0), traded, CHAIN_KEYS, ["last"])
+
+
+def test_chain_snapshot_json_parses_back_to_the_last_day(raw: tuple[Path, dict],
+                                                         truth: dict[str, pl.DataFrame]) -> None:
+    out, _ = raw
+    parsed = _parser("chains").parse((out / "chains" / "_SPX.json").read_bytes(), "_SPX.json")
+    last = truth["option_chain"].filter(pl.col("quote_date") == END)
+    _compare(parsed, last, CHAIN_KEYS, [*CHAIN_VALUES, "snapshot_at"])
+    assert parsed["snapshot_at"][0] == dt.datetime(2026, 11, 20, 21, 15, tzinfo=dt.UTC)
+
+
+def test_sources_overrides_point_the_config_at_the_tree(raw: tuple[Path, dict]) -> None:
+    config = _parser("config")
+    cfg = config.load(overrides=sim.sources_overrides(str(raw[0])))
+    url = cfg.cboe.url.format(symbol="VIX")
+    assert Path(url).read_bytes() == (raw[0] / "cboe" / "VIX_History.csv").read_bytes()
+    assert Path(cfg.fred.url.format(series_id="DFF")).exists()
+    assert Path(cfg.cfe.url.format(expiry=listed_expiry_on_end())).exists()
+    assert Path(cfg.chains.history_url.format(date=END.isoformat())).exists()
+
+
+def listed_expiry_on_end() -> str:
+    from sources.expiry import listed_expiries
+
+    return listed_expiries(END, 9)[-1].isoformat()
 
 
 # ------------------------------------------------------------------ speed
