@@ -60,7 +60,7 @@ def market_features(base: pl.LazyFrame, cfg: FeatureConfig) -> pl.LazyFrame:
     ind, rg, tsc, bc = cfg.indicators, cfg.regime, cfg.term_structure, cfg.breadth
     stage1 = base.with_columns(
         regime.vix_regime(rg), regime.spx_rv_20(rg), regime.vix_sma_200(rg),
-        regime.spx_exp_move_1d(rg), *regime.rsis(ind), *regime.vvix_macd(ind),
+        regime.spx_exp_move_1d(rg), *regime.rsis(ind), regime.vvix_macd_struct(ind),
         term_structure.ts_slope_12(), term_structure.ts_ratio(), term_structure.contango(),
         *[term_structure.vx_beta(d, tsc.beta_window) for d in tsc.maturities_days],
         pl.col("vx1").is_null().alias("term_structure_stale"),
@@ -69,13 +69,15 @@ def market_features(base: pl.LazyFrame, cfg: FeatureConfig) -> pl.LazyFrame:
     stage2 = stage1.with_columns(
         regime.vrp(), regime.vix_above_200dma(), term_structure.backwardation(tsc),
         term_structure.ts_slope_steep(tsc),
-        *term_structure.ts_macd(ind.macd_fast, ind.macd_slow, ind.macd_signal),
+        term_structure.ts_macd_struct(ind.macd_fast, ind.macd_slow, ind.macd_signal),
+        *regime.macd_columns("_vvix_macd", "vvix_macd"),
         breadth.ad_divergence(bc), breadth.breadth_confirms(bc),
-        regime.macd_hook("vvix_macd_hist").alias("vvix_macd_hook"),
-        regime.macd_cross_up("vvix_macd", "vvix_macd_signal").alias("vvix_macd_cross_up"),
     )
     return stage2.with_columns(
-        regime.macd_cross_up("ts_macd", "ts_macd_signal").alias("ts_macd_cross_up"),
+        *regime.macd_columns("_ts_macd", "ts_macd"),
+        regime.macd_hook("_vvix_macd").alias("vvix_macd_hook"),
+        regime.macd_cross_up("_vvix_macd").alias("vvix_macd_cross_up"),
+        regime.macd_cross_up("_ts_macd").alias("ts_macd_cross_up"),
         *[pl.col(s).alias(f"{s}_close") for s in INDEX_SYMBOLS.values()],
     )
 

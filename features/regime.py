@@ -7,7 +7,7 @@ import math
 import polars as pl
 
 from features.config import IndicatorConfig, RegimeConfig
-from features.indicators import macd_parts, rsi
+from features.indicators import macd, rsi
 
 
 def vix_regime(cfg: RegimeConfig) -> pl.Expr:
@@ -55,19 +55,26 @@ def rsis(cfg: IndicatorConfig) -> list[pl.Expr]:
         ("spx", "spx_rsi_14"), ("vix", "vix_rsi_14"), ("vx_cm30", "vx_cm30_rsi_14"))]
 
 
-def vvix_macd(cfg: IndicatorConfig) -> list[pl.Expr]:
-    """TA-Lib MACD of VVIX: vvix_macd, vvix_macd_signal, vvix_macd_hist."""
-    line, sig, hist = macd_parts(pl.col("vvix"), cfg.macd_fast, cfg.macd_slow, cfg.macd_signal)
-    return [line.alias("vvix_macd"), sig.alias("vvix_macd_signal"), hist.alias("vvix_macd_hist")]
+def vvix_macd_struct(cfg: IndicatorConfig) -> pl.Expr:
+    """TA-Lib MACD of VVIX as one struct column (read by ``macd_columns``)."""
+    return macd(pl.col("vvix"), cfg.macd_fast, cfg.macd_slow, cfg.macd_signal).alias("_vvix_macd")
 
 
-def macd_hook(hist: str) -> pl.Expr:
-    """Histogram below zero and rising two days in a row."""
-    h = pl.col(hist)
-    return ((h < 0) & (h > h.shift(1)) & (h.shift(1) > h.shift(2)))
+def macd_columns(struct_col: str, prefix: str) -> list[pl.Expr]:
+    """``{prefix}``, ``{prefix}_signal``, ``{prefix}_hist`` from a MACD struct column."""
+    s = pl.col(struct_col).struct
+    return [s.field("macd").alias(prefix), s.field("signal").alias(f"{prefix}_signal"),
+            s.field("hist").alias(f"{prefix}_hist")]
 
 
-def macd_cross_up(line: str, signal: str) -> pl.Expr:
+def macd_hook(struct_col: str) -> pl.Expr:
+    """MACD histogram below zero and rising two days in a row."""
+    h = pl.col(struct_col).struct.field("hist")
+    return (h < 0) & (h > h.shift(1)) & (h.shift(1) > h.shift(2))
+
+
+def macd_cross_up(struct_col: str) -> pl.Expr:
     """MACD crossed above its signal today."""
-    m, s = pl.col(line), pl.col(signal)
-    return (m > s) & (m.shift(1) <= s.shift(1))
+    s = pl.col(struct_col).struct
+    m, sig = s.field("macd"), s.field("signal")
+    return (m > sig) & (m.shift(1) <= sig.shift(1))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from features.config import TermStructureConfig
-from features.indicators import macd_parts
+from features.indicators import macd
 
 
 def listed_curve(vx_futures: pl.LazyFrame, cfg: TermStructureConfig) -> pl.LazyFrame:
@@ -90,10 +90,9 @@ def ts_slope_steep(cfg: TermStructureConfig) -> pl.Expr:
     return (pl.col("ts_slope_12") > cfg.steep_slope_points).alias("ts_slope_steep")
 
 
-def ts_macd(fast: int, slow: int, signal: int) -> list[pl.Expr]:
-    """TA-Lib MACD of ts_slope_12: ts_macd, ts_macd_signal, ts_macd_hist."""
-    line, sig, hist = macd_parts(pl.col("ts_slope_12"), fast, slow, signal)
-    return [line.alias("ts_macd"), sig.alias("ts_macd_signal"), hist.alias("ts_macd_hist")]
+def ts_macd_struct(fast: int, slow: int, signal: int) -> pl.Expr:
+    """TA-Lib MACD of ts_slope_12 as one struct column (the term-structure MACD trigger)."""
+    return macd(pl.col("ts_slope_12"), fast, slow, signal).alias("_ts_macd")
 
 
 def vx_beta(days: int, window: int) -> pl.Expr:

@@ -2,13 +2,13 @@ import datetime as dt
 
 import polars as pl
 import pytest
-from conftest import SHARED_DATA, shared
-from feature_inputs import NOW, all_inputs
 from polars.testing import assert_frame_equal
 
 from features.build import build_features
 from features.registry import FEATURE_NAMES, FEATURES, FEATURES_DAILY, feature_catalog
 from storage import schemas
+from tests.conftest import SHARED_DATA, shared
+from tests.features.feature_inputs import NOW, all_inputs
 
 END = dt.date(2026, 8, 21)
 D = dt.date

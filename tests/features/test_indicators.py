@@ -2,12 +2,12 @@ import numpy as np
 import polars as pl
 import pytest
 import talib
-from conftest import shared
-from feature_inputs import cboe_history
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from features.indicators import macd, macd_lookback, rsi, rsi_lookback
+from tests.conftest import shared
+from tests.features.feature_inputs import cboe_history
 
 TOL = 1e-9
 
