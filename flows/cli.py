@@ -15,7 +15,10 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from flows.settings import Settings
+from flows.ingest import SOURCE_NAMES, Run, plan_from
+from flows.ingest import ingest as ingest_source
+from flows.settings import Settings, today_new_york, utc_now
+from sources.http import HttpClient
 from storage.catalog import connect_readonly, publish_catalog
 from storage.errors import PipelineError
 from storage.lake import Lake
@@ -124,6 +127,38 @@ def sql(
         except duckdb.Error as e:
             raise fail(f"query failed: {str(e).splitlines()[0]}", 2) from None
     emit(columns, rows, format)
+
+
+@app.command()
+def ingest(
+    source: Annotated[str, typer.Argument(help="calendar, cboe, cfe, chains, breadth or fred")],
+    start: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"],
+                                                      help="First date to keep")] = None,
+    end: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"],
+                                                    help="Last date to keep")] = None,
+    sources: Annotated[str | None, typer.Option("--sources", help="Sources TOML "
+                                                "[env: ALVH_SOURCES]")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="Ingest a local file or "
+                                              "folder named as the provider names files")] = None,
+) -> None:
+    """Fetch one source (or read it --from files), validate it and publish it to the lake."""
+    if source not in SOURCE_NAMES:
+        raise fail(f"unknown source {source!r}; choose one of {', '.join(SOURCE_NAMES)}", 2)
+    settings = State.settings.model_copy(update={"sources": sources or State.settings.sources})
+    try:
+        run = Run(settings.lake(), settings.sources_config(), today_new_york(), utc_now(),
+                  start=start.date() if start else None, end=end.date() if end else None,
+                  api_key=settings.fred_api_key)
+        files = plan_from(source, from_) if from_ else None
+        with HttpClient(**run.config.http.client_kwargs()) as client:
+            report = ingest_source(source, run, client=client, files=files)
+    except PipelineError as e:
+        raise fail(str(e), 2) from None
+    out.print(report.line(), highlight=False)
+    for problem in report.errors:
+        err.print(f"[red]{source}:[/] {problem}", highlight=False, soft_wrap=True)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -1,20 +1,44 @@
-"""Runtime settings: the only place alvh reads its environment."""
+"""Runtime settings and the clock: the only place alvh reads its environment."""
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sources import config as sources_config
+from sources.config import SourcesConfig
 from storage.lake import Lake
+
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 class Settings(BaseSettings):
-    """Settings read from ``ALVH_*`` variables; CLI options override them."""
+    """Settings read from ``ALVH_*`` variables (and FRED_API_KEY); CLI options override them."""
 
-    model_config = SettingsConfigDict(env_prefix="ALVH_")
+    model_config = SettingsConfigDict(env_prefix="ALVH_", populate_by_name=True)
 
     home: str = "./lake"
     sources: str | None = None
+    policy: str | None = None
+    fred_api_key: str | None = Field(default=None, validation_alias="FRED_API_KEY")
 
     def lake(self) -> Lake:
         """The lake at ``home``."""
         return Lake(self.home)
+
+    def sources_config(self) -> SourcesConfig:
+        """The packaged sources config with the user's file (if any) merged over it."""
+        return sources_config.load(self.sources)
+
+
+def utc_now() -> dt.datetime:
+    """The current time, aware, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+def today_new_york(now: dt.datetime | None = None) -> dt.date:
+    """The calendar date in New York, where the trading day is decided."""
+    return (now or utc_now()).astimezone(NEW_YORK).date()

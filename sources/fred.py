@@ -4,8 +4,9 @@ Two inputs:
 - fredgraph CSVs, one series per file. Headers seen in the wild: ``observation_date,<ID>``
   (since late 2024), ``DATE,<ID>``, quoted ``"Date","<ID>"`` and lowercase ``date,<id>``.
   A blank or ``.`` value is a missing observation and its row is dropped. These files carry
-  no vintage: ``realtime_start`` is null and ``available_at`` follows the series'
-  publication rule in the sources config (``available_dates``).
+  no vintage: ``available_at`` follows the series' publication rule in the sources config
+  (``available_dates``) and ``realtime_start`` repeats it (the estimated vintage start), so
+  the table's key never holds a null and a re-fetch replaces the row instead of adding one.
 - the observations API JSON fetched with real-time periods (ALFRED vintages). Each vintage
   is its own row keyed by ``realtime_start``, and ``available_at = realtime_start``.
 """
@@ -254,9 +255,8 @@ def _with_available_at(
     frame: pl.DataFrame, rule: SeriesRule, releases: pl.DataFrame | None,
     holidays: Sequence[dt.date],
 ) -> pl.DataFrame:
-    return frame.with_columns(
-        available_dates(frame["date"], rule, releases=releases, holidays=holidays)
-        .alias("available_at"))
+    available = available_dates(frame["date"], rule, releases=releases, holidays=holidays)
+    return frame.with_columns(available.alias("available_at"), available.alias("realtime_start"))
 
 
 def available_dates(

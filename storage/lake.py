@@ -174,7 +174,7 @@ class Lake:
             source: provider name (``cboe``, ``fred`` ...).
             name: file name as the provider names it.
             payload: the bytes received.
-            meta: at least ``url``, ``fetched_at`` (aware datetime) and ``status``.
+            meta: at least ``url``, ``fetched_at`` (aware datetime or ISO text) and ``status``.
 
         Returns:
             The payload's path. Earlier payloads are never overwritten.
@@ -188,7 +188,8 @@ class Lake:
         return self._keep("quarantine", source, name, payload, {"reason": reason, "fetched_at": at})
 
     def _keep(self, area: str, source: str, name: str, payload: bytes, meta: dict) -> str:
-        at: dt.datetime = meta["fetched_at"]
+        at = meta["fetched_at"]
+        at = dt.datetime.fromisoformat(at) if isinstance(at, str) else at
         sha = hashlib.sha256(payload).hexdigest()
         stem = f"{at.astimezone(dt.UTC):%H%M%S%f}_{sha[:12]}_{safe_segment(name)}"
         path = self.path(area, safe_segment(source, "source"), f"{at:%Y-%m-%d}", stem)

@@ -1,0 +1,250 @@
+"""Ingest one source: plan what to fetch, fetch and archive it, parse, gate and publish.
+
+Plain functions: the Prefect tasks in ``flows/nightly.py`` and the CLI both call them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from sources import breadth, calendar, cboe, cfe, chains, fred
+from sources import config as sources_config
+from sources.config import SourcesConfig
+from sources.expiry import listed_expiries
+from sources.http import HttpClient, ensure_data, local_path
+from storage import schemas
+from storage.errors import (
+    DataValidationFailed,
+    PipelineError,
+    SourceDataError,
+    SourceUnavailable,
+)
+from storage.lake import Lake
+from validations.gate import gate_partition
+from validations.suites.base import Rules
+
+Plan = list[tuple[str, str]]  # (file name, location)
+SOURCE_NAMES = ("calendar", "cboe", "cfe", "chains", "breadth", "fred")
+TABLE_OF = {"cboe": "index_daily", "cfe": "vx_futures", "chains": "option_chain",
+            "breadth": "breadth_daily", "fred": "macro_observations", "calendar": "events"}
+# Sources whose rows may legitimately be dated after the run (scheduled events).
+FUTURE_OK = {"calendar"}
+VX_LISTED = 9
+
+
+@dataclass
+class Run:
+    """What one ingest run needs to know: where, when, with which config."""
+
+    lake: Lake
+    config: SourcesConfig
+    run_date: dt.date
+    now: dt.datetime
+    start: dt.date | None = None
+    end: dt.date | None = None
+    api_key: str | None = None
+    docs_dir: str | None = None
+
+
+@dataclass
+class SourceReport:
+    """The outcome of ingesting one source."""
+
+    source: str
+    table: str
+    files: int = 0
+    not_modified: int = 0
+    rows: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every planned file was fetched, parsed and published."""
+        return not self.errors
+
+    def line(self) -> str:
+        """One line for logs and the CLI."""
+        state = "ok" if self.ok else f"{len(self.errors)} error(s)"
+        return (f"{self.source}: {self.files} file(s), {self.rows} row(s) -> {self.table}"
+                f"{f', {self.not_modified} unchanged' if self.not_modified else ''} [{state}]")
+
+
+# -- plans: what to fetch ----------------------------------------------------------------
+def _months(start: dt.date, end: dt.date) -> Iterable[dt.date]:
+    day = start.replace(day=1)
+    while day <= end:
+        yield day
+        day = (day + dt.timedelta(days=32)).replace(day=1)
+
+
+def vx_expiries_for(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Every monthly VX expiry listed on some day of [start, end]."""
+    found = {e for d in [*_months(start, end), end] for e in listed_expiries(d, VX_LISTED)}
+    return sorted(e for e in found if e >= start)
+
+
+def plan(source: str, run: Run) -> Plan:
+    """The (file name, location) pairs a run of ``source`` fetches from its configured URLs."""
+    cfg, first = run.config, run.start or run.run_date
+    if source == "cboe":
+        return cboe.urls(cfg)
+    if source == "cfe":
+        return [(f"VX_{e.isoformat()}.csv", sources_config.render(cfg.cfe.url, expiry=e))
+                for e in vx_expiries_for(first, run.end or run.run_date)]
+    if source == "chains":
+        days = pl.date_range(first, run.end or run.run_date, eager=True).to_list()
+        # A backfill replays history files; the live snapshot only describes today.
+        return [e for e in chains.urls(cfg, days) if run.start is None or e[0] != "_SPX.json"]
+    if source == "fred":
+        return fred.urls(cfg, api_key=run.api_key)
+    if source == "breadth":
+        return _folder_or_file(cfg.breadth.url)
+    if source == "calendar":
+        c = cfg.calendar
+        return [(f"{kind}.csv", loc) for kind, loc in
+                (("fomc", c.fomc), ("cpi", c.cpi), ("ppi", c.ppi), ("events", c.events)) if loc]
+    raise PipelineError(f"unknown source {source!r}; known: {', '.join(SOURCE_NAMES)}")
+
+
+def _folder_or_file(location: str | None) -> Plan:
+    if not location:
+        return []
+    path = local_path(location)
+    if path is not None and path.is_dir():
+        return [(p.name, str(p)) for p in sorted(path.iterdir()) if p.suffix.lower() == ".csv"]
+    return [(location.rsplit("/", 1)[-1] or "breadth.csv", location)]
+
+
+_FROM_PATTERNS: dict[str, Callable[[str], bool]] = {
+    "cboe": lambda n: n.endswith("_History.csv"),
+    "cfe": lambda n: n.lower().endswith(".csv") and "vx" in n.lower(),
+    "fred": lambda n: n.lower().endswith((".csv", ".json")),
+    "breadth": lambda n: n.lower().endswith(".csv"),
+    "chains": lambda n: n.lower().endswith((".csv", ".json")),
+    "calendar": lambda n: n.lower().endswith(".csv"),
+}
+
+
+def plan_from(source: str, path: str | Path) -> Plan:
+    """Files under ``path`` (a file, or a folder searched recursively) named like ``source``'s."""
+    root = Path(path)
+    if not root.exists():
+        raise PipelineError(f"{source}: --from {root}: no such file or folder")
+    if root.is_file():
+        return [(root.name, str(root))]
+    wanted = _FROM_PATTERNS[source]
+    return [(p.name, str(p)) for p in sorted(root.rglob("*")) if p.is_file() and wanted(p.name)]
+
+
+# -- parsing -----------------------------------------------------------------------------
+def _events(run: Run) -> pl.DataFrame:
+    return run.lake.scan("events").select("date", "kind").collect()
+
+
+def parse_one(source: str, payload: bytes, name: str, run: Run) -> pl.DataFrame:
+    """Parse one payload with its source's parser (ensuring it is data first)."""
+    ensure_data(payload, source=source, name=name)
+    if source == "cboe":
+        return cboe.parse(payload, name, as_of=run.run_date)
+    if source == "fred":
+        return fred.parse(payload, name, rules=run.config.fred.rules, releases=_events(run),
+                          as_of=run.run_date)
+    parser = {"cfe": cfe.parse, "chains": chains.parse, "breadth": breadth.parse,
+              "calendar": calendar.parse}[source]
+    return parser(payload, name)
+
+
+def combine(source: str, frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """One frame for the source's table from its parsed files; a later file wins a key."""
+    if source == "breadth":
+        return breadth.combine(frames)
+    keys = list(schemas.get(TABLE_OF[source]).keys)
+    return pl.concat(frames, how="vertical_relaxed").unique(keys, keep="last",
+                                                            maintain_order=True)
+
+
+def rules_for(table: str, config: SourcesConfig) -> Rules | None:
+    """The validation inputs that come from the sources config."""
+    if table == "macro_observations":
+        return Rules(series_bounds={s: (r.min, r.max) for s, r in config.fred.rules.items()})
+    return None
+
+
+# -- the run -----------------------------------------------------------------------------
+def ingest(source: str, run: Run, *, client: HttpClient, files: Plan | None = None
+           ) -> SourceReport:
+    """Fetch, archive, parse, validate and publish one source.
+
+    A file that cannot be fetched or parsed is reported (and, if received, quarantined);
+    the others go on. Rows are published only through the validation gate.
+
+    Args:
+        source: one of SOURCE_NAMES.
+        run: lake, config, dates and clock of this run.
+        client: the HTTP client (its retries and pacing apply to every file).
+        files: explicit (name, location) pairs (``--from``); default the configured plan.
+
+    Returns:
+        A SourceReport; its ``errors`` name source, file and problem.
+    """
+    table = TABLE_OF[source]
+    report = SourceReport(source, table)
+    frames = []
+    for name, location in plan(source, run) if files is None else files:
+        frame = _fetch_and_parse(source, name, location, run, client, report)
+        if frame is not None:
+            frames.append(frame)
+    frames = [f for f in frames if f.height]
+    if frames:
+        _publish(source, table, combine(source, frames), run, report)
+    return report
+
+
+def _fetch_and_parse(source: str, name: str, location: str, run: Run, client: HttpClient,
+                     report: SourceReport) -> pl.DataFrame | None:
+    try:
+        fetched = client.fetch(location, source=source)
+    except (SourceUnavailable, SourceDataError) as e:
+        report.errors.append(str(e))
+        return None
+    report.files += 1
+    if fetched.not_modified:
+        report.not_modified += 1
+        return None
+    safe = re.sub(r"[^A-Za-z0-9._^+-]", "_", name).lstrip(".") or "payload"
+    run.lake.save_raw(source, safe, fetched.payload, fetched.meta())
+    try:
+        return parse_one(source, fetched.payload, name, run)
+    except SourceDataError as e:
+        path = run.lake.quarantine(source, safe, fetched.payload, str(e), at=run.now)
+        report.errors.append(f"{e} (quarantined: {path})")
+        return None
+
+
+def _publish(source: str, table: str, frame: pl.DataFrame, run: Run,
+             report: SourceReport) -> None:
+    date_col = schemas.get(table).date_col
+    if run.start:
+        frame = frame.filter(pl.col(date_col) >= run.start)
+    if run.end:
+        frame = frame.filter(pl.col(date_col) <= run.end)
+    if source not in FUTURE_OK:
+        future = frame.filter(pl.col(date_col) > run.run_date)
+        if future.height:
+            report.errors.append(f"source {source!r}: {future.height} row(s) dated after the "
+                                 f"run date {run.run_date}, e.g. {future[date_col][0]}; "
+                                 f"not published")
+            frame = frame.filter(pl.col(date_col) <= run.run_date)
+    frame = frame.with_columns(ingested_at=pl.lit(run.now).cast(schemas.UTC_TS))
+    try:
+        gate_partition(run.lake, table, None, frame, at=run.now,
+                       rules=rules_for(table, run.config), docs_dir=run.docs_dir)
+        report.rows += frame.height
+    except DataValidationFailed as e:
+        report.errors.append(f"source {source!r}: {e}")
