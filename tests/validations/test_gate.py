@@ -18,7 +18,8 @@ from validations import Rules, gate_partition, summary_rows, validate, validate_
 
 pytestmark = pytest.mark.realdata
 
-RULES = {"macro_observations": Rules(series_bounds={"DFF": (-1.0, 25.0)})}
+RULES = {"macro_observations": Rules(series_bounds={"DFF": (-1.0, 25.0)}),
+         "index_daily": Rules(series_bounds={"VIX": (9.0, 100.0), "SKEW": (90.0, 200.0)})}
 PARTITIONS: dict[str, dict[str, object]] = {
     "index_daily": {"symbol": "VIX", "year": 2024},
     "vx_futures": {"year": 2024},
@@ -61,7 +62,8 @@ BREAKERS: dict[str, dict[str, Breaker]] = {
     "index_daily": common(("symbol", "date")) | {
         "open_positive": put("open", 0.0), "high_positive": put("high", -1.0),
         "low_positive": put("low", 0.0), "close_positive": put("close", -13.0),
-        "vix_family_close_in_5_150": put("close", 151.0)},
+        "vix_family_close_in_5_150": put("close", 151.0),
+        "close_within_symbol_bounds": put("close", 8.0)},
     "vx_futures": common(("trade_date", "expiry")) | {
         "settle_in_5_150": put("settle", 200.0),
         "expiry_on_or_after_trade_date": put("expiry", dt.date(2023, 12, 29), row=0),
@@ -73,7 +75,7 @@ BREAKERS: dict[str, dict[str, Breaker]] = {
             quote_date=pl.lit(dt.date(2024, 3, 29))),
         "right_is_c_or_p": put("right", "X"), "strike_positive": put("strike", 0.0),
         "bid_non_negative": put("bid", -1.0), "ask_non_negative": put("ask", -0.05, row=5),
-        "bid_le_ask": put("bid", 99.0), "iv_in_0_5": put("iv", 6.0),
+        "bid_le_ask": put("bid", 99.0), "iv_non_negative": put("iv", -0.2),
         "expiration_on_or_after_quote_date": put("expiration", dt.date(2024, 3, 14)),
         "delta_in_-1_1": put("delta", 1.5)},
     "breadth_daily": common(("date",)) | {
@@ -140,6 +142,9 @@ def test_soft_failures_publish_with_warnings(
     (warning,) = result.warnings
     assert warning.check == "date_is_nyse_session"
     assert "2024-01-15" in warning.samples
+    chain = put("iv", 6.2, row=0)(real_frames.option_chain())  # CBOE prints such IVs
+    (soft,) = validate("option_chain", chain).warnings
+    assert (soft.check, soft.samples) == ("iv_in_0_5", [6.2])
     assert lake.read_partition("index_daily", PARTITIONS["index_daily"]) is not None
 
 

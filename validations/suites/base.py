@@ -31,7 +31,9 @@ class Rules:
             ranges from features/registry.py, recommendation caps from the policy).
         row_rules: name -> boolean polars expression true on a good row (e.g. layers
             consistent with the regime); a row where it is false (not null) fails.
-        series_bounds: macro series_id -> (lo, hi) sanity bounds (sources/config.py).
+        series_bounds: series -> (lo, hi) sanity bounds from sources/config.py: macro
+            series_id (``fred.rules``) for macro_observations, index symbol
+            (``cboe.bounds``) for index_daily.
         soft: check names downgraded to warnings.
         vix_family: index symbols whose close must lie in [5, 150].
     """
@@ -146,6 +148,15 @@ def at_least(a: str, b: str, *, name: str, strict: bool = False, blocking: bool 
     return check(name, gxe.ExpectColumnPairValuesAToBeGreaterThanB(
         column_A=a, column_B=b, or_equal=not strict, ignore_row_if="either_value_is_missing"),
         blocking=blocking)
+
+
+def out_of_bounds(bounds: Mapping[str, Bounds], key: pl.Expr, value: pl.Expr) -> pl.Expr:
+    """True where ``value`` lies outside the bounds of its ``key`` (keys without bounds pass)."""
+    table = pl.DataFrame([(k, lo, hi) for k, (lo, hi) in bounds.items()], orient="row",
+                         schema={"key": pl.String, "lo": pl.Float64, "hi": pl.Float64})
+    lo = key.replace_strict(table["key"], table["lo"], default=None, return_dtype=pl.Float64)
+    hi = key.replace_strict(table["key"], table["hi"], default=None, return_dtype=pl.Float64)
+    return (value < lo).fill_null(False) | (value > hi).fill_null(False)
 
 
 def rule_checks(t: Table, rules: Rules) -> list[Check]:

@@ -1,7 +1,8 @@
 """index_daily: CBOE index closes (VIX family, SKEW, SPX ...).
 
 Blocking: keys non-null and unique; rows not shrinking; open/high/low/close > 0; VIX-family
-closes within [5, 150].
+closes within [5, 150]; closes within the symbol's bounds from ``Rules.series_bounds``
+(sources config ``cboe.bounds``) where given.
 Soft: dates are NYSE sessions (CBOE publishes VIX on some NYSE holidays when CFE trades, e.g.
 MLK day 2026); no session gap per symbol (CBOE's own history has holes, e.g. 1991-03-01);
 high >= max(open, close) and low <= min(open, close) (47 rows of CBOE's 1992-2006 VIX history
@@ -20,6 +21,7 @@ from validations.suites.base import (
     between,
     flagged,
     gap_check,
+    out_of_bounds,
     trading_day_check,
 )
 
@@ -32,7 +34,10 @@ def checks(t: Table, rules: Rules) -> list[Check]:
                & ~pl.col("close").is_between(5, 150))
     vix = flagged("vix_family_close_in_5_150", pl.when(vix_out).then(pl.format(
         "{} {} close={}", pl.col("symbol"), pl.col("date"), pl.col("close"))).otherwise(None))
+    sym_out = out_of_bounds(rules.series_bounds, pl.col("symbol"), pl.col("close"))
+    sym = flagged("close_within_symbol_bounds", pl.when(sym_out).then(pl.format(
+        "{} {} close={}", pl.col("symbol"), pl.col("date"), pl.col("close"))).otherwise(None))
     ohlc = [at_least("high", c, name=f"high_ge_{c}", blocking=False) for c in ("open", "close")]
     ohlc += [at_least(c, "low", name=f"low_le_{c}", blocking=False) for c in ("open", "close")]
-    return [*positive, vix, *ohlc, trading_day_check("date", blocking=False),
+    return [*positive, vix, sym, *ohlc, trading_day_check("date", blocking=False),
             gap_check("date", ("symbol",), blocking=False)]

@@ -11,18 +11,13 @@ from __future__ import annotations
 import polars as pl
 
 from storage.schemas import Table
-from validations.suites.base import Check, Rules, at_least, flagged
+from validations.suites.base import Check, Rules, at_least, flagged, out_of_bounds
 
 
-def out_of_bounds(rules: Rules) -> pl.Expr:
+def out_of_range(rules: Rules) -> pl.Expr:
     """``"series date value"`` where a value lies outside its series' bounds."""
-    bounds = pl.DataFrame(
-        [(k, lo, hi) for k, (lo, hi) in rules.series_bounds.items()],
-        schema={"series_id": pl.String, "lo": pl.Float64, "hi": pl.Float64}, orient="row")
     sid, value = pl.col("series_id"), pl.col("value")
-    lo = sid.replace_strict(bounds["series_id"], bounds["lo"], default=None)
-    hi = sid.replace_strict(bounds["series_id"], bounds["hi"], default=None)
-    bad = (value < lo).fill_null(False) | (value > hi).fill_null(False)
+    bad = out_of_bounds(rules.series_bounds, sid, value)
     return pl.when(bad).then(pl.format("{} {} value={}", sid, pl.col("date"), value))
 
 
@@ -31,5 +26,5 @@ def checks(t: Table, rules: Rules) -> list[Check]:
     return [
         at_least("available_at", "date", name="available_at_on_or_after_date"),
         at_least("realtime_start", "date", name="realtime_start_on_or_after_date"),
-        flagged("value_within_series_bounds", out_of_bounds(rules)),
+        flagged("value_within_series_bounds", out_of_range(rules)),
     ]
