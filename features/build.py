@@ -5,11 +5,14 @@ Inputs are the lake tables as LazyFrames: ``index_daily``, ``vx_futures``, ``bre
 then null and flagged stale). Nothing is read after ``end``: market rows dated after it and
 macro rows published after it are ignored, so a build for day D sees only what was public by D.
 
-Incremental runs (``start`` given) return the same rows as a full build for [start, end].
-Windowed features need ``registry.window_lookback()`` bars, so the macro joins (the only
-heavy windowed part) run from that many sessions before ``start``; recursive and cumulative
-features (RSI, MACD, the A/D line) depend on the whole history by definition, so their small
-daily input series are always read from the first day.
+Incremental runs (``start`` given) read only ``history_bars(config)`` sessions before
+``start`` and return the same rows as a full build for [start, end]:
+- windowed features need at most ``registry.window_lookback()`` bars;
+- recursive ones (RSI, MACD) get ``indicators.warmup_bars`` more: the seed's weight after
+  1,000 bars, (13/14)**1000 ~ 1e-32, is far below double precision, so the recursion lands
+  on the very same floats (empirically identical after ~600 bars; tests check equality);
+- the A/D line is a running total, so it is summed over the breadth table from its first
+  row (one small integer column) rather than over the window.
 """
 
 from __future__ import annotations
@@ -41,22 +44,32 @@ def _optional(inputs: dict[str, pl.LazyFrame], name: str, schema: dict) -> pl.La
     return inputs.get(name, pl.LazyFrame(schema=schema))
 
 
-def market_base(inputs: dict[str, pl.LazyFrame], days: pl.LazyFrame, end: dt.date,
-                cfg: FeatureConfig) -> pl.LazyFrame:
-    """Index closes, the VX curve summary, breadth and events on the trading-day grid."""
-    index_daily = inputs["index_daily"].filter(pl.col("date") <= end)
-    vx = inputs["vx_futures"].filter(pl.col("trade_date") <= end)
-    br = _optional(inputs, "breadth_daily", _EMPTY_BREADTH).filter(pl.col("date") <= end)
+def _breadth(inputs: dict[str, pl.LazyFrame], first: dt.date, end: dt.date) -> pl.LazyFrame:
+    """Breadth rows from ``first`` with the A/D line summed from the table's first row."""
+    rows = (_optional(inputs, "breadth_daily", _EMPTY_BREADTH).filter(pl.col("date") <= end)
+            .select("date", "advancers", "decliners").unique("date", keep="last").sort("date"))
+    return rows.with_columns(breadth.ad_line()).filter(pl.col("date") >= first)
+
+
+def market_base(inputs: dict[str, pl.LazyFrame], days: pl.LazyFrame, first: dt.date,
+                end: dt.date, cfg: FeatureConfig) -> pl.LazyFrame:
+    """Index closes, the VX curve summary, breadth and events on the grid [first, end]."""
+    in_range = pl.col("date").is_between(first, end)
+    index_daily = inputs["index_daily"].filter(in_range)
+    vx = inputs["vx_futures"].filter(pl.col("trade_date").is_between(first, end))
     ts = term_structure.term_structure_inputs(vx, cfg.term_structure)
     base = _closes(index_daily, days).join(ts, on="date", how="left").join(
-        br.select("date", "advancers", "decliners").unique("date", keep="last"),
-        on="date", how="left")
+        _breadth(inputs, first, end), on="date", how="left")
     # Joins do not keep row order; rolling windows and shifts below need date order.
     return events.with_events(base, _optional(inputs, "events", _EMPTY_EVENTS)).sort("date")
 
 
-def market_features(base: pl.LazyFrame, cfg: FeatureConfig) -> pl.LazyFrame:
-    """Regime, term-structure and breadth features (they need the whole history)."""
+def market_features(base: pl.DataFrame, cfg: FeatureConfig) -> pl.DataFrame:
+    """Regime, term-structure and breadth features, computed eagerly on the collected base.
+
+    Eager on purpose: the lazy optimiser's cost on these deep expressions exceeds the work
+    itself for an incremental window of ~1,300 rows.
+    """
     ind, rg, tsc, bc = cfg.indicators, cfg.regime, cfg.term_structure, cfg.breadth
     stage1 = base.with_columns(
         regime.vix_regime(rg), regime.spx_rv_20(rg), regime.vix_sma_200(rg),
@@ -64,7 +77,7 @@ def market_features(base: pl.LazyFrame, cfg: FeatureConfig) -> pl.LazyFrame:
         term_structure.ts_slope_12(), term_structure.ts_ratio(), term_structure.contango(),
         *[term_structure.vx_beta(d, tsc.beta_window) for d in tsc.maturities_days],
         pl.col("vx1").is_null().alias("term_structure_stale"),
-        breadth.ad_line().cast(pl.Float64), breadth.breadth_stale().alias("breadth_stale"),
+        pl.col("ad_line").cast(pl.Float64), breadth.breadth_stale().alias("breadth_stale"),
     )
     stage2 = stage1.with_columns(
         regime.vrp(), regime.vix_above_200dma(), term_structure.backwardation(tsc),
@@ -82,11 +95,21 @@ def market_features(base: pl.LazyFrame, cfg: FeatureConfig) -> pl.LazyFrame:
     )
 
 
-def macro_features(inputs: dict[str, pl.LazyFrame], days: pl.LazyFrame, end: dt.date,
-                   cfg: FeatureConfig) -> pl.LazyFrame:
+def _macro_rows(inputs: dict[str, pl.LazyFrame], first: dt.date, end: dt.date,
+                cfg: FeatureConfig) -> pl.LazyFrame:
+    """Macro rows published by ``end`` and recent enough to matter on or after ``first``."""
+    # Older rows are beyond every maximum age, except as the base of NFCI's 4-week change.
+    weeks = dt.timedelta(weeks=cfg.macro.nfci_change_weeks + 1)
+    oldest = first - dt.timedelta(days=max(cfg.macro.max_age_days.values())) - weeks
+    return inputs["macro_observations"].filter(
+        pl.col("available_at").is_between(oldest, end) & (pl.col("date") >= oldest))
+
+
+def macro_features(inputs: dict[str, pl.LazyFrame], days: pl.LazyFrame, first: dt.date,
+                   end: dt.date, cfg: FeatureConfig) -> pl.LazyFrame:
     """The Second Engine on the grid, from macro rows published by ``end``."""
     mc = cfg.macro
-    obs = inputs["macro_observations"].filter(pl.col("available_at") <= end)
+    obs = _macro_rows(inputs, first, end, cfg)
     seen = macro.visible_series(days, obs, mc).sort("date")
     stage1 = seen.with_columns(
         macro.funding_spread(), macro.nfci_leverage(), macro.hy_oas(),
@@ -102,6 +125,11 @@ def _first_day(inputs: dict[str, pl.LazyFrame]) -> dt.date:
     if first is None:
         raise ValueError("index_daily is empty: nothing to build features from")
     return first
+
+
+def history_bars(cfg: FeatureConfig) -> int:
+    """Sessions an incremental run reads before its first day."""
+    return window_lookback() + cfg.indicators.warmup_bars
 
 
 def build_features(inputs: dict[str, pl.LazyFrame], *, start: dt.date | None = None,
@@ -123,15 +151,14 @@ def build_features(inputs: dict[str, pl.LazyFrame], *, start: dt.date | None = N
     cfg = config or FeatureConfig()
     all_days = trading_days(_first_day(inputs), end)
     keep_from = start or all_days[0]
-    market = market_features(market_base(inputs, all_days.to_frame().lazy(), end, cfg), cfg)
     before = all_days.filter(all_days < keep_from)
-    window_from = before[-window_lookback() - 1] if len(before) > window_lookback() else (
-        all_days[0])
-    macro_days = all_days.filter(all_days >= window_from).to_frame().lazy()
+    first = before[-history_bars(cfg)] if len(before) >= history_bars(cfg) else all_days[0]
+    days = all_days.filter(all_days >= first).to_frame().lazy()
+    market = market_features(market_base(inputs, days, first, end, cfg).collect(), cfg)
     rows = market.filter(pl.col("date") >= keep_from).join(
-        macro_features(inputs, macro_days, end, cfg), on="date", how="left")
-    out = rows.select(
+        macro_features(inputs, days, first, end, cfg).collect(), on="date", how="left")
+    out = rows.sort("date").select(
         "date", *FEATURE_NAMES, pl.lit(FEATURE_SET_VERSION).alias("feature_set_version"),
         pl.lit(computed_at).cast(FEATURES_DAILY.columns["computed_at"]).alias("computed_at"),
-    ).collect()
+    )
     return FEATURES_DAILY.conform(out)

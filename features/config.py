@@ -19,6 +19,8 @@ class IndicatorConfig(_Frozen):
     macd_fast: int = 12
     macd_slow: int = 26
     macd_signal: int = 9
+    # Bars an incremental run replays before its window so recursions reach the same floats.
+    warmup_bars: int = 1000
 
 
 class TermStructureConfig(_Frozen):
