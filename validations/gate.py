@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,13 +70,20 @@ class GateResult:
     elapsed: float
     result_json: dict[str, Any] = field(repr=False)
     evaluated: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    scope: str = ""
 
     def message(self) -> str:
         """One paragraph naming every blocking failure with its samples."""
+        what = f"{self.table} {self.scope}".strip()
         if self.success:
-            return f"{self.table}: {self.rows} rows passed"
+            return f"{what}: {self.rows} rows passed"
         lines = "; ".join(f.describe() for f in self.failures)
-        return f"{self.table}: {len(self.failures)} blocking expectation(s) failed: {lines}"
+        return f"{what}: {len(self.failures)} blocking expectation(s) failed: {lines}"
+
+
+def reports_dir(home: str | Path) -> Path:
+    """Where Data Docs go under the alvh home: ``<home>/reports/validation``."""
+    return Path(home) / "reports" / "validation"
 
 
 @lru_cache(maxsize=1)
@@ -110,10 +118,11 @@ def validate(table: str, frame: pl.DataFrame, *, published_rows: int | None = No
     start = time.perf_counter()
     ctx = context or default_context()
     frame = schemas.get(table).conform(frame)
-    suite, vd = _registered(ctx, table, rules or Rules(), published_rows is not None)
-    data = pandas_view(suite.prepare(frame), suite)
-    params = {} if published_rows is None else {PUBLISHED_ROWS: published_rows}
-    result = _run(ctx, vd, data, params, docs_dir)
+    with _GX_LOCK:
+        suite, vd = _registered(ctx, table, rules or Rules(), published_rows is not None)
+        data = pandas_view(suite.prepare(frame), suite)
+        params = {} if published_rows is None else {PUBLISHED_ROWS: published_rows}
+        result = _run(ctx, vd, data, params, docs_dir)
     return _gate_result(table, frame.height, result, time.perf_counter() - start)
 
 
@@ -121,6 +130,10 @@ def pandas_view(frame: pl.DataFrame, suite: Suite) -> Any:
     """The columns ``suite`` inspects, as pandas over their Arrow buffers (no NumPy copy)."""
     return frame.select(suite.columns()).to_pandas(use_pyarrow_extension_array=True)
 
+
+# A GX context is not thread-safe (stores are plain dicts, Data Docs write shared files), and
+# flows may validate tables from concurrent task threads.
+_GX_LOCK = threading.RLock()
 
 # Registering a suite and its validation definition costs more than running it on a daily
 # table, so each (context, table, rules) pair is registered once and reused.
@@ -318,15 +331,38 @@ def validate_lake(lake: Lake, tables: Sequence[str] | None = None, *,
     names = list(tables) if tables else [t.name for t in schemas.all_tables()
                                          if lake.partitions(t.name)]
     rules = rules or {}
-    return [validate(name, lake.scan(name).collect(), context=context, rules=rules.get(name),
-                     docs_dir=docs_dir) for name in names]
+    out: list[GateResult] = []
+    for name in names:
+        for scope, frame in _scopes(lake, name):
+            result = validate(name, frame, context=context, rules=rules.get(name),
+                              docs_dir=docs_dir)
+            result.scope = scope
+            out.append(result)
+    return out
+
+
+def _scopes(lake: Lake, table: str) -> Iterable[tuple[str, pl.DataFrame]]:
+    """The table whole, or one snapshot at a time when it is partitioned by its date alone.
+
+    Snapshot tables (option_chain) have no check across partitions, and all of their
+    history at once would not fit GX's pandas engine comfortably.
+    """
+    t = schemas.get(table)
+    if t.partition_by != (t.date_col,):
+        yield "", lake.scan(table).collect()
+        return
+    lf = lake.scan(table)
+    dates = lf.select(pl.col(t.date_col).unique().sort()).collect().to_series()
+    for d in dates:
+        yield f"{t.date_col}={d}", lf.filter(pl.col(t.date_col) == d).collect()
 
 
 def summary_rows(results: Iterable[GateResult]) -> list[dict[str, Any]]:
     """One row per evaluated expectation, for the CLI's summary table.
 
-    Each row: table, check, expectation, column, blocking, severity, success,
-    unexpected_count and samples.
+    Each row: table, scope (a snapshot partition, or empty for the whole table), check,
+    expectation, column, blocking, severity, success, unexpected_count and samples.
     """
-    return [{"table": r.table, **e, "severity": "blocking" if e["blocking"] else "soft"}
+    return [{"table": r.table, "scope": r.scope, **e,
+             "severity": "blocking" if e["blocking"] else "soft"}
             for r in results for e in r.evaluated]

@@ -180,6 +180,33 @@ def test_validate_lake_summary_and_data_docs(
     assert list((docs / "validations").rglob("*.html"))
 
 
+def test_validate_lake_takes_snapshot_tables_one_partition_at_a_time(
+        published: dict[str, tuple[Lake, pl.DataFrame]]) -> None:
+    lake, good = published["option_chain"]
+    later = good.with_columns(quote_date=pl.lit(dt.date(2024, 3, 18)))
+    lake.write_partition("option_chain", {"quote_date": dt.date(2024, 3, 18)}, later)
+    try:
+        results = validate_lake(lake, ["option_chain"])
+    finally:
+        lake.fs.rm(lake.partition_dir("option_chain", {"quote_date": dt.date(2024, 3, 18)}),
+                   recursive=True)
+    assert [(r.scope, r.rows, r.success) for r in results] == [
+        ("quote_date=2024-03-15", 6, True), ("quote_date=2024-03-18", 6, True)]
+    assert {row["scope"] for row in summary_rows(results)} == {r.scope for r in results}
+
+
+def test_rejection_message_names_expectation_column_and_samples(
+        published: dict[str, tuple[Lake, pl.DataFrame]]) -> None:
+    lake, good = published["vx_futures"]
+    bad = put("settle", 200.0, row=0)(put("settle", 1.5, row=7)(good))
+    with pytest.raises(DataValidationFailed) as err:
+        gate_partition(lake, "vx_futures", PARTITIONS["vx_futures"], bad, at=NOW)
+    text = str(err.value)
+    assert "vx_futures.year-2024 not published" in text
+    assert "settle_in_5_150 (expect_column_values_to_be_between on settle): 2 row(s)" in text
+    assert "[200.0, 1.5]" in text
+
+
 @pytest.fixture
 def registered():  # type: ignore[no-untyped-def]
     """Register tables for the test and restore whatever was registered before."""
