@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import duckdb
 import polars as pl
@@ -12,6 +12,7 @@ import polars as pl
 from storage import schemas
 from storage.errors import PipelineError
 from storage.lake import DATA_FILE, Lake
+from storage.paths import safe_segment
 
 CATALOG_FILE = "alvh.duckdb"
 _STAMP_COLUMNS = ("ingested_at", "computed_at")
@@ -58,7 +59,8 @@ def status_sql(t: schemas.Table) -> str:
             f"FROM {t.name}")
 
 
-def publish_catalog(lake: Lake, extra_sql: Iterable[str] = ()) -> str:
+def publish_catalog(lake: Lake, extra_sql: Iterable[str] = (),
+                    tables: Mapping[str, pl.DataFrame] | None = None) -> str:
     """Build a new catalog beside the old one and rename it into place.
 
     Readers open the catalog read-only; they keep the file they opened (the old inode)
@@ -66,7 +68,8 @@ def publish_catalog(lake: Lake, extra_sql: Iterable[str] = ()) -> str:
 
     Args:
         lake: the lake to describe.
-        extra_sql: statements run on the new catalog after the views (feature_catalog, macros).
+        extra_sql: statements run on the new catalog after the views and tables (macros).
+        tables: small tables stored in the catalog itself (feature_catalog), by name.
 
     Returns:
         The catalog's path.
@@ -76,11 +79,16 @@ def publish_catalog(lake: Lake, extra_sql: Iterable[str] = ()) -> str:
     os.makedirs(os.path.dirname(target), exist_ok=True)
     try:
         with duckdb.connect(tmp) as con:
-            tables = schemas.all_tables()
-            for t in tables:
+            declared = schemas.all_tables()
+            for t in declared:
                 con.execute(view_sql(lake, t))
             con.execute("CREATE TABLE table_status AS " +
-                        " UNION ALL ".join(status_sql(t) for t in tables))
+                        " UNION ALL ".join(status_sql(t) for t in declared))
+            for name, frame in (tables or {}).items():
+                con.register("_incoming", frame.to_arrow())
+                con.execute(f"CREATE TABLE {safe_segment(name, 'table')} AS "
+                            "SELECT * FROM _incoming")
+                con.unregister("_incoming")
             for stmt in extra_sql:
                 con.execute(stmt)
             con.execute("CHECKPOINT")

@@ -1,0 +1,157 @@
+"""The pipeline's steps after ingest: build features, recommend, publish the catalog.
+
+Plain functions over a lake and dates; the CLI and the Prefect tasks both call them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+import hedge  # noqa: F401  (registers the recommendation tables)
+from features.build import build_features
+from features.calendar import trading_days
+from features.config import FeatureConfig
+from features.registry import FEATURE_SET_VERSION, FEATURES, feature_catalog
+from hedge.document import Recommendation
+from hedge.policy import Policy
+from hedge.rates import risk_free_rate
+from hedge.recommend import recommend
+from hedge.tables import legs_frame, recommendation_frame
+from storage.catalog import publish_catalog
+from storage.errors import PipelineError
+from storage.lake import Lake
+from validations.gate import gate_partition
+from validations.suites.base import Rules
+
+INPUT_TABLES = ("index_daily", "vx_futures", "breadth_daily", "macro_observations", "events")
+# Rows changed in these columns since the last build are what an incremental run redoes.
+_CHANGE_DATE = {"macro_observations": "available_at", "vx_futures": "trade_date"}
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a features build did."""
+
+    first: dt.date | None
+    last: dt.date | None
+    rows: int
+    full: bool
+
+    def line(self) -> str:
+        """One line for logs and the CLI."""
+        kind = "full rebuild" if self.full else "incremental"
+        return f"features_daily: {self.rows} row(s) {self.first}..{self.last} ({kind})"
+
+
+def inputs(lake: Lake) -> dict[str, pl.LazyFrame]:
+    """The feature inputs as lazy scans of the lake."""
+    return {t: lake.scan(t) for t in INPUT_TABLES}
+
+
+def feature_rules() -> Rules:
+    """Validation ranges of features_daily, straight from the registry."""
+    return Rules(range_rules={f.name: (f.valid_min, f.valid_max) for f in FEATURES
+                              if f.valid_min is not None or f.valid_max is not None})
+
+
+def changed_since(lake: Lake, stamp: dt.datetime) -> dt.date | None:
+    """The earliest market date of any input row ingested after ``stamp``."""
+    firsts = []
+    for table in INPUT_TABLES:
+        col = _CHANGE_DATE.get(table, "date")
+        first = (lake.scan(table).filter(pl.col("ingested_at") > stamp)
+                 .select(pl.col(col).min()).collect().item())
+        if first is not None:
+            firsts.append(first)
+    return min(firsts, default=None)
+
+
+def incremental_start(lake: Lake, end: dt.date) -> dt.date | None:
+    """First day an incremental build must redo; None when a full rebuild is needed.
+
+    The day after the last stored row, or earlier when inputs for earlier days arrived
+    since the last build (a late FRED print, a re-fetched CBOE file), never before the
+    first stored day.
+    """
+    stored = lake.scan("features_daily").select(
+        pl.col("date").min().alias("first"), pl.col("date").max().alias("last"),
+        pl.col("computed_at").max().alias("stamp"),
+        (pl.col("feature_set_version") != FEATURE_SET_VERSION).any().alias("stale"),
+    ).collect().row(0, named=True)
+    if stored["last"] is None or stored["stale"]:
+        return None
+    start = stored["last"] + dt.timedelta(days=1)
+    late = changed_since(lake, stored["stamp"])
+    if late is not None and late < start:
+        start = max(late, stored["first"])
+    return min(start, end)
+
+
+def build(lake: Lake, end: dt.date, *, now: dt.datetime, full: bool = False,
+          config: FeatureConfig | None = None) -> BuildReport:
+    """Compute features_daily through ``end`` (incrementally unless ``full``) and publish it.
+
+    Raises:
+        DataValidationFailed: the new rows failed the gate; nothing was published.
+    """
+    start = None if full else incremental_start(lake, end)
+    frame = build_features(inputs(lake), start=start, end=end, config=config, computed_at=now)
+    if start is None and frame.height:
+        # A full rebuild replaces every partition, dropping rows no longer produced.
+        for path in lake.partitions("features_daily"):
+            lake.fs.rm(path)
+    if frame.height:
+        gate_partition(lake, "features_daily", None, frame, at=now, rules=feature_rules())
+    return BuildReport(frame["date"].min() if frame.height else None,  # type: ignore[arg-type]
+                       frame["date"].max() if frame.height else None,  # type: ignore[arg-type]
+                       frame.height, start is None)
+
+
+def last_session(lake: Lake, on_or_before: dt.date) -> dt.date:
+    """The latest features_daily date on or before ``on_or_before``."""
+    day = (lake.scan("features_daily").filter(pl.col("date") <= on_or_before)
+           .select(pl.col("date").max()).collect().item())
+    if day is None:
+        raise PipelineError(f"no features on or before {on_or_before}: run `alvh build` first")
+    return day
+
+
+def features_row(lake: Lake, day: dt.date) -> pl.DataFrame:
+    """The one features_daily row of ``day``."""
+    row = lake.scan("features_daily").filter(pl.col("date") == day).collect()
+    if row.height != 1:
+        raise PipelineError(f"features_daily has {row.height} row(s) for {day}")
+    return row
+
+
+def recommend_day(lake: Lake, day: dt.date, *, policy: Policy, equity: float,
+                  now: dt.datetime, store: bool = True) -> Recommendation:
+    """The recommendation for the session after ``day``, stored through the gate."""
+    row = features_row(lake, day)
+    chain = lake.scan("option_chain").filter(pl.col("quote_date") == day).collect()
+    rate = risk_free_rate(lake.scan("macro_observations"), day)
+    rec = recommend(row, chain=chain if chain.height else None,
+                    rate=rate[1] if rate else None, equity=equity, policy=policy, date=day)
+    if store:
+        gate_partition(lake, "recommendations", None, recommendation_frame(rec), at=now)
+        gate_partition(lake, "recommendation_legs", None, legs_frame(rec), at=now)
+    return rec
+
+
+FEATURES_ASOF = (
+    "CREATE MACRO features_asof(d) AS TABLE SELECT * FROM features_daily "
+    "WHERE date = (SELECT max(date) FROM features_daily WHERE date <= CAST(d AS DATE))")
+
+
+def publish(lake: Lake) -> str:
+    """Publish the catalog with the feature catalog and the SQL helpers."""
+    return publish_catalog(lake, extra_sql=[FEATURES_ASOF],
+                           tables={"feature_catalog": feature_catalog()})
+
+
+def sessions(start: dt.date, end: dt.date) -> list[dt.date]:
+    """NYSE sessions in [start, end]."""
+    return trading_days(start, end).to_list()
