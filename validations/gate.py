@@ -204,12 +204,19 @@ def _failure(r: Any) -> Failure:
                                       if k]) or None
     samples = res.get("partial_unexpected_list")
     if samples is None:
-        samples = [res["observed_value"]] if "observed_value" in res else []
+        samples = [_observed(res["observed_value"], kwargs)] if "observed_value" in res else []
     if r.exception_info and r.exception_info.get("raised_exception"):
         samples = [r.exception_info.get("exception_message")]
     return Failure(cfg.meta.get("check", cfg.type), cfg.type, column,
                    res.get("unexpected_count"), [_plain(v) for v in samples[:SAMPLES]],
                    bool(cfg.meta.get("blocking", True)))
+
+
+def _observed(value: Any, kwargs: Mapping[str, Any]) -> str:
+    """An aggregate expectation's observed value against its bounds: ``50 (min 543)``."""
+    bounds = [f"{k.removesuffix('_value')} {kwargs[k]}" for k in ("min_value", "max_value")
+              if kwargs.get(k) is not None]
+    return f"{_plain(value)} ({', '.join(bounds)})" if bounds else str(_plain(value))
 
 
 def _evaluated(r: Any) -> dict[str, Any]:

@@ -205,6 +205,9 @@ def test_rejection_message_names_expectation_column_and_samples(
     assert "vx_futures.year-2024 not published" in text
     assert "settle_in_5_150 (expect_column_values_to_be_between on settle): 2 row(s)" in text
     assert "[200.0, 1.5]" in text
+    shrunk = r"rows_not_shrinking .*e\.g\. \['50 \(min 543\)'\]"
+    with pytest.raises(DataValidationFailed, match=shrunk):
+        gate_partition(lake, "vx_futures", PARTITIONS["vx_futures"], good.head(50), at=NOW)
 
 
 @pytest.fixture
