@@ -1,0 +1,78 @@
+import datetime as dt
+import math
+
+import polars as pl
+import pytest
+
+from features import breadth, events, regime
+from features.config import BreadthConfig, FeatureConfig, RegimeConfig, load_config
+from features.indicators import macd
+
+D = dt.date
+
+
+def test_vix_regime_bounds_come_from_config():
+    frame = pl.DataFrame({"vix": [12.0, 15.0, 19.99, 20.0, 34.99, 35.0, None]})
+    got = frame.select(regime.vix_regime(RegimeConfig()))["vix_regime"].to_list()
+    assert got == ["calm", "normal", "normal", "elevated", "elevated", "extreme", None]
+    strict = frame.select(regime.vix_regime(RegimeConfig(extreme_from=30.0)))
+    assert strict["vix_regime"][4] == "extreme"
+
+
+def test_expected_move_uses_vix1d_when_present_else_vix():
+    frame = pl.DataFrame({"spx": [5000.0, 5000.0], "vix": [16.0, 16.0], "vix1d": [10.0, None]})
+    got = frame.select(regime.spx_exp_move_1d(RegimeConfig()))["spx_exp_move_1d"].to_list()
+    assert got == pytest.approx([5000 * 0.10 / math.sqrt(252), 5000 * 0.16 / math.sqrt(252)])
+
+
+def test_macd_hook_and_cross_up_on_a_literal_histogram():
+    frame = pl.DataFrame({"m": [
+        {"macd": -3.0, "signal": -1.0, "hist": -2.0},
+        {"macd": -2.5, "signal": -1.0, "hist": -1.5},
+        {"macd": -2.0, "signal": -1.0, "hist": -1.0},  # below zero, rising twice: hook
+        {"macd": -0.5, "signal": -1.0, "hist": 0.5},  # crosses above: cross up
+        {"macd": 0.0, "signal": -1.0, "hist": 1.0},
+    ]})
+    got = frame.select(regime.macd_hook("m").alias("hook"), regime.macd_cross_up("m").alias("up"))
+    assert got["hook"].to_list() == [None, None, True, False, False]
+    assert got["up"].to_list() == [False, False, False, True, False]  # False & null is False
+
+
+def test_macd_struct_fields():
+    frame = pl.DataFrame({"x": [float(i % 7) for i in range(40)]})
+    out = frame.select(macd(pl.col("x")).alias("m")).unnest("m")
+    assert out.columns == ["macd", "signal", "hist"]
+    assert out["macd"].null_count() == 33
+
+
+def test_ad_divergence_and_breadth_confirms():
+    cfg = BreadthConfig(high_window=3, spx_near_high_pct=1.0, ad_margin=10.0)
+    frame = pl.DataFrame({
+        "spx": [100.0, 101.0, 102.0, 101.5, 95.0],
+        "advancers": [100, 100, 50, 10, 10], "decliners": [0, 0, 100, 100, 10],
+    }).with_columns(breadth.ad_line())
+    got = frame.select(breadth.ad_divergence(cfg), breadth.breadth_confirms(cfg))
+    # ad_line: 100, 200, 150, 60, 60. Day 3: SPX at its high, A/D 50 below its high.
+    assert got["ad_divergence"].to_list() == [None, None, True, True, False]
+    assert got["breadth_confirms"].to_list() == [None, None, False, False, False]
+
+
+def test_event_flags_and_days_to_fomc():
+    days = pl.LazyFrame({"date": [D(2024, 9, 16), D(2024, 9, 17), D(2024, 9, 18),
+                                  D(2024, 9, 19)]})
+    cal = pl.LazyFrame({"date": [D(2024, 9, 18), D(2024, 9, 11), D(2024, 11, 7),
+                                 D(2024, 9, 16)],
+                        "kind": ["fomc", "cpi", "fomc", "ppi"]})
+    out = events.with_events(days, cal).collect().sort("date")
+    assert out["is_fomc_day"].to_list() == [False, False, True, False]
+    assert out["is_ppi_day"].to_list() == [True, False, False, False]
+    assert out["days_to_fomc"].to_list() == [2, 1, 0, 49]
+
+
+def test_config_loads_from_toml_and_keeps_defaults(tmp_path):
+    path = tmp_path / "features.toml"
+    path.write_text("[term_structure]\nsteep_slope_points = 2.5\n[macro]\nhy_widening_bp = 75\n")
+    cfg = load_config(path)
+    assert cfg.term_structure.steep_slope_points == 2.5
+    assert cfg.macro.hy_widening_bp == 75
+    assert cfg.regime == FeatureConfig().regime
