@@ -42,27 +42,29 @@ def interpolated_price() -> pl.Expr:
             .when(span == 0).then(pl.col("px_lo")).otherwise(inside))
 
 
-def constant_maturity(curve: pl.LazyFrame, days: int) -> pl.LazyFrame:
-    """``vx_cm{days}`` and ``vx_cm{days}_extrapolated`` per trade date."""
+def constant_maturities(curve: pl.LazyFrame, maturities: tuple[int, ...]) -> pl.LazyFrame:
+    """``vx_cm{m}`` and ``vx_cm{m}_extrapolated`` for every maturity, one row per trade date."""
     targets = (curve.select("trade_date").unique()
-               .with_columns((pl.col("trade_date") + pl.duration(days=days)).alias("target"))
+               .join(pl.LazyFrame({"days": list(maturities)}), how="cross")
+               .with_columns((pl.col("trade_date") + pl.duration(days=pl.col("days")))
+                             .alias("target"))
                .sort("target"))
     both = _bracket(_bracket(targets, curve, "backward", "lo"), curve, "forward", "hi")
-    return both.select(
-        pl.col("trade_date").alias("date"),
-        interpolated_price().alias(f"vx_cm{days}"),
-        (pl.col("exp_lo").is_null() | pl.col("exp_hi").is_null())
-        .alias(f"vx_cm{days}_extrapolated"),
-    )
+    priced = both.with_columns(
+        interpolated_price().alias("price"),
+        (pl.col("exp_lo").is_null() | pl.col("exp_hi").is_null()).alias("extrapolated"))
+    per_day = [c for m in maturities for c in (
+        pl.col("price").filter(pl.col("days") == m).first().alias(f"vx_cm{m}"),
+        pl.col("extrapolated").filter(pl.col("days") == m).first()
+        .alias(f"vx_cm{m}_extrapolated"))]
+    return priced.group_by("trade_date").agg(per_day).rename({"trade_date": "date"})
 
 
 def term_structure_inputs(vx_futures: pl.LazyFrame, cfg: TermStructureConfig) -> pl.LazyFrame:
     """One row per trade date: vx1, vx2 and every constant maturity with its flag."""
     curve = listed_curve(vx_futures, cfg).collect().lazy()
-    out = front_spread(curve)
-    for days in cfg.maturities_days:
-        out = out.join(constant_maturity(curve, days), on="date", how="left")
-    return out
+    return front_spread(curve).join(constant_maturities(curve, cfg.maturities_days), on="date",
+                                    how="left")
 
 
 def ts_slope_12() -> pl.Expr:
