@@ -15,10 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from flows.ingest import SOURCE_NAMES, Run, plan_from
-from flows.ingest import ingest as ingest_source
 from flows.settings import Settings, today_new_york, utc_now
-from sources.http import HttpClient
 from storage.catalog import connect_readonly, publish_catalog
 from storage.errors import PipelineError
 from storage.lake import Lake
@@ -142,6 +139,10 @@ def ingest(
                                               "folder named as the provider names files")] = None,
 ) -> None:
     """Fetch one source (or read it --from files), validate it and publish it to the lake."""
+    from flows.ingest import SOURCE_NAMES, Run, plan_from
+    from flows.ingest import ingest as ingest_source
+    from sources.http import HttpClient
+
     if source not in SOURCE_NAMES:
         raise fail(f"unknown source {source!r}; choose one of {', '.join(SOURCE_NAMES)}", 2)
     settings = State.settings.model_copy(update={"sources": sources or State.settings.sources})
@@ -158,6 +159,142 @@ def ingest(
     for problem in report.errors:
         err.print(f"[red]{source}:[/] {problem}", highlight=False, soft_wrap=True)
     if not report.ok:
+        raise typer.Exit(1)
+
+
+DateOpt = Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])]
+
+
+class RecFormat(StrEnum):
+    """Output formats for a recommendation."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+def build(
+    full: Annotated[bool, typer.Option("--full", help="Recompute all history")] = False,
+    date: Annotated[dt.datetime | None, typer.Option(
+        "--date", formats=["%Y-%m-%d"], help="Last day to build [default: today]")] = None,
+) -> None:
+    """Compute features_daily from the lake (incrementally by default) and publish it."""
+    from flows.pipeline import build as build_features_table
+    from flows.pipeline import publish as publish_all
+
+    lake = State.lake()
+    try:
+        report = build_features_table(lake, date.date() if date else today_new_york(),
+                                      now=utc_now(), full=full)
+        publish_all(lake)
+    except (PipelineError, ValueError) as e:
+        raise fail(str(e)) from None
+    out.print(report.line(), highlight=False)
+
+
+@app.command()
+def features(
+    as_of: Annotated[dt.datetime | None, typer.Option(
+        "--as-of", formats=["%Y-%m-%d"], help="Day to show [default: latest]")] = None,
+    format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+) -> None:
+    """The feature row of a day, grouped by family, regime and lit signals highlighted."""
+    from features.registry import FEATURES
+    from flows.pipeline import features_row, last_session
+
+    lake = State.lake()
+    try:
+        day = last_session(lake, as_of.date() if as_of else dt.date.max)
+        row = features_row(lake, day).row(0, named=True)
+    except PipelineError as e:
+        raise fail(str(e)) from None
+    if format is Format.json:
+        sys.stdout.write(json.dumps(row, default=str, indent=1) + "\n")
+        return
+    rows = [(f.family, f.name, row[f.name], f.unit) for f in
+            sorted(FEATURES, key=lambda f: f.family)]
+    if format is Format.csv:
+        emit(["family", "feature", "value", "unit"], rows, format)
+        return
+    table = RichTable(title=f"features_daily {day} (regime: {row.get('vix_regime')})")
+    for c in ("family", "feature", "value", "unit"):
+        table.add_column(c)
+    for family, name, value, unit in rows:
+        lit = value is True or name == "vix_regime"
+        style = "bold yellow" if lit else ("dim" if value is None else "")
+        table.add_row(family, name, "" if value is None else str(value), unit, style=style)
+    out.print(table)
+
+
+@app.command(name="recommend")
+def recommend_cmd(
+    date: Annotated[dt.datetime | None, typer.Option(
+        "--date", formats=["%Y-%m-%d"], help="Day D [default: latest built]")] = None,
+    equity: Annotated[float, typer.Option(help="Account equity in dollars")] = 1_000_000.0,
+    policy: Annotated[str | None, typer.Option(help="Policy TOML [env: ALVH_POLICY]")] = None,
+    format: Annotated[RecFormat, typer.Option("--format", "-f")] = RecFormat.table,
+) -> None:
+    """The iron condor and VIX call ladder for the session after day D, with its reasons."""
+    from flows.pipeline import last_session, recommend_day
+    from hedge.policy import load_policy
+    from hedge.render import render_markdown, render_table
+
+    lake = State.lake()
+    try:
+        pol = load_policy(policy or State.settings.policy)
+        day = last_session(lake, date.date() if date else dt.date.max)
+        rec = recommend_day(lake, day, policy=pol, equity=equity, now=utc_now())
+    except (PipelineError, ValueError) as e:
+        raise fail(str(e)) from None
+    if format is RecFormat.json:
+        sys.stdout.write(rec.to_json() + "\n")
+    elif format is RecFormat.markdown:
+        sys.stdout.write(render_markdown(rec) + "\n")
+    else:
+        out.print(render_table(rec))
+
+
+policy_app = typer.Typer(help="The ALVH policy file.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("show")
+def policy_show(
+    policy: Annotated[str | None, typer.Option(help="Policy TOML [default: shipped]")] = None,
+) -> None:
+    """Print the policy in force and its version."""
+    from hedge.policy import load_policy, render_policy
+
+    try:
+        out.print(render_policy(load_policy(policy or State.settings.policy)), highlight=False)
+    except PipelineError as e:
+        raise fail(str(e), 2) from None
+
+
+@app.command()
+def validate(
+    table: Annotated[str | None, typer.Argument(help="One table [default: all]")] = None,
+) -> None:
+    """Re-run the validation suites over the lake; exit 1 when a blocking check fails."""
+    import hedge  # noqa: F401  (registers the recommendation tables)
+    from flows.pipeline import feature_rules
+    from validations.gate import summary_rows, validate_lake
+
+    lake = State.lake()
+    docs = lake.path("reports", "validation") if lake.local else None
+    try:
+        results = validate_lake(lake, [table] if table else None, docs_dir=docs,
+                                rules={"features_daily": feature_rules()})
+    except PipelineError as e:
+        raise fail(str(e), 2) from None
+    rows = [(r["table"], r["check"], r["severity"], "ok" if r["success"] else "FAILED",
+             r.get("unexpected_count"), str(r.get("samples") or "")[:60])
+            for r in summary_rows(results)]
+    emit(["table", "check", "severity", "result", "bad rows", "samples"], rows, Format.table)
+    if docs:
+        out.print(f"Data Docs: {docs}")
+    if not all(r.success for r in results):
         raise typer.Exit(1)
 
 
