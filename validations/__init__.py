@@ -10,7 +10,7 @@ from validations.gate import (
     validate,
     validate_lake,
 )
-from validations.suites import Rules, build_suite
+from validations.suites import Rules, build_suite, registered_ranges
 
 __all__ = [
     "Failure",
@@ -19,6 +19,7 @@ __all__ = [
     "build_suite",
     "default_context",
     "gate_partition",
+    "registered_ranges",
     "reports_dir",
     "summary_rows",
     "validate",

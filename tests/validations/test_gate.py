@@ -14,7 +14,14 @@ from storage.errors import DataValidationFailed
 from storage.lake import Lake
 from tests.conftest import NOW
 from tests.validations import real_frames
-from validations import Rules, gate_partition, summary_rows, validate, validate_lake
+from validations import (
+    Rules,
+    gate_partition,
+    registered_ranges,
+    summary_rows,
+    validate,
+    validate_lake,
+)
 
 pytestmark = pytest.mark.realdata
 
@@ -262,3 +269,14 @@ def test_recommendations_generic_suite_with_policy_rules(registered) -> None:  #
         ("layers_match_regime", ["2024-03-13 v1"])]
     capped = validate("recommendations", put("hedge_notional_pct", 4.0, row=1)(rec), rules=rules)
     assert [f.check for f in capped.failures] == ["hedge_notional_pct_in_registered_range"]
+
+
+def test_suites_load_for_the_registered_feature_and_hedge_tables() -> None:
+    registry = pytest.importorskip("features.registry")
+    pytest.importorskip("hedge.tables")
+    rules = Rules(range_rules=registered_ranges(registry.FEATURES))
+    assert rules.range_rules, "the feature registry declares no valid range"
+    for table in ("features_daily", "recommendations", "recommendation_legs"):
+        result = validate(table, schemas.get(table).empty(), published_rows=0, rules=rules)
+        assert result.success, result.message()
+        assert {"key_unique", "date_is_nyse_session"} <= {e["check"] for e in result.evaluated}

@@ -20,7 +20,15 @@ from validations.suites import (
     option_chain,
     vx_futures,
 )
-from validations.suites.base import Check, Rules, Suite, key_checks, row_count_check, rule_checks
+from validations.suites.base import (
+    Check,
+    Rules,
+    Suite,
+    key_checks,
+    registered_ranges,
+    row_count_check,
+    rule_checks,
+)
 from validations.suites.base import soften as _soften
 
 SPECIFIC: dict[str, Callable[[Table, Rules], list[Check]]] = {
@@ -45,4 +53,4 @@ def build_suite(table: str, rules: Rules | None = None, *,
     return Suite(table, _soften(all_checks, rules.soft))
 
 
-__all__ = ["Check", "Rules", "Suite", "build_suite"]
+__all__ = ["Check", "Rules", "Suite", "build_suite", "registered_ranges"]

@@ -8,8 +8,9 @@ offending rows so that GX's sample of unexpected values is readable).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import great_expectations.expectations as gxe
 import polars as pl
@@ -50,6 +51,20 @@ class Rules:
         return repr((sorted(self.range_rules.items()), sorted(rows.items()),
                      sorted(self.series_bounds.items()), sorted(self.soft),
                      sorted(self.vix_family)))
+
+
+class HasRange(Protocol):
+    """A registry entry with a valid range (features.registry.Feature has this shape)."""
+
+    name: str
+    valid_min: float | None
+    valid_max: float | None
+
+
+def registered_ranges(entries: Iterable[HasRange]) -> dict[str, Bounds]:
+    """``Rules.range_rules`` from registry entries that declare a valid range."""
+    return {e.name: (e.valid_min, e.valid_max) for e in entries
+            if e.valid_min is not None or e.valid_max is not None}
 
 
 @dataclass(frozen=True)
