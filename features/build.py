@@ -77,6 +77,8 @@ def market_features(base: pl.DataFrame, cfg: FeatureConfig) -> pl.DataFrame:
         term_structure.ts_slope_12(), term_structure.ts_ratio(), term_structure.contango(),
         *[term_structure.vx_beta(d, tsc.beta_window) for d in tsc.maturities_days],
         pl.col("vx1").is_null().alias("term_structure_stale"),
+        (pl.col("spx").is_null() | pl.col("vix").is_null()).alias("regime_stale"),
+        pl.col("days_to_fomc").is_null().alias("events_stale"),
         pl.col("ad_line").cast(pl.Float64), breadth.breadth_stale().alias("breadth_stale"),
     )
     stage2 = stage1.with_columns(

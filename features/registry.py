@@ -55,6 +55,8 @@ FEATURES: tuple[Feature, ...] = (
     _f("vix3m_close", "inputs", "VIX3M close", "vol points", F64, (IDX,), 0, "window", 0, 200),
     _f("vix1d_close", "inputs", "VIX1D close", "vol points", F64, (IDX,), 0, "window", 0, 500),
     _f("vvix_close", "inputs", "VVIX close", "vol points", F64, (IDX,), 0, "window", 0, 500),
+    _f("regime_stale", "regime", "No SPX or VIX close for the day: regime features are null",
+       "flag", BOOL, (IDX,)),
     _f("vix_regime", "regime", "calm (VIX < 15), normal (15-20), elevated (20-35), extreme "
        "(>= 35); bounds from regime config", "category", STR, (IDX,)),
     _f("spx_rv_20", "regime", "Annualised 20-day realised vol of SPX log returns", "vol points",
@@ -143,6 +145,8 @@ FEATURES: tuple[Feature, ...] = (
     _f("is_fomc_day", "events", "FOMC decision day", "flag", BOOL, (EV,)),
     _f("is_cpi_day", "events", "CPI release day", "flag", BOOL, (EV,)),
     _f("is_ppi_day", "events", "PPI release day", "flag", BOOL, (EV,)),
+    _f("events_stale", "events", "No FOMC date on or after the day in the event calendar: "
+       "days_to_fomc is null and the day flags may be incomplete", "flag", BOOL, (EV,)),
     _f("days_to_fomc", "events", "Calendar days to the next FOMC decision (0 on the day)",
        "days", I64, (EV,), 0, "window", 0, 400),
 )

@@ -94,3 +94,4 @@ def test_missing_breadth_and_events_leave_nulls_and_stale_flags(inputs):
     out = build(few, start=D(2024, 8, 1), end=D(2024, 8, 9))
     assert out["breadth_stale"].all() and out["ad_line"].is_null().all()
     assert out["days_to_fomc"].is_null().all() and not out["is_fomc_day"].any()
+    assert out["events_stale"].all() and not out["regime_stale"].any()
