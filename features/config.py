@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Frozen(BaseModel):
@@ -53,6 +53,10 @@ class BreadthConfig(_Frozen):
     ad_margin: float = 0.0
 
 
+_MAX_AGE_DAYS = {"SOFR": 5, "IORB": 10, "DFF": 5, "DGS2": 5, "NFCILEVERAGE": 14,
+                 "BAMLH0A0HYM2": 5, "DTWEXBGS": 10}
+
+
 class MacroConfig(_Frozen):
     """Second Engine windows, thresholds and the maximum age of each series (calendar days)."""
 
@@ -63,10 +67,13 @@ class MacroConfig(_Frozen):
     hy_widening_bp: float = 50.0
     dollar_change_days: int = 20
     dollar_rise_pct: float = 2.0
-    max_age_days: dict[str, int] = Field(default_factory=lambda: {
-        "SOFR": 5, "IORB": 10, "DFF": 5, "DGS2": 5, "NFCILEVERAGE": 14,
-        "BAMLH0A0HYM2": 5, "DTWEXBGS": 10,
-    })
+    max_age_days: dict[str, int] = Field(default_factory=lambda: dict(_MAX_AGE_DAYS))
+
+    @field_validator("max_age_days")
+    @classmethod
+    def _every_series_has_an_age(cls, ages: dict[str, int]) -> dict[str, int]:
+        """A file that sets some series keeps the defaults for the others."""
+        return {**_MAX_AGE_DAYS, **ages}
 
 
 class FeatureConfig(_Frozen):

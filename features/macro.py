@@ -24,10 +24,14 @@ def _published(macro: pl.LazyFrame, series_id: str) -> pl.LazyFrame:
 
 
 def _nfci_change(rows: pl.LazyFrame, weeks: int) -> pl.LazyFrame:
-    """NFCI leverage minus its value ``weeks`` observations earlier (both already public)."""
-    return rows.with_columns(
-        (pl.col("NFCILEVERAGE") - pl.col("NFCILEVERAGE").shift(weeks))
-        .alias("nfci_leverage_change_4w"))
+    """NFCI leverage minus its value dated ``weeks`` weeks earlier (null if that is missing)."""
+    earlier = rows.select(
+        (pl.col("NFCILEVERAGE_obs_date") + pl.duration(weeks=weeks)).alias("NFCILEVERAGE_obs_date"),
+        pl.col("NFCILEVERAGE").alias("_earlier"))
+    joined = rows.join(earlier, on="NFCILEVERAGE_obs_date", how="left", maintain_order="left")
+    return joined.with_columns(
+        (pl.col("NFCILEVERAGE") - pl.col("_earlier")).alias("nfci_leverage_change_4w")
+    ).drop("_earlier")
 
 
 def visible_series(days: pl.LazyFrame, macro: pl.LazyFrame, cfg: MacroConfig) -> pl.LazyFrame:

@@ -71,8 +71,10 @@ def test_event_flags_and_days_to_fomc():
 
 def test_config_loads_from_toml_and_keeps_defaults(tmp_path):
     path = tmp_path / "features.toml"
-    path.write_text("[term_structure]\nsteep_slope_points = 2.5\n[macro]\nhy_widening_bp = 75\n")
+    path.write_text("[term_structure]\nsteep_slope_points = 2.5\n[macro]\nhy_widening_bp = 75\n"
+                    "max_age_days = { DGS2 = 3 }\n")
     cfg = load_config(path)
     assert cfg.term_structure.steep_slope_points == 2.5
     assert cfg.macro.hy_widening_bp == 75
+    assert cfg.macro.max_age_days["DGS2"] == 3 and cfg.macro.max_age_days["SOFR"] == 5
     assert cfg.regime == FeatureConfig().regime
