@@ -84,12 +84,12 @@ def test_equal_to_talib_on_generated_series(x):
 
 
 @settings(max_examples=100, deadline=None)
-@given(series(), st.lists(st.integers(0, 400), max_size=30))
+@given(series(), st.lists(st.tuples(st.integers(0, 400), st.integers(1, 30)), max_size=8))
 def test_gaps_skip_nulls_and_match_talib_on_observations(x, holes):
     x = x.copy()
-    for h in holes:
+    for at, length in holes:  # NaN runs anywhere, single days to whole months
         if len(x):
-            x[h % len(x)] = np.nan
+            x[at % len(x):at % len(x) + length] = np.nan
     assert_talib_on_observations(x)
 
 
@@ -114,3 +114,13 @@ def test_rsi_works_per_group():
     got = frame.select(rsi(pl.col("x")).over("g").alias("r"))["r"].to_numpy().astype(float)
     assert_same(got[:80], talib.RSI(a))
     assert_same(got[80:], talib.RSI(b))
+
+
+def test_polars_nulls_behave_like_nan():
+    x = 100 + np.random.default_rng(5).normal(size=120).cumsum()
+    x[[3, 40, 41, 42, 90]] = np.nan
+    with_nan = pl.DataFrame({"x": x})
+    with_null = with_nan.select(pl.col("x").fill_nan(None))
+    assert with_null["x"].null_count() == 5
+    exprs = [rsi(pl.col("x")).alias("r"), macd(pl.col("x")).alias("m")]
+    assert with_nan.select(exprs).equals(with_null.select(exprs))
