@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import sys
 from enum import StrEnum
 from typing import Annotated, Any
@@ -19,6 +20,11 @@ from flows.settings import Settings, today_new_york, utc_now
 from storage.catalog import connect_readonly, publish_catalog
 from storage.errors import PipelineError
 from storage.lake import Lake
+
+# Quiet defaults for Prefect when run from the CLI; users' own settings win.
+for _key, _value in {"PREFECT_LOGGING_LEVEL": "WARNING",
+                     "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}.items():
+    os.environ.setdefault(_key, _value)
 
 app = typer.Typer(help="alvh: the ALVH data pipeline and feature store.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -298,8 +304,68 @@ def validate(
         raise typer.Exit(1)
 
 
+def _as_date(value: dt.datetime | None) -> dt.date | None:
+    return value.date() if value else None
+
+
+@app.command(name="nightly")
+def nightly_cmd(
+    date: Annotated[dt.datetime | None, typer.Option(
+        "--date", formats=["%Y-%m-%d"], help="Trading day D [default: from the clock]")] = None,
+    sources: Annotated[str | None, typer.Option(help="Sources TOML [env: ALVH_SOURCES]")] = None,
+    equity: Annotated[float, typer.Option(help="Account equity in dollars")] = 1_000_000.0,
+) -> None:
+    """Ingest every source, validate, build features, recommend and publish (a Prefect flow)."""
+    from flows.nightly import nightly
+
+    state = nightly(run_date=_as_date(date), home=State.settings.home,
+                    sources=sources or State.settings.sources, equity=equity,
+                    return_state=True)
+    _finish(state)
+
+
+@app.command(name="backfill")
+def backfill_cmd(
+    start: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"])],
+    end: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"])],
+    source: Annotated[list[str] | None, typer.Option(
+        "--source", help="Repeat to choose sources [default: all]")] = None,
+    workers: Annotated[int, typer.Option(help="Local Dask workers (1: no Dask)")] = 2,
+    dask_address: Annotated[str | None, typer.Option(
+        help="An existing Dask scheduler, e.g. tcp://host:8786")] = None,
+    sources: Annotated[str | None, typer.Option(help="Sources TOML [env: ALVH_SOURCES]")] = None,
+) -> None:
+    """Ingest a date range partition by partition on Dask, then rebuild the features."""
+    from flows.nightly import backfill
+
+    state = backfill(start=start.date(), end=end.date(), sources=source, workers=workers,
+                     dask_address=dask_address, home=State.settings.home,
+                     sources_file=sources or State.settings.sources, return_state=True)
+    _finish(state)
+
+
+def _finish(state: Any) -> None:
+    """Print a flow's final state; exit 1 unless it completed."""
+    colour = "green" if state.is_completed() else "red"
+    out.print(f"[{colour}]{state.name}[/]: {state.message or ''}", highlight=False)
+    out.print(f"lake: {State.lake().url}  catalog: alvh.duckdb  (alvh status, alvh sql)")
+    if not state.is_completed():
+        raise typer.Exit(1)
+
+
 @app.command()
-def demo() -> None:
-    """Run the nightly pipeline on the built-in demo market (what `make run` calls)."""
-    publish_catalog(State.lake())
-    status()
+def demo(
+    seed: Annotated[int, typer.Option(help="Simulator seed")] = 7,
+    equity: Annotated[float, typer.Option(help="Account equity in dollars")] = 1_000_000.0,
+) -> None:
+    """The nightly pipeline on the simulated demo market, served over local HTTP."""
+    from flows.demo import run_demo
+
+    try:
+        state, rec_day = run_demo(State.lake(), seed=seed, equity=equity, say=out.print)
+    except PipelineError as e:
+        raise fail(str(e)) from None
+    if state.is_completed():
+        recommend_cmd(date=dt.datetime.combine(rec_day, dt.time()), equity=equity,
+                      policy=None, format=RecFormat.table)
+    _finish(state)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
+from features.calendar import trading_days
+from flows.settings import NEW_YORK
 from sources import breadth, calendar, cboe, cfe, chains, fred
 from sources import config as sources_config
 from sources.config import SourcesConfig
@@ -51,6 +53,11 @@ class Run:
     api_key: str | None = None
     docs_dir: str | None = None
 
+    @property
+    def today(self) -> dt.date:
+        """Today in New York: rows dated later are refused as future dates."""
+        return self.now.astimezone(NEW_YORK).date()
+
 
 @dataclass
 class SourceReport:
@@ -62,6 +69,7 @@ class SourceReport:
     not_modified: int = 0
     rows: int = 0
     errors: list[str] = field(default_factory=list)
+    unavailable: bool = False  # some file failed for a reason a later retry may cure
 
     @property
     def ok(self) -> bool:
@@ -98,7 +106,7 @@ def plan(source: str, run: Run) -> Plan:
         return [(f"VX_{e.isoformat()}.csv", sources_config.render(cfg.cfe.url, expiry=e))
                 for e in vx_expiries_for(first, run.end or run.run_date)]
     if source == "chains":
-        days = pl.date_range(first, run.end or run.run_date, eager=True).to_list()
+        days = trading_days(first, run.end or run.run_date).to_list()
         # A backfill replays history files; the live snapshot only describes today.
         return [e for e in chains.urls(cfg, days) if run.start is None or e[0] != "_SPX.json"]
     if source == "fred":
@@ -151,10 +159,10 @@ def parse_one(source: str, payload: bytes, name: str, run: Run) -> pl.DataFrame:
     """Parse one payload with its source's parser (ensuring it is data first)."""
     ensure_data(payload, source=source, name=name)
     if source == "cboe":
-        return cboe.parse(payload, name, as_of=run.run_date)
+        return cboe.parse(payload, name, as_of=run.today)
     if source == "fred":
         return fred.parse(payload, name, rules=run.config.fred.rules, releases=_events(run),
-                          as_of=run.run_date)
+                          as_of=run.today)
     parser = {"cfe": cfe.parse, "chains": chains.parse, "breadth": breadth.parse,
               "calendar": calendar.parse}[source]
     return parser(payload, name)
@@ -167,6 +175,27 @@ def combine(source: str, frames: list[pl.DataFrame]) -> pl.DataFrame:
     keys = list(schemas.get(TABLE_OF[source]).keys)
     return pl.concat(frames, how="vertical_relaxed").unique(keys, keep="last",
                                                             maintain_order=True)
+
+
+def restamped(lake: Lake, table: str, frame: pl.DataFrame, now: dt.datetime) -> pl.DataFrame:
+    """``frame`` with ``ingested_at``: ``now`` for new or changed rows, the stored stamp else.
+
+    Providers resend whole histories; keeping the stamp of unchanged rows keeps their files
+    byte-identical and tells an incremental build which days really changed.
+    """
+    t = schemas.get(table)
+    keys = list(t.keys)
+    values = [c for c in t.columns if c not in keys and c != "ingested_at"]
+    old = (lake.scan(table).join(frame.lazy().select(keys), on=keys, how="semi")
+           .select(*keys, *[pl.col(c).alias(f"{c}__old") for c in [*values, "ingested_at"]])
+           .collect())
+    same = pl.all_horizontal(pl.lit(True), *[pl.col(c).eq_missing(pl.col(f"{c}__old"))
+                                            for c in values])
+    return (frame.join(old, on=keys, how="left")
+            .with_columns(ingested_at=pl.when(same & pl.col("ingested_at__old").is_not_null())
+                          .then(pl.col("ingested_at__old"))
+                          .otherwise(pl.lit(now).cast(schemas.UTC_TS)))
+            .select(list(t.columns)))
 
 
 def rules_for(table: str, config: SourcesConfig) -> Rules | None:
@@ -210,14 +239,18 @@ def _fetch_and_parse(source: str, name: str, location: str, run: Run, client: Ht
                      report: SourceReport) -> pl.DataFrame | None:
     try:
         fetched = client.fetch(location, source=source)
-    except (SourceUnavailable, SourceDataError) as e:
+    except SourceUnavailable as e:
+        report.errors.append(str(e))
+        report.unavailable = True
+        return None
+    except SourceDataError as e:
         report.errors.append(str(e))
         return None
     report.files += 1
     if fetched.not_modified:
         report.not_modified += 1
         return None
-    safe = re.sub(r"[^A-Za-z0-9._^+-]", "_", name).lstrip(".") or "payload"
+    safe = re.sub(r"^[^A-Za-z0-9]+", "", re.sub(r"[^A-Za-z0-9._^+-]", "_", name)) or "payload"
     run.lake.save_raw(source, safe, fetched.payload, fetched.meta())
     try:
         return parse_one(source, fetched.payload, name, run)
@@ -235,13 +268,13 @@ def _publish(source: str, table: str, frame: pl.DataFrame, run: Run,
     if run.end:
         frame = frame.filter(pl.col(date_col) <= run.end)
     if source not in FUTURE_OK:
-        future = frame.filter(pl.col(date_col) > run.run_date)
+        future = frame.filter(pl.col(date_col) > run.today)
         if future.height:
-            report.errors.append(f"source {source!r}: {future.height} row(s) dated after the "
-                                 f"run date {run.run_date}, e.g. {future[date_col][0]}; "
+            report.errors.append(f"source {source!r}: {future.height} row(s) dated after "
+                                 f"today {run.today}, e.g. {future[date_col][0]}; "
                                  f"not published")
-            frame = frame.filter(pl.col(date_col) <= run.run_date)
-    frame = frame.with_columns(ingested_at=pl.lit(run.now).cast(schemas.UTC_TS))
+            frame = frame.filter(pl.col(date_col) <= run.today)
+    frame = restamped(run.lake, table, frame, run.now)
     try:
         gate_partition(run.lake, table, None, frame, at=run.now,
                        rules=rules_for(table, run.config), docs_dir=run.docs_dir)

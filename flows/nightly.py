@@ -1,0 +1,253 @@
+"""Prefect flows: one per source, the nightly run and the Dask-backed backfill.
+
+Tasks pass dates, names and paths (never frames), so any task runner can carry them.
+Ingest tasks carry no Prefect timeout: it could not interrupt blocking I/O in a worker
+thread. Instead every HTTP request has its own connect and read timeout and a bounded
+number of retries (sources config ``[http]``), which bounds the task.
+Final state of ``nightly``: Completed when every configured source was ingested; Failed
+when any source still failed after its retries, even though features, the recommendation
+and the catalog were built on what was fresh (stale inputs are flagged in both): the
+failure stays visible to alerts while the trader still gets a recommendation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.futures import PrefectFuture
+from prefect.runtime import flow_run
+from prefect.states import Completed, Failed, State
+from prefect.tasks import exponential_backoff
+
+from flows.ingest import SOURCE_NAMES, Run
+from flows.ingest import ingest as ingest_files
+from flows.settings import NEW_YORK, Settings, utc_now
+from sources.http import HttpClient
+from storage.errors import PipelineError, SourceDataError, SourceUnavailable
+
+MARKET_SOURCES = tuple(s for s in SOURCE_NAMES if s != "calendar")
+MORNING_CUTOFF = dt.time(12, 0)  # a run before noon ET (the catch-up) is for the last session
+
+
+class SourceFailed(PipelineError):
+    """A source that ended with errors; carries its report's text."""
+
+
+def _settings(home: str | None, sources: str | None) -> Settings:
+    base = Settings()
+    return base.model_copy(update={k: v for k, v in {"home": home, "sources": sources}.items()
+                                   if v is not None})
+
+
+def _retryable(task: Any, task_run: Any, state: State) -> bool:
+    """Retry a source only when something was unavailable (never a bad payload or a 4xx)."""
+    return isinstance(state.result(raise_on_failure=False), SourceUnavailable)
+
+
+@task(retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=30),
+      retry_jitter_factor=0.5, retry_condition_fn=_retryable,
+      task_run_name="ingest-{source}-{run_date}")
+def ingest_source(source: str, run_date: dt.date, home: str | None = None,
+                  sources: str | None = None, start: dt.date | None = None,
+                  end: dt.date | None = None) -> dict[str, Any]:
+    """Ingest one source for ``run_date`` (or the window [start, end]); raise when it failed."""
+    settings = _settings(home, sources)
+    lake = settings.lake()
+    run = Run(lake, settings.sources_config(), run_date, utc_now(), start=start, end=end,
+              api_key=settings.fred_api_key,
+              docs_dir=lake.path("reports", "validation") if lake.local else None)
+    with HttpClient(**run.config.http.client_kwargs()) as client:
+        report = ingest_files(source, run, client=client)
+    get_run_logger().info(report.line())
+    if not report.ok:
+        kind = SourceUnavailable if report.unavailable else SourceDataError
+        raise kind(f"{report.line()}: " + " | ".join(report.errors))
+    return vars(report)
+
+
+@task(task_run_name="build-features-{day}")
+def build_task(day: dt.date, home: str | None = None, full: bool = False) -> str:
+    """Compute features_daily through ``day``."""
+    from flows.pipeline import build
+
+    report = build(_settings(home, None).lake(), day, now=utc_now(), full=full)
+    get_run_logger().info(report.line())
+    return report.line()
+
+
+@task(task_run_name="recommend-{day}")
+def recommend_task(day: dt.date, home: str | None = None, equity: float = 1_000_000.0,
+                   policy: str | None = None) -> str:
+    """Store the recommendation for the session after ``day``; returns its JSON."""
+    from flows.pipeline import recommend_day
+    from hedge.policy import load_policy
+
+    settings = _settings(home, None)
+    pol = load_policy(policy or settings.policy)
+    rec = recommend_day(settings.lake(), day, policy=pol, equity=equity, now=utc_now())
+    return rec.to_json()
+
+
+@task
+def publish_task(home: str | None = None) -> str:
+    """Publish the DuckDB catalog."""
+    from flows.pipeline import publish
+
+    return publish(_settings(home, None).lake())
+
+
+def trading_day(run_date: dt.date | None) -> dt.date:
+    """Day D of this run: the parameter, else from the scheduled start time in New York.
+
+    The evening run (after noon ET) is for that day; the morning catch-up is for the
+    previous calendar day's session.
+    """
+    if run_date is not None:
+        return run_date
+    start = flow_run.scheduled_start_time or utc_now()
+    local = start.astimezone(NEW_YORK)
+    day = local.date()
+    return day if local.time() >= MORNING_CUTOFF else day - dt.timedelta(days=1)
+
+
+def is_session(day: dt.date) -> bool:
+    """True when NYSE trades on ``day``."""
+    from features.calendar import trading_days
+
+    return len(trading_days(day, day)) == 1
+
+
+def _wait_all(futures: dict[str, PrefectFuture]) -> dict[str, str | None]:
+    """Map each key to None when its task succeeded, else to its error text."""
+    outcome: dict[str, str | None] = {}
+    for source, future in futures.items():
+        future.wait()
+        state = future.state
+        outcome[source] = None if state.is_completed() else str(
+            state.result(raise_on_failure=False))
+    return outcome
+
+
+def make_source_flow(source: str) -> Any:
+    """A flow that ingests one source (``ingest-cboe`` ...), for running it on its own."""
+    @flow(name=f"ingest-{source}", flow_run_name=f"ingest-{source}-{{run_date}}")
+    def ingest_one(run_date: dt.date | None = None, home: str | None = None,
+                   sources: str | None = None) -> dict[str, Any]:
+        return ingest_source(source, run_date or trading_day(None), home, sources)
+    return ingest_one
+
+
+SOURCE_FLOWS = {s: make_source_flow(s) for s in SOURCE_NAMES}
+
+
+@flow(name="nightly", flow_run_name="nightly-{run_date}")
+def nightly(run_date: dt.date | None = None, home: str | None = None,
+            sources: str | None = None, equity: float = 1_000_000.0,
+            policy: str | None = None) -> State:
+    """Ingest every source, gate, build features, recommend, publish, report."""
+    log = get_run_logger()
+    day = trading_day(run_date)
+    if not is_session(day):
+        log.info("%s is not a NYSE trading day: nothing to do", day)
+        return Completed(message=f"{day} is not a NYSE trading day: nothing to do")
+    calendar = _wait_all({"calendar": ingest_source.submit("calendar", day, home, sources)})
+    market = _wait_all({s: ingest_source.submit(s, day, home, sources)
+                        for s in MARKET_SOURCES})
+    failed = {s: e for s, e in (calendar | market).items() if e}
+    build_task(day, home)
+    rec_json = recommend_task(day, home, equity, policy)
+    catalog = publish_task(home)
+    summarize(day, rec_json, failed, catalog)
+    if failed:
+        return Failed(message=f"{day}: {len(failed)} source(s) failed ({', '.join(failed)}); "
+                              "features and recommendation built on fresh inputs, stale "
+                              "ones flagged")
+    return Completed(message=f"{day}: recommendation for the next session stored")
+
+
+def summarize(day: dt.date, rec_json: str, failed: dict[str, str], catalog: str) -> None:
+    """Prefect artifacts: the recommendation as markdown and its lit signals as a table."""
+    from hedge.document import Recommendation
+    from hedge.render import render_markdown
+
+    rec = Recommendation.model_validate_json(rec_json)
+    stale = "".join(f"\n- **{s} failed**: {e[:300]}" for s, e in failed.items())
+    docs = catalog.rsplit("/", 1)[0] + "/reports/validation/index.html"
+    create_markdown_artifact(
+        key="alvh-recommendation", description=f"ALVH recommendation after {day}",
+        markdown=render_markdown(rec) + (f"\n\n## Sources{stale}" if stale else "")
+        + f"\n\nCatalog: `{catalog}`  \nData Docs: [validation report](file://{docs})")
+    create_table_artifact(
+        key="alvh-lit-signals", description=f"Signals lit on {day}",
+        table=[{"signal": s.name, "layer": s.layer, "value": s.value, "rule": s.rule}
+               for s in rec.signals if s.lit] or [{"signal": "none lit"}])
+
+
+def backfill_units(sources: list[str], start: dt.date, end: dt.date
+                   ) -> list[tuple[str, dt.date, dt.date]]:
+    """(source, first, last) units whose partitions never overlap.
+
+    Chains by month (one partition per quote date), VX futures by year (partitioned by
+    trade year), the rest in one unit each (their files hold whole histories).
+    """
+    units: list[tuple[str, dt.date, dt.date]] = []
+    for source in sources:
+        step = {"chains": "month", "cfe": "year"}.get(source)
+        first = start
+        while first <= end:
+            if step == "month":
+                nxt = (first.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+            elif step == "year":
+                nxt = dt.date(first.year + 1, 1, 1)
+            else:
+                nxt = end + dt.timedelta(days=1)
+            units.append((source, first, min(end, nxt - dt.timedelta(days=1))))
+            first = nxt
+    return units
+
+
+@flow(name="backfill-partitions")
+def backfill_partitions(units: list[tuple[str, dt.date, dt.date]], home: str | None,
+                        sources: str | None) -> dict[str, str | None]:
+    """Ingest every unit on the flow's task runner; returns unit -> error or None."""
+    futures = {f"{s} {a}..{b}": ingest_source.submit(s, b, home, sources, start=a, end=b)
+               for s, a, b in units}
+    return _wait_all(futures)
+
+
+@flow(name="backfill", flow_run_name="backfill-{start}-{end}")
+def backfill(start: dt.date, end: dt.date, sources: list[str] | None = None, workers: int = 2,
+             dask_address: str | None = None, home: str | None = None,
+             sources_file: str | None = None) -> State:
+    """Ingest [start, end] for ``sources`` fanned out on Dask, then rebuild the features."""
+    chosen = [s for s in SOURCE_NAMES if s in (sources or SOURCE_NAMES)]
+    units = backfill_units(chosen, start, end)
+    if "calendar" in chosen:  # release days must be known before FRED's availability
+        backfill_partitions([u for u in units if u[0] == "calendar"], home, sources_file)
+        units = [u for u in units if u[0] != "calendar"]
+    runner = task_runner(workers, dask_address)
+    errors = backfill_partitions.with_options(task_runner=runner)(units, home, sources_file)
+    failed = {u: e for u, e in errors.items() if e}
+    build_task(end, home, full=True)
+    publish_task(home)
+    if failed:
+        return Failed(message=f"{len(failed)} of {len(units)} unit(s) failed: "
+                              + "; ".join(f"{u}: {e[:200]}" for u, e in failed.items()))
+    return Completed(message=f"{len(units)} unit(s) ingested, features rebuilt")
+
+
+def task_runner(workers: int, dask_address: str | None) -> Any:
+    """Dask for a cluster or several workers; Prefect's thread pool of one otherwise."""
+    if dask_address or workers > 1:
+        from prefect_dask import DaskTaskRunner
+
+        if dask_address:
+            return DaskTaskRunner(address=dask_address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
+                                              "processes": True, "dashboard_address": None})
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    return ThreadPoolTaskRunner(max_workers=1)
