@@ -77,7 +77,11 @@ class MacroConfig(_Frozen):
 
 
 class FeatureConfig(_Frozen):
-    """Every tunable number of the feature set."""
+    """Every tunable number of the feature set.
+
+    Column names carry the default periods and maturities (``spx_rsi_14``, ``vx_cm30``):
+    changing those is a new feature set, with a new ``FEATURE_SET_VERSION`` and registry.
+    """
 
     indicators: IndicatorConfig = IndicatorConfig()
     term_structure: TermStructureConfig = TermStructureConfig()
