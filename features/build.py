@@ -32,12 +32,16 @@ _EMPTY_EVENTS = {"date": pl.Date(), "kind": pl.String()}
 
 
 def _closes(index_daily: pl.LazyFrame, days: pl.LazyFrame) -> pl.LazyFrame:
-    out = days
-    for symbol, col in INDEX_SYMBOLS.items():
-        closes = index_daily.filter(pl.col("symbol") == symbol).select(
-            "date", pl.col("close").alias(col)).unique("date", keep="last")
-        out = out.join(closes, on="date", how="left")
-    return out
+    """One close column per index symbol on the grid (one read of index_daily, then pivot)."""
+    rows = (index_daily.filter(pl.col("symbol").is_in(list(INDEX_SYMBOLS)))
+            .select("date", "symbol", "close").unique(["date", "symbol"], keep="last")
+            .collect())
+    wide = rows.pivot(on="symbol", index="date", values="close").rename(
+        lambda c: INDEX_SYMBOLS.get(c, c))
+    missing = [pl.lit(None, pl.Float64).alias(c) for c in INDEX_SYMBOLS.values()
+               if c not in wide.columns]
+    closes = wide.with_columns(missing).select("date", *INDEX_SYMBOLS.values())
+    return days.join(closes.lazy(), on="date", how="left")
 
 
 def _optional(inputs: dict[str, pl.LazyFrame], name: str, schema: dict) -> pl.LazyFrame:
