@@ -160,9 +160,11 @@ def build_features(inputs: dict[str, pl.LazyFrame], *, start: dt.date | None = N
     before = all_days.filter(all_days < keep_from)
     first = before[-history_bars(cfg)] if len(before) >= history_bars(cfg) else all_days[0]
     days = all_days.filter(all_days >= first).to_frame().lazy()
-    market = market_features(market_base(inputs, days, first, end, cfg).collect(), cfg)
-    rows = market.filter(pl.col("date") >= keep_from).join(
-        macro_features(inputs, days, first, end, cfg).collect(), on="date", how="left")
+    # The market base and the Second Engine are independent: collect them side by side.
+    base, second_engine = pl.collect_all([market_base(inputs, days, first, end, cfg),
+                                          macro_features(inputs, days, first, end, cfg)])
+    rows = market_features(base, cfg).filter(pl.col("date") >= keep_from).join(
+        second_engine, on="date", how="left")
     out = rows.sort("date").select(
         "date", *FEATURE_NAMES, pl.lit(FEATURE_SET_VERSION).alias("feature_set_version"),
         pl.lit(computed_at).cast(FEATURES_DAILY.columns["computed_at"]).alias("computed_at"),
