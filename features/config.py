@@ -76,6 +76,14 @@ class MacroConfig(_Frozen):
         return {**_MAX_AGE_DAYS, **ages}
 
 
+class EventsConfig(_Frozen):
+    """Event calendar coverage."""
+
+    # FOMC decisions are at most ~8 weeks apart: a longer wait means the calendar has a
+    # hole (or ends), and days_to_fomc would be a wrong large number.
+    max_fomc_gap_days: int = 100
+
+
 class FeatureConfig(_Frozen):
     """Every tunable number of the feature set.
 
@@ -88,6 +96,7 @@ class FeatureConfig(_Frozen):
     regime: RegimeConfig = RegimeConfig()
     breadth: BreadthConfig = BreadthConfig()
     macro: MacroConfig = MacroConfig()
+    events: EventsConfig = EventsConfig()
 
 
 def load_config(path: Path | str) -> FeatureConfig:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from features.config import EventsConfig
+
 KINDS = ("fomc", "cpi", "ppi")
 
 
@@ -19,15 +21,18 @@ def next_fomc(events: pl.LazyFrame) -> pl.LazyFrame:
             .unique().sort("next_fomc"))
 
 
-def days_to_fomc() -> pl.Expr:
-    """Calendar days to the next FOMC decision (0 on the day)."""
-    return (pl.col("next_fomc") - pl.col("date")).dt.total_days().alias("days_to_fomc")
+def days_to_fomc(max_gap_days: int) -> pl.Expr:
+    """Calendar days to the next FOMC decision (0 on the day); null past the calendar's cover."""
+    days = (pl.col("next_fomc") - pl.col("date")).dt.total_days()
+    return pl.when(days <= max_gap_days).then(days).alias("days_to_fomc")
 
 
-def with_events(days: pl.LazyFrame, events: pl.LazyFrame) -> pl.LazyFrame:
+def with_events(days: pl.LazyFrame, events: pl.LazyFrame,
+                cfg: EventsConfig | None = None) -> pl.LazyFrame:
     """Attach the event flags and days_to_fomc to the trading-day grid."""
     flagged = days.join(event_flags(events), on="date", how="left").with_columns(
         pl.col(f"is_{k}_day").fill_null(False) for k in KINDS)
     joined = flagged.sort("date").join_asof(next_fomc(events), left_on="date",
                                             right_on="next_fomc", strategy="forward")
-    return joined.with_columns(days_to_fomc()).drop("next_fomc")
+    max_gap = (cfg or EventsConfig()).max_fomc_gap_days
+    return joined.with_columns(days_to_fomc(max_gap)).drop("next_fomc")

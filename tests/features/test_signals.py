@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from features import breadth, events, regime
-from features.config import BreadthConfig, FeatureConfig, RegimeConfig, load_config
+from features.config import BreadthConfig, EventsConfig, FeatureConfig, RegimeConfig, load_config
 from features.indicators import macd
 
 D = dt.date
@@ -78,3 +78,14 @@ def test_config_loads_from_toml_and_keeps_defaults(tmp_path):
     assert cfg.macro.hy_widening_bp == 75
     assert cfg.macro.max_age_days["DGS2"] == 3 and cfg.macro.max_age_days["SOFR"] == 5
     assert cfg.regime == FeatureConfig().regime
+
+
+def test_days_to_fomc_is_null_where_the_calendar_has_a_hole():
+    days = pl.LazyFrame({"date": [D(1995, 1, 3), D(2024, 1, 2), D(2024, 9, 19)]})
+    cal = pl.LazyFrame({"date": [D(2024, 1, 31), D(2024, 9, 18)], "kind": ["fomc", "fomc"]})
+    out = events.with_events(days, cal).collect().sort("date")
+    # 1995: the next listed decision is 29 years away (calendar hole) -> unknown, not 10,000.
+    # 2024-09-19: no later decision listed -> unknown.
+    assert out["days_to_fomc"].to_list() == [None, 29, None]
+    tight = events.with_events(days, cal, EventsConfig(max_fomc_gap_days=20)).collect()
+    assert tight.sort("date")["days_to_fomc"].to_list() == [None, None, None]
