@@ -147,8 +147,10 @@ FEATURES_ASOF = (
 
 
 def publish(lake: Lake) -> str:
-    """Publish the catalog with the feature catalog and the SQL helpers."""
-    return publish_catalog(lake, extra_sql=[FEATURES_ASOF],
+    """Publish the catalog with the feature catalog, the SQL helpers and dashboard views."""
+    from flows.views import view_sql
+
+    return publish_catalog(lake, extra_sql=[FEATURES_ASOF, *view_sql()],
                            tables={"feature_catalog": feature_catalog()})
 
 
