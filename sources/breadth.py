@@ -10,6 +10,11 @@ Two layouts:
 
 ``parse`` returns ``date`` plus the column(s) the file provides; ``combine`` joins such
 partial frames into the full table, with null for a component no file provided.
+
+TradingView pads its new-highs / new-lows series with the 0.01 stand-in on NYSE holidays
+(2025-05-26, 2025-06-19, 2025-07-04 in the real exports) where no advance/decline count
+exists: ``parse`` drops such placeholder rows on non-sessions, and ``combine`` keeps only
+days with advancers or decliners (a breadth day without either is not a breadth day).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import re
 
 import polars as pl
 
+from sources.expiry import exchange_holidays
 from storage.errors import SourceDataError
 
 SOURCE = "breadth"
@@ -99,7 +105,17 @@ def _tradingview(raw: pl.DataFrame, name: str) -> pl.DataFrame:
     # TradingView always writes a close: a blank one means a cut-off line.
     _check(raw[TRADINGVIEW_TIME], counts.is_null(), TRADINGVIEW_VALUE, name,
            "incomplete row (truncated file?) for time")
-    return pl.DataFrame({"date": days, column: counts})
+    value = raw[TRADINGVIEW_VALUE].str.strip_chars().str.replace_all(",", "").cast(
+        pl.Float64, strict=False)
+    placeholder = (value > 0) & (value < TRADINGVIEW_ZERO)  # 0.01, not a written 0
+    frame = pl.DataFrame({"date": days, column: counts, "_placeholder": placeholder})
+    return frame.filter(~(pl.col("_placeholder") & ~is_session(pl.col("date")))).drop(
+        "_placeholder")
+
+
+def is_session(day: pl.Expr) -> pl.Expr:
+    """True on NYSE sessions: weekdays that are not exchange holidays (known from 2000 on)."""
+    return (day.dt.weekday() <= 5) & ~day.is_in(exchange_holidays().implode())
 
 
 def _plain(raw: pl.DataFrame, name: str) -> pl.DataFrame:
@@ -167,7 +183,7 @@ def combine(frames: list[pl.DataFrame]) -> pl.DataFrame:
 
     Returns:
         ``date`` plus all five breadth columns (null where no frame provided a value),
-        sorted by date.
+        sorted by date; days with neither advancers nor decliners are left out.
     """
     dates = pl.concat([f.select("date") for f in frames]).unique() if frames else \
         pl.DataFrame(schema={"date": pl.Date})
@@ -179,4 +195,4 @@ def combine(frames: list[pl.DataFrame]) -> pl.DataFrame:
         full = full.join(values, on="date", how="left")
     return full.select(
         pl.col("date").cast(pl.Date), *(pl.col(c).cast(pl.Int64) for c in COMPONENTS.values())
-    ).sort("date")
+    ).filter(pl.col("advancers").is_not_null() | pl.col("decliners").is_not_null()).sort("date")

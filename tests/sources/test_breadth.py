@@ -46,12 +46,26 @@ def test_plain_breadth_csv_and_combine():
     full = breadth.combine([plain, lows])
     assert full.columns == ["date", "advancers", "decliners", "unchanged", "new_highs",
                             "new_lows"]
-    assert full.rows() == [(D1, None, None, None, None, 900), (D2, 114, 2796, None, None, 1233)]
+    # D1 has new lows only: without advancers or decliners it is not a breadth day.
+    assert full.rows() == [(D2, 114, 2796, None, None, 1233)]
     schemas.get("breadth_daily").conform(full.with_columns(ingested_at=pl.lit(NOW)))
 
 
 def test_combine_nothing_is_an_empty_table():
     assert breadth.combine([]).height == 0
+
+
+def test_placeholder_on_a_holiday_is_dropped_but_a_real_zero_kept():
+    # 2025-05-26 (Memorial Day), 2025-05-24 (Saturday): TradingView's 0.01 padding.
+    rows = ["2025-05-23,35,35,35,35,,", "2025-05-24,0.01,0.01,0.01,0.01,,",
+            "2025-05-26,0.01,0.01,0.01,0.01,,", "2025-05-27,0.01,0.01,0.01,0.01,,"]
+    out = breadth.parse(tv(*rows), "MAHN.csv")
+    assert out.rows() == [(dt.date(2025, 5, 23), 35), (dt.date(2025, 5, 27), 0)]
+
+
+def test_a_real_count_on_a_holiday_is_kept_for_the_gate_to_judge():
+    out = breadth.parse(tv("2025-05-26,12,12,12,12,,"), "MAHN.csv")
+    assert out.rows() == [(dt.date(2025, 5, 26), 12)]
 
 
 def bad(payload: bytes, name: str = "ADV.csv") -> str:
@@ -91,7 +105,8 @@ def test_counts_round_trip(counts):
 
 @pytest.mark.realdata
 def test_real_nyse_exports_combined():
-    counts = {"ADV": 8515, "DECL": 8426, "UCHG": 8562, "MAHN": 5361, "MALN": 5318}
+    # PROVENANCE.md row counts, less the 0.01 placeholders on 2025-05-26, 06-19 and 07-04.
+    counts = {"ADV": 8515, "DECL": 8426, "UCHG": 8562, "MAHN": 5361 - 3, "MALN": 5318 - 3}
     parts = []
     for path in sorted(shared("breadth").glob("NYSE_*.csv")):
         part = breadth.parse(path.read_bytes(), path.name)
@@ -103,3 +118,6 @@ def test_real_nyse_exports_combined():
     assert day["new_highs"] == 0  # TradingView's 0.01 stand-in
     assert full["date"].min() == dt.date(1991, 12, 2)
     assert full["date"].max() == dt.date(2026, 5, 22)
+    holidays = [dt.date(2025, 5, 26), dt.date(2025, 6, 19), dt.date(2025, 7, 4)]
+    assert full.filter(pl.col("date").is_in(holidays)).height == 0
+    assert full.filter(pl.col("advancers").is_null() & pl.col("decliners").is_null()).height == 0
