@@ -273,11 +273,33 @@ def _check_prices(frame: pl.DataFrame, name: str) -> pl.DataFrame:
     return frame
 
 
+def not_computed_as_null(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with CBOE's zero placeholders null: an ask of 0, an IV of 0 and its greeks.
+
+    What the real files show (../shared/data/options, 197,646 quotedata rows): CBOE writes
+    IV 0 on 12,932 rows where its model produced no IV: quoted or not, expiring that day or
+    deep in the money, where an implied vol cannot be backed out. On those rows the greeks
+    are placeholders too: deep in-the-money calls show delta 0 (e.g. SPX 2022-06-10 800 C,
+    spot 3900), so a greek of exactly 0 beside an IV of 0 is null as well (a delta of +-1
+    there is CBOE's intrinsic delta and kept). No option is offered for nothing: an ask of 0
+    is "no offer" (1,848 rows, 5 with a positive bid that otherwise read as crossed quotes).
+    A bid of 0 is a real quote and kept. Consumers then fall back to a model IV.
+    """
+    no_iv = pl.col("iv") == 0
+    return frame.with_columns(
+        pl.when(pl.col("ask") == 0).then(None).otherwise(pl.col("ask")).alias("ask"),
+        *(pl.when(no_iv & (pl.col(c) == 0)).then(None).otherwise(pl.col(c)).alias(c)
+          for c in ("delta", "gamma", "vega")),
+        pl.when(no_iv).then(None).otherwise(pl.col("iv")).alias("iv"),
+    )
+
+
 def _finish(frame: pl.DataFrame, name: str) -> pl.DataFrame:
     """The parsed rows in the table's column order and dtypes, checked and sorted by key."""
     if frame.is_empty():
         raise _error(name, "no option rows")
     out = _check_prices(frame.select(pl.col(c).cast(t) for c, t in COLUMNS.items()), name)
+    out = not_computed_as_null(out)
     keys = list(schemas.get("option_chain").keys)
     repeated = out.select(pl.struct(keys).is_duplicated().arg_true())
     if repeated.height:

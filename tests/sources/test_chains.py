@@ -467,3 +467,33 @@ def test_locale_date_lines_round_trip(lang: str, at: dt.datetime, abbreviated: b
         ampm="PM" if at.hour >= 12 else "AM")
     local = at.replace(second=0, microsecond=0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
     assert chains.snapshot_time(line) == local.astimezone(UTC), line
+
+
+def test_zero_iv_its_zero_greeks_and_a_zero_ask_are_not_computed() -> None:
+    frame = pl.DataFrame({"iv": [0.0, 0.0, 0.2, None], "delta": [0.0, 1.0, 0.0, 0.5],
+                          "gamma": [0.0, 0.0, 0.0, 0.01], "vega": [0.0, None, 1.0, 2.0],
+                          "bid": [5.0, 0.0, 0.0, 1.0], "ask": [0.0, 0.0, 0.05, 1.1]})
+    out = chains.not_computed_as_null(frame)
+    assert out["iv"].to_list() == [None, None, 0.2, None]
+    assert out["delta"].to_list() == [None, 1.0, 0.0, 0.5]  # +-1 beside IV 0: intrinsic delta
+    assert out["gamma"].to_list() == [None, None, 0.0, 0.01]  # a computed 0 is kept
+    assert out["vega"].to_list() == [None, None, 1.0, 2.0]
+    assert out["bid"].to_list() == [5.0, 0.0, 0.0, 1.0]  # a zero bid is a real quote
+    assert out["ask"].to_list() == [None, None, 0.05, 1.1]
+
+
+@pytest.mark.realdata
+def test_real_zero_iv_rows_read_as_not_computed() -> None:
+    # Raw (2022-06-10, spot 3900.86): deep in-the-money 800 C with IV 0 and delta 0.
+    frame = _parse_shared(*QUOTEDATA, "spx_quotedata_2022-06-10.csv")
+    call = _row(frame, "SPXW", "2022-06-10", 800.0, "C")
+    assert (call["iv"], call["delta"], call["gamma"]) == (None, None, None)
+    assert frame.filter(pl.col("iv") == 0).height == 0
+    assert frame.filter(pl.col("ask") == 0).height == 0
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", ["spx_quotedata_2022-02-04.csv", "spx_quotedata_2024-01-05.csv"])
+def test_real_one_sided_quotes_are_not_crossed(name: str) -> None:
+    frame = _parse_shared(*QUOTEDATA, name)
+    assert frame.filter(pl.col("bid") > pl.col("ask")).height == 0
