@@ -169,6 +169,17 @@ def test_combined_2013_2025_file_counts_and_known_settles():
 
 
 @pytest.mark.realdata
+def test_real_zero_settles_are_missing_not_prices():
+    # The combined file writes Settle 0.0 on 841 rows (e.g. K (May 2013) on 2013-01-02, which
+    # traded at 19.55): no settle was published, so none is stored.
+    out = parsed("cfe_vx_all_monthly_contracts_2013_2025.csv")
+    assert out["settle"].null_count() == 841
+    assert out.filter(pl.col("settle") == 0).height == 0
+    assert value(out, "VX/K13", dt.date(2013, 1, 2)) is None
+    assert value(out, "VX/K13", dt.date(2013, 1, 2), "close") == 19.55
+
+
+@pytest.mark.realdata
 def test_per_contract_2008_2015_files():
     folder = shared("vx_futures", "cfe_2008_2015")
     frames = [cfe.parse(p.read_bytes(), p.name) for p in sorted(folder.glob("CFE_*_VX.csv"))]
