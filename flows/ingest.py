@@ -129,25 +129,63 @@ def _folder_or_file(location: str | None) -> Plan:
     return [(location.rsplit("/", 1)[-1] or "breadth.csv", location)]
 
 
-_FROM_PATTERNS: dict[str, Callable[[str], bool]] = {
-    "cboe": lambda n: n.endswith("_History.csv"),
-    "cfe": lambda n: n.lower().endswith(".csv") and "vx" in n.lower(),
-    "fred": lambda n: n.lower().endswith((".csv", ".json")),
-    "breadth": lambda n: n.lower().endswith(".csv"),
-    "chains": lambda n: n.lower().endswith((".csv", ".json")),
-    "calendar": lambda n: n.lower().endswith(".csv"),
+def _header(path: Path) -> list[str]:
+    """The first line of a CSV file as trimmed, unquoted, upper-case cells."""
+    with path.open("rb") as f:
+        line = f.readline(4096).decode("utf-8", "replace").lstrip("\ufeff")
+    return [c.strip().strip('"').strip().upper() for c in line.split(",")]
+
+
+def _fredgraph_named(path: Path) -> bool:
+    """A single-series fredgraph CSV (date + one series column) named ``{SERIES_ID}[_...].csv``.
+
+    Wide tables (several series) and look-alikes named after something else (``heliar_fx_DXY``,
+    ``ofr_fsi``) are not FRED downloads: ``--from`` skips them instead of quarantining them.
+    """
+    if path.suffix.lower() == ".json":
+        return True
+    header = _header(path) if path.suffix.lower() == ".csv" else []
+    if len(header) != 2 or header[0] not in fred.DATE_HEADERS:
+        return False
+    stem = path.stem.upper()
+    return stem == header[1] or stem.startswith(f"{header[1]}_")
+
+
+def _breadth_counts(path: Path) -> bool:
+    """A TradingView NYSE breadth export (ADV, DECL...) or a plain file with breadth columns."""
+    if path.suffix.lower() != ".csv":
+        return False
+    try:
+        breadth.component_of(path.name)
+        return True
+    except SourceDataError:
+        header = {c.lower() for c in _header(path)}
+        return "date" in header and bool(header & set(breadth.COMPONENTS.values()))
+
+
+_FROM_PATTERNS: dict[str, Callable[[Path], bool]] = {
+    "cboe": lambda p: p.name.endswith("_History.csv"),
+    "cfe": lambda p: p.name.lower().endswith(".csv") and "vx" in p.name.lower(),
+    "fred": _fredgraph_named,
+    "breadth": _breadth_counts,
+    "chains": lambda p: p.name.lower().endswith((".csv", ".json")),
+    "calendar": lambda p: p.name.lower().endswith(".csv"),
 }
 
 
 def plan_from(source: str, path: str | Path) -> Plan:
-    """Files under ``path`` (a file, or a folder searched recursively) named like ``source``'s."""
+    """Files under ``path`` (a file, or a folder searched recursively) named like ``source``'s.
+
+    In a folder, files that are not the source's kind (by name and, for FRED and breadth,
+    by header) are skipped; a single file named explicitly is always taken.
+    """
     root = Path(path)
     if not root.exists():
         raise PipelineError(f"{source}: --from {root}: no such file or folder")
     if root.is_file():
         return [(root.name, str(root))]
     wanted = _FROM_PATTERNS[source]
-    return [(p.name, str(p)) for p in sorted(root.rglob("*")) if p.is_file() and wanted(p.name)]
+    return [(p.name, str(p)) for p in sorted(root.rglob("*")) if p.is_file() and wanted(p)]
 
 
 # -- parsing -----------------------------------------------------------------------------
@@ -202,6 +240,8 @@ def rules_for(table: str, config: SourcesConfig) -> Rules | None:
     """The validation inputs that come from the sources config."""
     if table == "macro_observations":
         return Rules(series_bounds={s: (r.min, r.max) for s, r in config.fred.rules.items()})
+    if table == "index_daily":
+        return Rules(series_bounds={s: (b.min, b.max) for s, b in config.cboe.bounds.items()})
     return None
 
 
