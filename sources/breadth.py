@@ -82,6 +82,11 @@ def _read(payload: bytes, name: str) -> pl.DataFrame:
     raw = raw.rename({c: c.strip().lower() for c in raw.columns})
     if raw.height == 0:
         raise _fail(name, "no data rows under the header")
+    last = text.rstrip("\r\n").rsplit("\n", 1)[-1]
+    # (TradingView's blank close on a cut line gets its own message in _tradingview.)
+    if TRADINGVIEW_TIME not in raw.columns and last.count(",") + 1 < raw.width:
+        raise _fail(name, f"truncated file: the last line {last[:60]!r} has fewer fields "
+                          f"than the header")
     return raw
 
 
@@ -123,6 +128,10 @@ def _plain(raw: pl.DataFrame, name: str) -> pl.DataFrame:
     present = [c for c in COMPONENTS.values() if c in raw.columns]
     if not present:
         raise _fail(name, f"none of the columns {list(COMPONENTS.values())}; got {raw.columns}")
+    # A renamed column would otherwise vanish silently and leave its counts null.
+    unknown = [c for c in raw.columns if c not in COLUMNS]
+    if unknown:
+        raise _fail(name, f"unknown (renamed?) column(s) {unknown}; expected some of {COLUMNS}")
     out = {"date": _dates(raw["date"], "date", name)}
     out.update({c: _counts(raw[c], c, name) for c in present})
     return pl.DataFrame(out)

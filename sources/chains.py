@@ -649,6 +649,7 @@ def parse_datashop(payload: bytes, name: str) -> pl.DataFrame:
     except pl.exceptions.PolarsError as e:
         raise _error(name, f"unreadable CSV ({e})") from e
     _require(DATASHOP_FIELDS, raw.columns, name)
+    _check_last_line_complete(payload, raw.width, name)
     frame = raw.select(pl.col(k).alias(v) for k, v in DATASHOP_FIELDS.items())
     frame = _to_numbers(frame, name, {c: NUMBER_TYPES[c] for c in (
         "strike", "last", "bid", "ask", "iv", "delta", "gamma", "vega", "underlying", "volume",
@@ -668,6 +669,18 @@ def parse_datashop(payload: bytes, name: str) -> pl.DataFrame:
     return _finish(frame.with_columns(
         stamp.dt.replace_time_zone("America/New_York").dt.convert_time_zone("UTC")
         .alias("snapshot_at")), name)
+
+
+def _check_last_line_complete(payload: bytes, width: int, name: str) -> None:
+    """Raise when the last line has fewer fields than the header: the file was cut short.
+
+    The CSV reader pads a short last row with nulls, which would read as missing quotes.
+    """
+    last = payload.rstrip(b"\r\n").rsplit(b"\n", 1)[-1]
+    if last.count(b",") + 1 < width:
+        shown = last[:60].decode("utf-8", "replace")
+        raise _error(name, f"truncated: the last line has fewer fields than the header "
+                           f"({shown!r})")
 
 
 # ---------------------------------------------------------------- dispatch

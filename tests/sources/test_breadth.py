@@ -84,6 +84,8 @@ def bad(payload: bytes, name: str = "ADV.csv") -> str:
     (b"time,open,high,low,last\n2020-03-16,1,1,1,1\n", "ADV.csv", "missing column 'close'"),
     (b"when,advancers\n2020-03-16,1\n", "breadth.csv", "missing column"),
     (b"date,adv\n2020-03-16,1\n", "breadth.csv", "none of the columns"),
+    (b"date,adv,decliners\n2020-03-16,1,2\n", "breadth.csv", "unknown (renamed?) column"),
+    (b"date,advancers,decliners\n2020-03-16,1,2\n2020-03-17,1", "breadth.csv", "truncated"),
     (tv("2020-03-16,1,1,1,abc,,"), "ADV.csv", "non-numeric value 'abc' in column 'close'"),
     (tv("2020-03-16,1,1,1,-5,,"), "ADV.csv", "negative count"),
     (tv("2020-03-16,1,1,1,5.5,,"), "ADV.csv", "fractional count"),
