@@ -369,3 +369,6 @@ def demo(
         recommend_cmd(date=dt.datetime.combine(rec_day, dt.time()), equity=equity,
                       policy=None, format=RecFormat.table)
     _finish(state)
+
+
+from flows import cli_report  # noqa: E402,F401  (registers report/export)

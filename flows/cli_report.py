@@ -1,0 +1,106 @@
+"""``alvh report`` and ``alvh export``: the daily HTML report and table exports.
+
+Registered on the ``alvh`` app by the import at the end of flows/cli.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import webbrowser
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from flows.cli import State, app, fail, out
+from storage.errors import PipelineError
+
+EXPORT_FORMATS = ("parquet", "csv", "json")
+_CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.f%:z"  # ISO 8601 with a colon in the offset
+
+
+def parse_day(text: str | None, option: str) -> dt.date | None:
+    """A YYYY-MM-DD option value, or a one-line error (exit 2)."""
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise fail(f"{option} {text!r}: expected a date as YYYY-MM-DD", 2) from None
+
+
+@app.command()
+def report(
+    date: Annotated[str | None, typer.Option(
+        "--date", help="Day D (YYYY-MM-DD) [default: latest built]")] = None,
+    open_: Annotated[bool, typer.Option("--open", help="Open the report in a browser")] = False,
+) -> None:
+    """Write the daily HTML report (<home>/reports/<D>.html, self-contained, works offline)."""
+    from flows.report import write_report
+
+    day = parse_day(date, "--date") or dt.date.max
+    try:
+        path = write_report(State.lake(), day)
+    except PipelineError as e:
+        raise fail(str(e)) from None
+    out.print(f"report written: {path}", highlight=False, soft_wrap=True)
+    if open_:
+        webbrowser.open(Path(path).resolve().as_uri())
+
+
+def export_frame(table: str, since: dt.date | None) -> pl.DataFrame:
+    """All rows of ``table`` (from ``since`` on its date column), sorted by its key."""
+    import features.registry  # noqa: F401  (registers features_daily)
+    import hedge  # noqa: F401  (registers the recommendation tables)
+    from storage import schemas
+
+    t = schemas.get(table)
+    scan = State.lake().scan(table)
+    if since is not None:
+        scan = scan.filter(pl.col(t.date_col) >= since)
+    return scan.sort(list(t.keys)).collect()
+
+
+def write_export(frame: pl.DataFrame, fmt: str, target: str) -> None:
+    """Write ``frame`` as parquet, CSV or JSON records at ``target`` (``-``: stdout)."""
+    if fmt == "parquet":
+        frame.write_parquet(target, compression="zstd")
+        return
+    text = (frame.write_json() + "\n" if fmt == "json"
+            else frame.write_csv(datetime_format=_CSV_DATETIME))
+    if target == "-":
+        sys.stdout.write(text)
+    else:
+        Path(target).write_text(text, encoding="utf-8")
+
+
+@app.command()
+def export(
+    table: Annotated[str, typer.Option("--table", help="A lake table, e.g. features_daily")],
+    since: Annotated[str | None, typer.Option(
+        help="First date to keep (YYYY-MM-DD), on the table's date column")] = None,
+    format: Annotated[str, typer.Option(
+        "--format", help="parquet, csv or json (records, ISO dates)")] = "parquet",
+    out_path: Annotated[str | None, typer.Option(
+        "--out", help="File to write [default: ./<table>.<format>]; - for stdout")] = None,
+) -> None:
+    """Export a lake table (optionally from a date on) as parquet, CSV or JSON."""
+    from storage.errors import SchemaError
+
+    if format not in EXPORT_FORMATS:
+        raise fail(f"unknown format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}", 2)
+    first = parse_day(since, "--since")
+    target = out_path or f"{table}.{format}"
+    if target == "-" and format == "parquet":
+        raise fail("parquet cannot go to stdout: give --out FILE or --format csv|json", 2)
+    try:
+        frame = export_frame(table, first)
+        write_export(frame, format, target)
+    except SchemaError as e:
+        raise fail(str(e), 2) from None
+    except (PipelineError, OSError) as e:
+        raise fail(f"export {table}: {e}") from None
+    if target != "-":
+        out.print(f"{table}: {frame.height} row(s) -> {target}", highlight=False)
