@@ -330,7 +330,7 @@ def backfill_cmd(
     end: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"])],
     source: Annotated[list[str] | None, typer.Option(
         "--source", help="Repeat to choose sources [default: all]")] = None,
-    workers: Annotated[int, typer.Option(help="Local Dask workers (1: no Dask)")] = 2,
+    workers: Annotated[int, typer.Option(help="Local Dask workers (0: in-process, no Dask)")] = 2,
     dask_address: Annotated[str | None, typer.Option(
         help="An existing Dask scheduler, e.g. tcp://host:8786")] = None,
     sources: Annotated[str | None, typer.Option(help="Sources TOML [env: ALVH_SOURCES]")] = None,

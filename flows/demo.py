@@ -46,9 +46,9 @@ def run_demo(lake: Lake, *, seed: int = 7, equity: float = 1_000_000.0,
         toml.write_text(sources_toml(simulator.sources_overrides(base)))
         say(f"providers served at {base} (sources config {toml})")
         history = [s for s in SOURCE_NAMES if s != "chains"]
-        _check(backfill(start=days[0], end=days[-2], sources=history, workers=1,
+        _check(backfill(start=days[0], end=days[-2], sources=history, workers=0,
                         home=lake.root, sources_file=str(toml), return_state=True))
-        _check(backfill(start=chain_first, end=days[-2], sources=["chains"], workers=1,
+        _check(backfill(start=chain_first, end=days[-2], sources=["chains"], workers=0,
                         home=lake.root, sources_file=str(toml), return_state=True))
         say(f"history backfilled; nightly run for {last}")
         state = nightly(run_date=last, home=lake.root, sources=str(toml), equity=equity,

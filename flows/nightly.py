@@ -240,8 +240,8 @@ def backfill(start: dt.date, end: dt.date, sources: list[str] | None = None, wor
 
 
 def task_runner(workers: int, dask_address: str | None) -> Any:
-    """Dask for a cluster or several workers; Prefect's thread pool of one otherwise."""
-    if dask_address or workers > 1:
+    """Dask (an existing cluster, or a local one of ``workers``); 0 workers: in-process."""
+    if dask_address or workers > 0:
         from prefect_dask import DaskTaskRunner
 
         if dask_address:
