@@ -53,34 +53,28 @@ def prefect_server(home: Path) -> tuple[subprocess.Popen, dict[str, str]]:
     raise RuntimeError("prefect server did not start")
 
 
-def bench_nightly(tmp: Path) -> None:
+def bench_nightly(tmp: Path, env: dict[str, str]) -> None:
     from flows.nightly import backfill, nightly
 
     provider = tmp / "provider"
     simulator.write_raw(provider, HISTORY_START, END, seed=3, chain_days=5)
     lake = Lake(tmp / "lake")
-    server, env = prefect_server(tmp / "prefect")
-    os.environ.update({k: env[k] for k in ("PREFECT_API_URL", "PREFECT_HOME")})
-    try:
-        with serve_directory(str(provider)) as base:
-            toml = tmp / "sources.toml"
-            toml.write_text(sources_toml(simulator.sources_overrides(base)))
-            day = simulator.trading_days(HISTORY_START, END)[-1]
-            backfill(start=HISTORY_START, end=day - dt.timedelta(days=1), workers=0,
-                     sources=["calendar", "cboe", "cfe", "breadth", "fred"],
-                     home=lake.root, sources_file=str(toml))
-            nightly(run_date=day, home=lake.root, sources=str(toml))  # warms the lake
-            t0 = time.perf_counter()
-            state = nightly(run_date=day, home=lake.root, sources=str(toml), return_state=True)
-            warm = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            cli = subprocess.run([str(Path(sys.executable).parent / "alvh"), "--home", lake.root,
-                                  "nightly", "--date", day.isoformat(), "--sources", str(toml)],
-                                 env=env, capture_output=True, text=True)
-            warm_cli = time.perf_counter() - t0
-    finally:
-        server.terminate()
-        server.wait()
+    with serve_directory(str(provider)) as base:
+        toml = tmp / "sources.toml"
+        toml.write_text(sources_toml(simulator.sources_overrides(base)))
+        day = simulator.trading_days(HISTORY_START, END)[-1]
+        backfill(start=HISTORY_START, end=day - dt.timedelta(days=1), workers=0,
+                 sources=["calendar", "cboe", "cfe", "breadth", "fred"],
+                 home=lake.root, sources_file=str(toml))
+        nightly(run_date=day, home=lake.root, sources=str(toml))  # warms the lake
+        t0 = time.perf_counter()
+        state = nightly(run_date=day, home=lake.root, sources=str(toml), return_state=True)
+        warm = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        cli = subprocess.run([str(Path(sys.executable).parent / "alvh"), "--home", lake.root,
+                              "nightly", "--date", day.isoformat(), "--sources", str(toml)],
+                             env=env, capture_output=True, text=True)
+        warm_cli = time.perf_counter() - t0
     print(f"warm nightly, in process: {warm:.1f} s ({state.name}); target <= 15 s")
     print(f"warm nightly, CLI against a running Prefect server: {warm_cli:.1f} s "
           f"(exit {cli.returncode})")
@@ -116,8 +110,14 @@ def bench_backfill(tmp: Path) -> None:
 def main() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     with tempfile.TemporaryDirectory() as tmp:
-        bench_nightly(Path(tmp))
-        bench_backfill(Path(tmp))
+        server, env = prefect_server(Path(tmp) / "prefect")
+        os.environ.update({k: env[k] for k in ("PREFECT_API_URL", "PREFECT_HOME")})
+        try:
+            bench_nightly(Path(tmp), env)
+            bench_backfill(Path(tmp))
+        finally:
+            server.terminate()
+            server.wait()
 
 
 if __name__ == "__main__":
