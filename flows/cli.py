@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
 import json
 import os
 import sys
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -105,11 +107,23 @@ def status() -> None:
     with con:
         rows = con.execute("SELECT table_name, rows, first_date, last_date, last_ingested_at "
                            "FROM table_status ORDER BY table_name").fetchall()
-    today = dt.date.today()
-    shown = [(*r[:4], "empty" if r[3] is None else f"{(today - r[3]).days} d", r[4])
-             for r in rows]
+    today = today_new_york()
+    shown = [(name, f"{n:,}", first, last, _age(last, today),
+              f"{stamp:%Y-%m-%d %H:%M}" if stamp else "") for name, n, first, last, stamp in rows]
     emit(["table", "rows", "first", "last", "age", "last ingested"], shown, Format.table,
          title=f"lake {lake.url}")
+
+
+def _age(last: dt.date | None, today: dt.date) -> str:
+    """How many NYSE sessions behind today a table's last date is."""
+    from features.calendar import trading_days
+
+    if last is None:
+        return "empty"
+    if last >= today:
+        return "current"
+    behind = len(trading_days(last + dt.timedelta(days=1), today))
+    return f"{behind} session{'s' if behind != 1 else ''} behind"
 
 
 @app.command()
@@ -318,9 +332,10 @@ def nightly_cmd(
     """Ingest every source, validate, build features, recommend and publish (a Prefect flow)."""
     from flows.nightly import nightly
 
-    state = nightly(run_date=_as_date(date), home=State.settings.home,
-                    sources=sources or State.settings.sources, equity=equity,
-                    return_state=True)
+    with progress_bar("nightly"):
+        state = nightly(run_date=_as_date(date), home=State.settings.home,
+                        sources=sources or State.settings.sources, equity=equity,
+                        return_state=True)
     _finish(state)
 
 
@@ -338,10 +353,32 @@ def backfill_cmd(
     """Ingest a date range partition by partition on Dask, then rebuild the features."""
     from flows.nightly import backfill
 
-    state = backfill(start=start.date(), end=end.date(), sources=source, workers=workers,
-                     dask_address=dask_address, home=State.settings.home,
-                     sources_file=sources or State.settings.sources, return_state=True)
+    with progress_bar("backfill"):
+        state = backfill(start=start.date(), end=end.date(), sources=source, workers=workers,
+                         dask_address=dask_address, home=State.settings.home,
+                         sources_file=sources or State.settings.sources, return_state=True)
     _finish(state)
+
+
+@contextlib.contextmanager
+def progress_bar(title: str) -> Iterator[None]:
+    """A rich progress bar fed by the flows' task completions (in-process runs)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from flows.nightly import PROGRESS
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=out, transient=True) as bar:
+        task = bar.add_task(title, total=None)
+
+        def update(what: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{title}: {what}", completed=done, total=total)
+
+        PROGRESS.append(update)
+        try:
+            yield
+        finally:
+            PROGRESS.remove(update)
 
 
 def _finish(state: Any) -> None:
@@ -362,7 +399,8 @@ def demo(
     from flows.demo import run_demo
 
     try:
-        state, rec_day = run_demo(State.lake(), seed=seed, equity=equity, say=out.print)
+        with progress_bar("demo"):
+            state, rec_day = run_demo(State.lake(), seed=seed, equity=equity, say=out.print)
     except PipelineError as e:
         raise fail(str(e)) from None
     if state.is_completed():

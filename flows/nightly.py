@@ -13,11 +13,12 @@ failure stays visible to alerts while the trader still gets a recommendation.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.futures import PrefectFuture
+from prefect.futures import PrefectFuture, as_completed
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 from prefect.tasks import exponential_backoff
@@ -120,15 +121,22 @@ def is_session(day: dt.date) -> bool:
     return len(trading_days(day, day)) == 1
 
 
+# Called as (what finished, how many are done, how many in all) when run in-process (CLI).
+PROGRESS: list[Callable[[str, int, int], None]] = []
+
+
 def _wait_all(futures: dict[str, PrefectFuture]) -> dict[str, str | None]:
     """Map each key to None when its task succeeded, else to its error text."""
+    names = {id(f): k for k, f in futures.items()}
     outcome: dict[str, str | None] = {}
-    for source, future in futures.items():
-        future.wait()
+    for done, future in enumerate(as_completed(list(futures.values())), start=1):
         state = future.state
-        outcome[source] = None if state.is_completed() else str(
+        key = names[id(future)]
+        outcome[key] = None if state.is_completed() else str(
             state.result(raise_on_failure=False))
-    return outcome
+        for listener in PROGRESS:
+            listener(key, done, len(futures))
+    return {k: outcome[k] for k in futures}
 
 
 def make_source_flow(source: str) -> Any:

@@ -136,8 +136,8 @@ def recommend_day(lake: Lake, day: dt.date, *, policy: Policy, equity: float,
     rec = recommend(row, chain=chain if chain.height else None,
                     rate=rate[1] if rate else None, equity=equity, policy=policy, date=day)
     if store:
-        gate_partition(lake, "recommendations", None, recommendation_frame(rec), at=now)
-        gate_partition(lake, "recommendation_legs", None, legs_frame(rec), at=now)
+        gate_partition(lake, "recommendations", None, recommendation_frame(rec, now), at=now)
+        gate_partition(lake, "recommendation_legs", None, legs_frame(rec, now), at=now)
     return rec
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from hedge.document import Recommendation
-from storage.schemas import BOOL, DATE, F64, I64, STR, Table, register
+from storage.schemas import BOOL, DATE, F64, I64, STR, UTC_TS, Table, register
 
 _VERSIONS = {"policy_version": STR, "feature_set_version": STR}
+_STAMP = {"computed_at": UTC_TS}
 
 RECOMMENDATIONS = register(Table(
     "recommendations",
@@ -19,7 +22,7 @@ RECOMMENDATIONS = register(Table(
      "ic_vega_per_contract": F64, "ref_vega": F64, "layers_lit": STR,
      "coverage_target_pct": F64, "coverage_target_dollars": F64,
      "coverage_reached_dollars": F64, "coverage_within_band": BOOL, "hedge_debit": F64,
-     "caps_bound": STR, "document": STR},
+     "caps_bound": STR, "document": STR, **_STAMP},
     keys=("date", "policy_version", "feature_set_version"), date_col="date",
     descriptions={"document": "the full JSON document (hedge/SCHEMA.md)",
                   "lit_signals": "comma-separated lit layer triggers",
@@ -30,14 +33,15 @@ RECOMMENDATION_LEGS = register(Table(
     "recommendation_legs",
     {"date": DATE, **_VERSIONS, "leg": STR, "kind": STR, "layer": STR, "right": STR,
      "expiry": DATE, "strike": F64, "contracts": I64, "price": F64, "iv": F64, "delta": F64,
-     "vega": F64, "beta": F64, "dollar_per_vix_point": F64, "source": STR},
+     "vega": F64, "beta": F64, "dollar_per_vix_point": F64, "source": STR, **_STAMP},
     keys=("date", "policy_version", "feature_set_version", "leg"), date_col="date",
     descriptions={"contracts": "signed: negative = sold", "leg": "IC_LP/IC_SP/IC_SC/IC_LC, L1-L3"},
 ))
 
 
-def recommendation_frame(rec: Recommendation) -> pl.DataFrame:
-    """One ``recommendations`` row (without ``ingested_at``-style columns; there are none)."""
+def recommendation_frame(rec: Recommendation,
+                         computed_at: dt.datetime | None = None) -> pl.DataFrame:
+    """One ``recommendations`` row, stamped ``computed_at`` (the caller's clock)."""
     c, lad = rec.condor, rec.ladder
     row = {
         "date": rec.date, "trade_date": rec.trade_date, "policy_version": rec.policy_version,
@@ -58,14 +62,15 @@ def recommendation_frame(rec: Recommendation) -> pl.DataFrame:
         "coverage_reached_dollars": lad.reached_dollars,
         "coverage_within_band": lad.within_band, "hedge_debit": lad.debit,
         "caps_bound": ",".join(cb.cap for cb in rec.caps_bound), "document": rec.to_json(),
+        "computed_at": computed_at,
     }
     return RECOMMENDATIONS.conform(pl.DataFrame([row], schema=RECOMMENDATIONS.schema))
 
 
-def legs_frame(rec: Recommendation) -> pl.DataFrame:
-    """The ``recommendation_legs`` rows, one per leg."""
+def legs_frame(rec: Recommendation, computed_at: dt.datetime | None = None) -> pl.DataFrame:
+    """The ``recommendation_legs`` rows, one per leg, stamped ``computed_at``."""
     rows = [{"date": rec.date, "policy_version": rec.policy_version,
-             "feature_set_version": rec.feature_set_version, **leg.model_dump()}
-            for leg in rec.legs]
+             "feature_set_version": rec.feature_set_version, **leg.model_dump(),
+             "computed_at": computed_at} for leg in rec.legs]
     return RECOMMENDATION_LEGS.conform(
         pl.DataFrame(rows, schema=RECOMMENDATION_LEGS.schema))
