@@ -1,0 +1,111 @@
+"""The daily report on a simulated year: one offline HTML file with every section."""
+
+import datetime as dt
+import re
+
+import polars as pl
+import pytest
+
+from flows.report import (
+    curve_points,
+    history,
+    lit_layers_by_day,
+    stored_recommendation,
+    write_report,
+)
+from hedge.policy import load_policy
+from storage.errors import PipelineError
+from tests.flows.demo_lake import DAY, demo_lake
+from tests.flows.test_cli import run
+
+CHARTS = ("term-structure", "vix-regime", "vvix-macd", "spx-rsi", "ad-line", "second-engine")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return demo_lake(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def page(demo):
+    path = write_report(demo, DAY)
+    with open(path, encoding="utf-8") as fh:
+        return path, fh.read()
+
+
+def test_report_lands_under_home_reports(demo, page):
+    path, _ = page
+    assert path == demo.path("reports", f"{DAY}.html")
+
+
+def test_every_section_is_in_the_page(page):
+    _, text = page
+    for chart in CHARTS:
+        assert f'<div class="chart" id="{chart}">' in text
+    assert 'id="recommendation"' in text and 'id="freshness"' in text
+    assert f"Recommendation for {DAY + dt.timedelta(days=3)}" in text  # Friday -> Monday
+    assert "stored by the nightly run" in text
+
+
+def test_page_is_self_contained(page):
+    _, text = page
+    # plotly.js is inlined once; nothing is loaded from the network.
+    assert text.count("plotly.js v") >= 1 and len(text) > 3_000_000
+    assert not re.search(r"""<script[^>]+src=""", text)
+    assert not re.search(r"""<link[^>]+href=["']https?:""", text)
+
+
+def test_freshness_lists_every_input_table(page):
+    _, text = page
+    section = text[text.index('id="freshness"'):]
+    for table in ("index_daily", "vx_futures", "breadth_daily", "macro_observations", "events",
+                  "option_chain", "features_daily", "recommendations"):
+        assert f"<td>{table}</td>" in section
+
+
+def test_a_day_without_a_stored_recommendation_is_recomputed(demo, tmp_path):
+    day = DAY - dt.timedelta(days=1)
+    assert stored_recommendation(demo, day, load_policy()) is None
+    path = write_report(demo, day, tmp_path / "out" / "r.html")
+    text = (tmp_path / "out" / "r.html").read_text(encoding="utf-8")
+    assert path.endswith("r.html") and "recomputed for the report" in text
+    assert not demo.fs.exists(demo.path("reports", f"{day}.html"))
+    assert stored_recommendation(demo, day, load_policy()) is None  # nothing stored
+
+
+def test_a_weekend_day_reports_the_session_before(demo, tmp_path):
+    path = write_report(demo, DAY + dt.timedelta(days=1), tmp_path / "sat.html")
+    assert f"ALVH daily report {DAY}" in open(path, encoding="utf-8").read()
+
+
+def test_lit_layers_follow_the_rules_row_by_row(demo):
+    hist = history(demo, DAY)
+    lit = lit_layers_by_day(hist, load_policy())
+    assert lit.schema == pl.Schema({"date": pl.Date(), "layer": pl.String()})
+    assert set(lit["layer"]) <= {"L1", "L2", "L3"} and lit.height > 0
+    # DAY's lit layers are the stored recommendation's layer triggers (no prior-day holds).
+    stored = stored_recommendation(demo, DAY, load_policy())
+    assert set(lit.filter(pl.col("date") == DAY)["layer"]) == {
+        la.name for la in stored.ladder.layers}
+
+
+def test_curve_points_fall_back_to_constant_maturities():
+    spot = pl.DataFrame({"vix_close": [15.0], "vx_cm30": [16.0], "vx_cm110": [17.0],
+                         "vx_cm220": [18.0]})
+    empty = pl.DataFrame(schema={"dte": pl.Int64, "settle": pl.Float64, "expiry": pl.Date})
+    assert curve_points(empty, spot) == ([0, 30, 110, 220], [15.0, 16.0, 17.0, 18.0],
+                                         ["VIX", "vx_cm30", "vx_cm110", "vx_cm220"])
+
+
+def test_no_features_is_a_clear_error(lake):
+    with pytest.raises(PipelineError, match="no features"):
+        write_report(lake, DAY)
+
+
+def test_cli_report_writes_the_file_and_errors_are_one_line(demo, tmp_path):
+    res = run("report", "--date", str(DAY), home=demo.root)
+    assert res.returncode == 0, res.stderr
+    assert f"reports/{DAY}.html" in res.stdout.replace("\n", "")
+    res = run("report", home=tmp_path / "empty")
+    assert res.returncode == 1 and "no features" in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
