@@ -130,6 +130,7 @@ def _wait_all(futures: dict[str, PrefectFuture]) -> dict[str, str | None]:
     names = {id(f): k for k, f in futures.items()}
     outcome: dict[str, str | None] = {}
     for done, future in enumerate(as_completed(list(futures.values())), start=1):
+        future.wait()  # as_completed may yield before the final state is readable
         state = future.state
         key = names[id(future)]
         outcome[key] = None if state.is_completed() else str(

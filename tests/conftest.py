@@ -37,3 +37,24 @@ def index_frame(symbol: str, dates: list[dt.date], close: list[float]) -> pl.Dat
         "symbol": [symbol] * len(dates), "date": dates, "open": close, "high": close,
         "low": close, "close": close, "ingested_at": [NOW] * len(dates),
     }, schema_overrides={"ingested_at": pl.Datetime("us", "UTC")})
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """One temporary Prefect API for every test that runs flows."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def demo_lake(tmp_path_factory, prefect_api) -> Lake:
+    """A small lake built by the demo pipeline (simulated providers over local HTTP)."""
+    from flows.demo import run_demo
+
+    lake = Lake(tmp_path_factory.mktemp("demo") / "lake")
+    state, _ = run_demo(lake, start=dt.date(2025, 1, 2), end=dt.date(2025, 12, 31),
+                        chain_days=3, say=lambda *_: None)
+    assert state.is_completed(), state.message
+    return lake

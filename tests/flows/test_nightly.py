@@ -6,7 +6,6 @@ import shutil
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
-from prefect.testing.utilities import prefect_test_harness
 
 from flows.demo import sources_toml
 from flows.nightly import backfill, backfill_units, nightly, trading_day
@@ -21,9 +20,8 @@ CHAIN_DAYS = 10  # chain files for 2025-06-02..2025-06-13
 
 
 @pytest.fixture(scope="module")
-def harness():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+def harness(prefect_api):
+    return None
 
 
 @pytest.fixture(scope="module")
