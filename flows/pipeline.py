@@ -97,6 +97,8 @@ def build(lake: Lake, end: dt.date, *, now: dt.datetime, full: bool = False,
     Raises:
         DataValidationFailed: the new rows failed the gate; nothing was published.
     """
+    if lake.scan("index_daily").select(pl.len()).collect().item() == 0:
+        return BuildReport(None, None, 0, full)  # nothing ingested yet: nothing to build
     start = None if full else incremental_start(lake, end)
     frame = build_features(inputs(lake), start=start, end=end, config=config, computed_at=now)
     if start is None and frame.height:
