@@ -75,6 +75,13 @@ def test_nightly_deployment_runs_on_a_real_server_and_worker(tmp_path):
             wait_healthy(api, server)
             prefect(env, "work-pool", "create", "alvh", "--type", "process")
             prefect(env, "deploy", "--all")
+            dep = requests.get(f"{api}/deployments/name/nightly/nightly", timeout=10).json()
+            limit = dep.get("concurrency_limit") or (
+                dep.get("global_concurrency_limit") or {}).get("limit")
+            assert limit == 1, "two nightly runs must never overlap"
+            crons = sorted(s["schedule"]["cron"] for s in dep["schedules"])
+            assert crons == ["30 18 * * 1-5", "30 6 * * 2-6"]
+            assert {s["schedule"]["timezone"] for s in dep["schedules"]} == {"America/New_York"}
             worker_log = open(tmp_path / "worker.log", "w")
             worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "alvh"],
                                       cwd=ROOT, env=env, stdout=worker_log, stderr=worker_log)
