@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+import shutil
 
 import polars as pl
 import pytest
@@ -15,6 +16,7 @@ from flows.report import (
 )
 from hedge.policy import load_policy
 from storage.errors import PipelineError
+from storage.lake import Lake
 from tests.flows.demo_lake import DAY, demo_lake
 from tests.flows.test_cli import run
 
@@ -109,3 +111,17 @@ def test_cli_report_writes_the_file_and_errors_are_one_line(demo, tmp_path):
     res = run("report", home=tmp_path / "empty")
     assert res.returncode == 1 and "no features" in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_missing_tables_still_give_a_report(demo, tmp_path):
+    # No VX settles, breadth or stored recommendation: the curve falls back to the constant
+    # maturities, the recommendation is recomputed and freshness shows the empty tables.
+    skip = {"vx_futures", "breadth_daily", "recommendations", "recommendation_legs"}
+    shutil.copytree(demo.path("tables"), tmp_path / "lake" / "tables",
+                    ignore=lambda folder, names: [n for n in names if n in skip])
+    path = write_report(Lake(tmp_path / "lake"), DAY)
+    text = open(path, encoding="utf-8").read()
+    assert all(f'id="{chart}"' in text for chart in CHARTS)
+    curve = text[text.index('id="term-structure"'):text.index('id="vix-regime"')]
+    assert "recomputed for the report" in text and "vx_cm110" in curve
+    assert "<td>vx_futures</td><td>0</td><td></td><td>empty</td>" in text
