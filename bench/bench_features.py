@@ -83,11 +83,16 @@ def bench_panel(series: int = 5000, days: int = 2000) -> None:
             talib.MACD(row, 12, 26, 9)
 
     def with_polars() -> pl.DataFrame:
-        return frame.select(rsi(pl.col("x")).over("id").alias("rsi"),
-                            macd(pl.col("x")).over("id").alias("macd"))
+        # by= hands the whole long-format panel to one kernel call (.over would call it
+        # once per series).
+        return frame.select(rsi(pl.col("x"), by="id").alias("rsi"),
+                            macd(pl.col("x"), by="id").alias("macd"))
 
-    t_talib, _ = best_of(with_talib, 3)
-    t_polars, _ = best_of(with_polars, 3)
+    # Interleaved runs: the machine is shared, so both see the same background load.
+    t_talib = t_polars = float("inf")
+    for _ in range(5):
+        t_talib = min(t_talib, best_of(with_talib, 1)[0])
+        t_polars = min(t_polars, best_of(with_polars, 1)[0])
     out = with_polars().unnest("macd")
     worst = max(
         np.nanmax(np.abs(out[c].to_numpy()[i * days:(i + 1) * days].astype(float) - want))

@@ -1,83 +1,291 @@
-"""TA-Lib-exact RSI and MACD as polars expressions.
+"""TA-Lib-exact RSI and MACD as polars expressions, computed by vectorised numpy kernels.
 
 Null rule: NaN counts as null, and nulls are skipped. The indicator at a non-null row equals
 TA-Lib run on the sequence of non-null observations up to that row; a null input row gives a
 null output and does not restart the recursion. (TA-Lib itself turns an interior NaN into
 zeros or NaN for the rest of the series, which is no use for a daily feature.) Leading nulls
-are skipped exactly as TA-Lib's wrapper skips leading NaNs. Every expression works inside
-``.over(group)`` for panels.
+are skipped exactly as TA-Lib's wrapper skips leading NaNs.
 
 The seeds follow TA-Lib: Wilder's averages start from the simple mean of the first ``n``
 changes; each MACD EMA starts from a simple mean, the fast one over the ``fast`` values that
 end where the slow one's first value sits (TA-Lib's alignment), the signal from the mean of
 the first ``signal`` MACD values. The first valid bar is ``n`` (RSI) and
-``slow + signal - 2`` (MACD) non-null observations after the first.
+``slow + signal - 2`` (MACD) non-null observations after the first. TA-Lib prints RSI 0 only
+when gains and losses are both exactly zero (a flat series), however small they are.
 
-Intermediate values live in struct fields (``struct.with_fields``) so that each is computed
-once: a plain expression tree would recompute shared sub-expressions at every use.
+How: the non-null observations of each series are packed left-aligned into a 2-D panel
+(series x observations), so every seed sits in the same column. Each smoothing is the IIR step
+``y[t] = c * y[t-1] + u[t]``: scipy's ``lfilter`` (a C loop) for a few long series; for wide
+panels a sweep over days, in chunks transposed tile by tile so they stay in cache, where each
+day is one vector operation across all series. Both paths do the same float operations.
+Pass ``by=`` for a panel in long format (one call for all series); ``.over(group)`` also works
+but calls the kernel once per group.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+import numpy as np
 import polars as pl
+from scipy.signal import lfilter
 
-# TA-Lib's TA_IS_ZERO: a total move below this prints RSI 0 (flat series).
-_TALIB_EPSILON = 1e-8
-_f = pl.field
-
-
-def observation_number(x: pl.Expr) -> pl.Expr:
-    """1-based count of non-null observations up to each row (0 before the first)."""
-    return x.is_not_null().cast(pl.Int32).cum_sum()
-
-
-def _observations(expr: pl.Expr) -> pl.Expr:
-    """A struct of the cleaned input ``x`` and its observation number ``k``."""
-    x = expr.cast(pl.Float64).fill_nan(None)
-    return pl.struct(x.alias("x")).struct.with_fields(observation_number(_f("x")).alias("k"))
+# Panels at least this wide sweep over days (one vector op per day); narrower ones filter rows.
+_SWEEP_FROM = 32
+# Days per sweep chunk: a chunk of a 5,000-series panel then stays in the L2/L3 cache.
+_CHUNK_DAYS = 64
+# Series per tile when transposing a chunk: a 64-day tile (512 kB) fits in L2.
+_TILE_SERIES = 1024
+_TINY = float(np.finfo(np.float64).smallest_subnormal)
+_MACD_FIELDS = ("macd", "signal", "hist")
 
 
-def _seeded_average(values: pl.Expr, seed_at: int, first: int, alpha: float) -> pl.Expr:
-    """Average seeded at observation ``seed_at`` by the mean since ``first``, then recursive."""
-    k = _f("k")
-    seed = values.filter((k >= first) & (k <= seed_at)).sum() / (seed_at - first + 1)
-    series = pl.when(k == seed_at).then(seed).when(k > seed_at).then(values)
-    return series.ewm_mean(alpha=alpha, adjust=False, ignore_nulls=True)
+class _Layout(NamedTuple):
+    """Where each row of a flat column sits in the left-aligned panel."""
+
+    rows: int  # length of the flat column
+    order: np.ndarray | None  # gathers the column into contiguous groups (None: already are)
+    keep: np.ndarray | None  # non-null rows of the (ordered) column (None: all)
+    cell: tuple[np.ndarray, np.ndarray] | None  # (series, observation) of each kept row
 
 
-def _valid_from(value: pl.Expr, first_valid: int) -> pl.Expr:
-    return pl.when(_f("x").is_not_null() & (_f("k") >= first_valid)).then(value)
+def _group_order(groups: pl.Series) -> np.ndarray | None:
+    """Row order that makes each group contiguous, keeping time order (None: already is)."""
+    if groups.is_sorted() or groups.is_sorted(descending=True):
+        return None
+    frame = groups.rename("g").to_frame().with_row_index("i")
+    return frame.sort("g", maintain_order=True)["i"].to_numpy()
 
 
-def rsi(expr: pl.Expr, n: int = 14) -> pl.Expr:
-    """Wilder's RSI(n) exactly as TA-Lib computes it (first value at the n-th change)."""
-    change = _f("x") - _f("x").forward_fill().shift(1)
-    steps = _observations(expr).struct.with_fields(
-        change.clip(lower_bound=0.0).alias("up"), (-change).clip(lower_bound=0.0).alias("down"))
-    avgs = steps.struct.with_fields(
-        _seeded_average(_f("up"), n + 1, 2, 1.0 / n).alias("gain"),
-        _seeded_average(_f("down"), n + 1, 2, 1.0 / n).alias("loss"))
-    total = _f("gain") + _f("loss")
-    value = pl.when(total.abs() < _TALIB_EPSILON).then(0.0).otherwise(100.0 * _f("gain") / total)
-    return avgs.struct.with_fields(_valid_from(value, n + 1).alias("rsi")).struct.field("rsi")
+def _run_lengths(groups: pl.Series) -> np.ndarray:
+    """Lengths of the runs of equal keys (the groups, once contiguous)."""
+    if groups.dtype.is_integer() and not groups.has_nulls():
+        g = groups.to_numpy()
+        edges = np.flatnonzero(g[1:] != g[:-1]) + 1
+        return np.diff(np.concatenate([[0], edges, [len(g)]]))
+    return groups.rle().struct.field("len").to_numpy().astype(np.int64)
 
 
-def macd(expr: pl.Expr, fast: int = 12, slow: int = 26, signal: int = 9) -> pl.Expr:
+def _panel(x: np.ndarray, lengths: np.ndarray, order: np.ndarray | None
+           ) -> tuple[np.ndarray, _Layout]:
+    """Pack the non-null values of each run left-aligned in a 2-D panel (NaN padded)."""
+    if len(x) == 0:
+        return np.empty((0, 0)), _Layout(0, None, None, None)
+    keep = ~np.isnan(x) if np.isnan(np.min(x)) else None
+    values = x if keep is None else x[keep]
+    count = lengths if keep is None else np.add.reduceat(
+        keep, np.cumsum(lengths) - lengths, dtype=np.int64)
+    width = int(count.max())
+    if (count == width).all():  # equal rows: a reshape, no scatter
+        return values.reshape(len(count), width), _Layout(len(x), order, keep, None)
+    series = np.repeat(np.arange(len(count)), count)
+    col = np.arange(len(values)) - np.repeat(np.cumsum(count) - count, count)
+    panel = np.full((len(count), width), np.nan)
+    panel[series, col] = values
+    return panel, _Layout(len(x), order, keep, (series, col))
+
+
+def _unpack(panel: np.ndarray, layout: _Layout) -> np.ndarray:
+    """The flat column of ``panel`` values in the input's row order (NaN on null rows)."""
+    flat = panel[layout.cell] if layout.cell is not None else panel.reshape(-1)
+    if layout.keep is not None:
+        kept, flat = flat, np.full(layout.rows, np.nan)
+        flat[layout.keep] = kept
+    if layout.order is not None:
+        ordered, flat = flat, np.empty(layout.rows)
+        flat[layout.order] = ordered
+    return flat
+
+
+def _smooth(u: np.ndarray, coeffs: tuple[float, ...], state: np.ndarray) -> None:
+    """In place down the day axis: ``u[t] += c * u[t-1]``, with ``state`` as ``u[-1]``.
+
+    ``u`` is (days, columns); its columns are ``len(coeffs)`` equal blocks, block i using
+    ``coeffs[i]`` (so several smoothings of one panel run in one sweep).
+    """
+    if len(u) == 0:
+        return
+    if u.shape[1] < _SWEEP_FROM * len(coeffs):
+        for block, c, init in zip(np.hsplit(u, len(coeffs)), coeffs,
+                                  np.split(state, len(coeffs)), strict=True):
+            block[...] = lfilter([1.0], [1.0, -c], block, axis=0, zi=(c * init)[None, :])[0]
+        return
+    c_vec = np.repeat(np.asarray(coeffs), u.shape[1] // len(coeffs))
+    carry = np.multiply(state, c_vec)
+    u[0] += carry
+    for t in range(1, len(u)):
+        np.multiply(u[t - 1], c_vec, out=carry)
+        u[t] += carry
+
+
+def _chunks(panel: np.ndarray, start: int) -> Iterator[tuple[int, int]]:
+    """(first column, days) of each sweep chunk of the panel from column ``start`` on."""
+    series, width = panel.shape
+    size = _CHUNK_DAYS if series >= _SWEEP_FROM else max(width - start, 1)
+    for j in range(start, width, size):
+        yield j, min(size, width - j)
+
+
+def _tiles(series: int) -> list[tuple[int, int]]:
+    """Series ranges of the transposition tiles."""
+    return [(i, min(i + _TILE_SERIES, series)) for i in range(0, series, _TILE_SERIES)]
+
+
+def _nan_head(shape: tuple[int, int], first: int) -> np.ndarray:
+    """An output panel whose columns before ``first`` are NaN (the sweep writes the rest)."""
+    out = np.empty(shape)
+    out[:, :first] = np.nan
+    return out
+
+
+def _rsi_panel(panel: np.ndarray, n: int) -> np.ndarray:
+    """RSI(n) of every row of a left-aligned panel (NaN before the n-th change).
+
+    Smoothed are the gains and the absolute changes (gains + losses) rather than gains and
+    losses: the same ratio, one division fewer. Both are kept as n times Wilder's average
+    (the ratio does not change), so the seeds are plain sums.
+    """
+    series, width = panel.shape
+    out = _nan_head(panel.shape, min(n, width))
+    if width <= n:
+        return out
+    seed = np.diff(panel[:, :n + 1], axis=1)
+    state = np.concatenate([np.maximum(seed, 0.0).sum(axis=1), np.abs(seed).sum(axis=1)])
+    out[:, n] = 100.0 * state[:series] / np.maximum(state[series:], _TINY)
+    size = next(_chunks(panel, n + 1), (0, 0))[1]
+    moves, tiles = np.empty((size, 2 * series)), _tiles(series)
+    for j, b in _chunks(panel, n + 1):
+        gain, total = moves[:b, :series], moves[:b, series:]
+        for i0, i1 in tiles:
+            np.subtract(panel[i0:i1, j:j + b].T, panel[i0:i1, j - 1:j + b - 1].T,
+                        out=total[:, i0:i1])
+        np.maximum(total, 0.0, out=gain)
+        np.abs(total, out=total)
+        _smooth(moves[:b], (1.0 - 1.0 / n,) * 2, state)
+        state = moves[b - 1].copy()
+        # Where the total is 0 so is the gain, and 0 / tiny prints TA-Lib's 0.
+        np.maximum(total, _TINY, out=total)
+        for i0, i1 in tiles:
+            dst = out[i0:i1, j:j + b]
+            np.divide(gain[:, i0:i1].T, total[:, i0:i1].T, out=dst)
+            dst *= 100.0
+    return out
+
+
+def _load_scaled(panel: np.ndarray, j: int, alphas: tuple[float, float], out: np.ndarray
+                 ) -> np.ndarray:
+    """``alpha * x`` of columns j.. for each alpha, transposed side by side into ``out``."""
+    series = panel.shape[0]
+    for i0, i1 in _tiles(series):
+        src = panel[i0:i1, j:j + len(out)].T
+        for k, a in enumerate(alphas):
+            np.multiply(src, a, out=out[:, k * series + i0:k * series + i1])
+    return out
+
+
+def _macd_seed(panel: np.ndarray, fast: int, slow: int, signal: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """EMA states, signal state and MACD line at the first valid column (slow+signal-2)."""
+    series = panel.shape[0]
+    state = np.concatenate([panel[:, slow - fast:slow].sum(axis=1) / fast,
+                            panel[:, :slow].sum(axis=1) / slow])
+    # The signal's seed is the mean of the first ``signal`` MACD values.
+    head = _load_scaled(panel, slow, (2.0 / (fast + 1), 2.0 / (slow + 1)),
+                        np.empty((signal - 1, 2 * series)))
+    _smooth(head, (1.0 - 2.0 / (fast + 1), 1.0 - 2.0 / (slow + 1)), state)
+    emas = np.vstack([state, head])
+    lines = emas[:, :series] - emas[:, series:]
+    return emas[-1].copy(), lines.sum(axis=0) / signal, lines[-1]
+
+
+def _macd_panel(panel: np.ndarray, fast: int, slow: int, signal: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """TA-Lib MACD line, signal and histogram of every row of a left-aligned panel."""
+    series, width = panel.shape
+    first = slow + signal - 2
+    line_out, sig_out, hist_out = (_nan_head(panel.shape, min(first, width)) for _ in range(3))
+    if width <= first:
+        return line_out, sig_out, hist_out
+    state, sig_state, line0 = _macd_seed(panel, fast, slow, signal)
+    line_out[:, first], sig_out[:, first], hist_out[:, first] = (
+        line0, sig_state, line0 - sig_state)
+    alphas, a_sig = (2.0 / (fast + 1), 2.0 / (slow + 1)), 2.0 / (signal + 1)
+    size = next(_chunks(panel, first + 1), (0, 0))[1]
+    emas, line, sig = (np.empty((size, k * series)) for k in (2, 1, 1))
+    for j, b in _chunks(panel, first + 1):
+        _smooth(_load_scaled(panel, j, alphas, emas[:b]), (1.0 - alphas[0], 1.0 - alphas[1]),
+                state)
+        state = emas[b - 1].copy()
+        np.subtract(emas[:b, :series], emas[:b, series:], out=line[:b])
+        np.multiply(line[:b], a_sig, out=sig[:b])
+        _smooth(sig[:b], (1.0 - a_sig,), sig_state)
+        sig_state = sig[b - 1].copy()
+        for i0, i1 in _tiles(series):
+            cols = (slice(i0, i1), slice(j, j + b))
+            np.copyto(line_out[cols], line[:b, i0:i1].T)
+            np.copyto(sig_out[cols], sig[:b, i0:i1].T)
+            np.subtract(line_out[cols], sig_out[cols], out=hist_out[cols])
+    return line_out, sig_out, hist_out
+
+
+def _kernel_input(s: pl.Series, grouped: bool) -> tuple[np.ndarray, _Layout]:
+    """The panel and layout of a column (a struct of ``x`` and ``g`` when grouped)."""
+    x, groups = (s.struct.field("x"), s.struct.field("g")) if grouped else (s, None)
+    order = None
+    if groups is not None:
+        order = _group_order(groups)
+        if order is not None:
+            x, groups = x.gather(order), groups.gather(order)
+    lengths = _run_lengths(groups) if groups is not None and len(groups) else np.array([len(x)])
+    values = np.asarray(x.cast(pl.Float64).to_numpy(), dtype=np.float64)
+    return _panel(values, lengths, order)
+
+
+def _as_series(name: str, panel: np.ndarray, layout: _Layout) -> pl.Series:
+    return pl.Series(name, _unpack(panel, layout), nan_to_null=True)
+
+
+def _mapped(expr: pl.Expr, by: str | pl.Expr | None,
+            fn: Callable[[pl.Series, bool], pl.Series], dtype: pl.DataType) -> pl.Expr:
+    """``fn`` over the whole column (and the group keys when ``by`` is given)."""
+    if by is None:
+        return expr.map_batches(lambda s: fn(s, False), return_dtype=dtype)
+    key = pl.col(by) if isinstance(by, str) else by
+    out = pl.struct(expr.alias("x"), key.alias("g")).map_batches(
+        lambda s: fn(s, True), return_dtype=dtype)
+    name = expr.meta.output_name(raise_if_undetermined=False)
+    return out.alias(name) if name else out
+
+
+def rsi(expr: pl.Expr, n: int = 14, *, by: str | pl.Expr | None = None) -> pl.Expr:
+    """Wilder's RSI(n) exactly as TA-Lib computes it (first value at the n-th change).
+
+    ``by`` names the series of a long-format panel: each group is its own series.
+    """
+    def run(s: pl.Series, grouped: bool) -> pl.Series:
+        panel, layout = _kernel_input(s, grouped)
+        with np.errstate(invalid="ignore"):
+            return _as_series("rsi", _rsi_panel(panel, n), layout)
+    return _mapped(expr, by, run, pl.Float64())
+
+
+def macd(expr: pl.Expr, fast: int = 12, slow: int = 26, signal: int = 9, *,
+         by: str | pl.Expr | None = None) -> pl.Expr:
     """TA-Lib MACD(fast, slow, signal) as a struct of ``macd``, ``signal``, ``hist``.
 
     Keep the struct in a column and read its fields from there: each ``struct.field`` of a
-    fresh ``macd(...)`` expression would compute it again.
+    fresh ``macd(...)`` expression would compute it again. ``by`` as for ``rsi``.
     """
-    first_valid = slow + signal - 1
-    emas = _observations(expr).struct.with_fields(
-        _seeded_average(_f("x"), slow, slow - fast + 1, 2.0 / (fast + 1)).alias("fast"),
-        _seeded_average(_f("x"), slow, 1, 2.0 / (slow + 1)).alias("slow"))
-    lines = emas.struct.with_fields(_valid_from(_f("fast") - _f("slow"), slow).alias("line"))
-    sig = lines.struct.with_fields(
-        _seeded_average(_f("line"), first_valid, slow, 2.0 / (signal + 1)).alias("sig"))
-    out = sig.struct.with_fields(_valid_from(_f("line"), first_valid).alias("macd"),
-                                 _valid_from(_f("sig"), first_valid).alias("signal"))
-    return out.struct.eval(_f("macd"), _f("signal"), hist=_f("macd") - _f("signal"))
+    dtype = pl.Struct({f: pl.Float64 for f in _MACD_FIELDS})
+
+    def run(s: pl.Series, grouped: bool) -> pl.Series:
+        panel, layout = _kernel_input(s, grouped)
+        with np.errstate(invalid="ignore"):
+            parts = _macd_panel(panel, fast, slow, signal)
+        return pl.DataFrame([_as_series(f, p, layout) for f, p in zip(
+            _MACD_FIELDS, parts, strict=True)]).to_struct("macd")
+    return _mapped(expr, by, run, dtype)
 
 
 def rsi_lookback(n: int = 14) -> int:

@@ -4,6 +4,7 @@ import pytest
 import talib
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from features.indicators import macd, macd_lookback, rsi, rsi_lookback
 from tests.conftest import shared
@@ -124,3 +125,64 @@ def test_polars_nulls_behave_like_nan():
     assert with_null["x"].null_count() == 5
     exprs = [rsi(pl.col("x")).alias("r"), macd(pl.col("x")).alias("m")]
     assert with_nan.select(exprs).equals(with_null.select(exprs))
+
+
+def test_tiny_moves_are_not_flat_like_talib():
+    """TA-Lib prints 0 only when gains and losses are exactly zero, not merely small."""
+    for scale in (1e-9, 1e-14, 1e-300):
+        assert_talib_equal(scale * (5.0 + np.tile([0.0, 1.0], 30)))
+
+
+def by_group(xs: list[np.ndarray], *, shuffle: bool = False) -> pl.DataFrame:
+    """RSI and MACD of a long-format panel computed in one call with ``by=``."""
+    frame = pl.DataFrame({"g": np.repeat(np.arange(len(xs)), [len(x) for x in xs]),
+                          "t": np.concatenate([np.arange(len(x)) for x in xs]),
+                          "x": np.concatenate(xs) if xs else np.array([])},
+                         schema={"g": pl.Int64, "t": pl.Int64, "x": pl.Float64})
+    if shuffle:  # rows of the groups interleaved (time order kept within each group)
+        frame = frame.sort("t", "g")
+    out = frame.with_columns(rsi(pl.col("x"), by="g").alias("rsi"),
+                             macd(pl.col("x"), by="g").alias("m")).unnest("m")
+    return out.sort("g", "t")
+
+
+def assert_panel_matches_talib(xs: list[np.ndarray], **kw) -> None:
+    out = by_group(xs, **kw)
+    starts = np.cumsum([0] + [len(x) for x in xs])
+    for x, a, b in zip(xs, starts[:-1], starts[1:], strict=True):
+        keep = ~np.isnan(x)
+        want = theirs(x[keep]) if keep.any() else {k: np.array([]) for k in
+                                                   ("rsi", "macd", "signal", "hist")}
+        for name, values in want.items():
+            got = out[name].to_numpy()[a:b].astype(float)
+            assert np.isnan(got[~keep]).all()
+            assert_same(got[keep], values)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(series(), min_size=1, max_size=6),
+       st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 30)), max_size=40))
+def test_wide_panel_by_group_matches_talib_per_series(drawn, holes):
+    """40 series take the day-sweep path: ragged, gapped, flat and short ones side by side."""
+    xs = [drawn[k % len(drawn)] * (1.0 + k / 8.0) for k in range(40)]
+    for at, length in holes:
+        x = xs[at % len(xs)]
+        if len(x):
+            x[at % len(x):at % len(x) + length] = np.nan
+    assert_panel_matches_talib(xs)
+
+
+def test_equal_length_panel_and_interleaved_rows_match_talib():
+    rng = np.random.default_rng(11)
+    xs = list(100 + rng.normal(size=(64, 300)).cumsum(axis=1))
+    assert_panel_matches_talib(xs)
+    assert_panel_matches_talib(xs[:50], shuffle=True)
+
+
+def test_by_equals_over():
+    rng = np.random.default_rng(12)
+    frame = pl.DataFrame({"g": np.repeat(["a", "b", "c"], 90),
+                          "x": 50 + rng.normal(size=270).cumsum()})
+    exprs = lambda **kw: [rsi(pl.col("x"), **kw).alias("r"), macd(pl.col("x"), **kw).alias("m")]  # noqa: E731
+    over = frame.select(e.over("g") for e in exprs())
+    assert_frame_equal(frame.select(exprs(by="g")), over)
