@@ -21,13 +21,14 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from flows.ingest import Run, SourceReport, ingest, plan, rules_for
+from flows.ingest import Run, SourceReport, ingest, plan, plan_from, rules_for
 from sources import config as sources_config
 from sources.config import SourcesConfigError
 from sources.http import HttpClient
 from sources.simulator import sources_overrides, write_raw
 from storage.errors import DataValidationFailed
 from storage.lake import Lake
+from tests.conftest import shared
 from validations.gate import gate_partition
 
 START, END = dt.date(2024, 1, 1), dt.date(2024, 3, 31)
@@ -379,3 +380,56 @@ def test_cli_unknown_source_exits_2(tmp_path: Path) -> None:
 def test_report_line_counts_files_and_errors() -> None:
     report = SourceReport("cfe", "vx_futures", files=8, rows=10, errors=["x"])
     assert report.line() == "cfe: 8 file(s), 10 row(s) -> vx_futures [1 error(s)]"
+
+
+def test_future_rows_of_a_source_without_a_parser_clock_are_held_back(
+    raw: Path, lake: Lake, httpserver: HTTPServer
+) -> None:
+    # breadth's parser reads no clock: the ingest layer refuses the rows dated after today.
+    httpserver.expect_request("/breadth/breadth.csv").respond_with_data(
+        append(b"2024-04-02,1500,1400,100,50,20")((raw / "breadth/breadth.csv").read_bytes()))
+    serve(httpserver, raw)
+    run, before = run_for(lake, httpserver), lake_bytes(lake)
+    with fast_client() as client:
+        report = ingest("breadth", run, client=client)
+    assert len(report.errors) == 1 and "'breadth'" in report.errors[0]
+    assert "dated after today 2024-03-28" in report.errors[0] and "2024-04-02" in report.errors[0]
+    assert report.rows > 0 and lake.scan("breadth_daily").filter(
+        pl.col("date") > RUN_DATE).collect().height == 0
+    assert lake_bytes(lake) == before
+
+
+# -- --from discovery ---------------------------------------------------------------------
+def test_from_folder_takes_only_the_source_s_own_files(tmp_path: Path) -> None:
+    files = {
+        "DFF.csv": "observation_date,DFF\n2024-01-02,5.33\n",
+        "DGS2_1994_2026_lowercase.csv": "date,dgs2\n2024-01-02,4.33\n",
+        "CPIAUCSL_to2023.csv": '"Date","CPIAUCSL"\n2023-01-01,300.1\n',
+        "heliar_fx_DXY.csv": "date,DXY\n2024-01-02,102.1\n",
+        "rates_wide.csv": "date,DFF,SOFR\n2024-01-02,5.33,5.31\n",
+        "ofr_fsi.csv": "date,OFR_FSI,CREDIT\n2024-01-02,-1.2,0.3\n",
+        "NYSE_ADV_advancing_issues.csv": "time,open,high,low,close\n2024-01-02,1,1,1,1\n",
+        "MMTH_pct_above_200dma.csv": "time,open,high,low,close\n2024-01-02,50,50,50,50\n",
+        "S5TH_sp500.csv": "date,price,open\n2024-01-02,50,50\n",
+        "breadth.csv": "date,advancers,decliners\n2024-01-02,1500,1400\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    fred_files = [name for name, _ in plan_from("fred", tmp_path)]
+    assert fred_files == ["CPIAUCSL_to2023.csv", "DFF.csv", "DGS2_1994_2026_lowercase.csv"]
+    assert [name for name, _ in plan_from("breadth", tmp_path)] == [
+        "NYSE_ADV_advancing_issues.csv", "breadth.csv"]
+    # A file named explicitly is always taken (and then judged by the parser).
+    assert plan_from("fred", tmp_path / "ofr_fsi.csv") == [
+        ("ofr_fsi.csv", str(tmp_path / "ofr_fsi.csv"))]
+
+
+def test_from_the_real_folders_skips_wide_and_non_nyse_files() -> None:
+    fred_files = [name for name, _ in plan_from("fred", shared("fred"))]
+    assert not any(n.startswith(("heliar_", "ofr_")) for n in fred_files)
+    assert {"DFF_1994_2026_lowercase.csv", "CPIAUCSL_to2023.csv", "NFCI.csv"} <= set(fred_files)
+    assert len(fred_files) == 41  # 19 top-level fredgraph files + 22 derived_from_heliar
+    breadth_files = [name for name, _ in plan_from("breadth", shared("breadth"))]
+    assert breadth_files == [f"NYSE_{c}.csv" for c in (
+        "ADV_advancing_issues", "DECL_declining_issues", "MAHN_new_highs", "MALN_new_lows",
+        "UCHG_unchanged_issues")]
