@@ -147,10 +147,22 @@ class Lake:
                 if k in t.columns]
         return t.conform(frame.with_columns(hive))
 
-    def scan(self, table: str) -> pl.LazyFrame:
-        """A lazy scan over all of ``table`` in its declared schema (hive-partitioned)."""
+    def scan(self, table: str, since: dt.date | None = None) -> pl.LazyFrame:
+        """A lazy scan over ``table`` in its declared schema (hive-partitioned).
+
+        Args:
+            table: a declared table name.
+            since: when given and the table is partitioned by year, skip the files of years
+                before ``since.year`` without opening them (whole years are kept, so rows
+                dated before ``since`` in its year still come back). Other tables: ignored.
+
+        Returns:
+            A LazyFrame over the (kept) partitions.
+        """
         t = schemas.get(table)
         files = self.partitions(table)
+        if since is not None and "year" in t.partition_by:
+            files = [f for f in files if _partition_year(f) >= since.year]
         if not files:
             return t.empty().lazy()
         hive = {k: (t.columns[k] if k in t.columns else pl.Int32()) for k in t.partition_by}
@@ -204,6 +216,12 @@ class Lake:
         if not self.fs.exists(base):
             return []
         return sorted(p for p in self.fs.find(base) if not p.endswith(".meta.json"))
+
+
+def _partition_year(path: str) -> int:
+    """The year of a data file under a ``year=YYYY`` folder."""
+    segment = next(p for p in path.split("/") if p.startswith("year="))
+    return int(segment.removeprefix("year="))
 
 
 def _parquet_bytes(frame: pl.DataFrame) -> bytes:

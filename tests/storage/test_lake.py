@@ -120,3 +120,22 @@ def test_hive_columns_come_back_typed(lake):
     lake.upsert("option_chain", frame)
     assert_frame_equal(lake.scan("option_chain").collect(), frame)
     assert lake.partitions("option_chain")[0].endswith("quote_date=2020-03-16/data.parquet")
+
+
+def test_scan_since_skips_earlier_years_only_when_partitioned_by_year(lake):
+    from storage import schemas
+    frame = pl.concat([index_frame("VIX", [dt.date(y, 6, 1)], [float(y)]) for y in
+                       (2018, 2019, 2020)])
+    lake.upsert("index_daily", frame)
+    by_date = pl.col("date")
+    assert_frame_equal(lake.scan("index_daily", since=None).sort(by_date).collect(),
+                       lake.scan("index_daily").sort(by_date).collect())
+    kept = lake.scan("index_daily", since=dt.date(2019, 12, 31)).sort(by_date).collect()
+    assert kept["date"].to_list() == [dt.date(2019, 6, 1), dt.date(2020, 6, 1)]
+    assert lake.scan("index_daily", since=dt.date(2030, 1, 1)).collect().is_empty()
+    assert lake.scan("index_daily", since=dt.date(2030, 1, 1)).collect_schema() == (
+        lake.scan("index_daily").collect_schema())
+    lake.upsert("events", pl.DataFrame(
+        {"date": [dt.date(2018, 1, 31)], "kind": ["fomc"], "ingested_at": [NOW]},
+        schema=schemas.get("events").schema))
+    assert lake.scan("events", since=dt.date(2030, 1, 1)).collect().height == 1
