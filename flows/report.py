@@ -53,12 +53,12 @@ def history(lake: Lake, day: dt.date, days: int = HISTORY_DAYS) -> pl.DataFrame:
 
 
 def stored_recommendation(lake: Lake, day: dt.date, policy: Policy) -> Recommendation | None:
-    """The stored recommendation of ``day``: under ``policy`` if stored, else any stored one."""
+    """The stored recommendation of ``day``, the last computed; under ``policy`` if stored."""
     rows = (lake.scan("recommendations").filter(pl.col("date") == day)
-            .select("policy_version", "feature_set_version", "document").collect())
+            .select("policy_version", "computed_at", "document").collect())
     if not rows.height:
         return None
-    rows = rows.sort(pl.col("policy_version") == policy.version, "feature_set_version")
+    rows = rows.sort(pl.col("policy_version") == policy.version, "computed_at", nulls_last=False)
     return Recommendation.model_validate_json(rows["document"][-1])
 
 

@@ -126,9 +126,9 @@ def recommendation_latest_view() -> list[str]:
     """v_recommendation_latest: the recommendation of the latest day."""
     table = hedge_tables.RECOMMENDATIONS
     return ["CREATE VIEW v_recommendation_latest AS SELECT * FROM recommendations "
-            "WHERE date = (SELECT max(date) FROM recommendations)",
-            *comments("v_recommendation_latest", "The recommendation of the latest day "
-                      "(one row per policy and feature set used that day; normally one)",
+            "ORDER BY date DESC, computed_at DESC NULLS LAST LIMIT 1",
+            *comments("v_recommendation_latest", "The latest recommendation: of the latest "
+                      "day, the one computed last (one row)",
                       described(table, _RECOMMENDATION_COLUMNS))]
 
 

@@ -1,6 +1,9 @@
 """The dashboard views of the catalog: contents on the simulated lake and their comments."""
 
+import datetime as dt
+
 import duckdb
+import polars as pl
 import pytest
 
 from features.registry import FEATURES
@@ -81,3 +84,15 @@ def test_views_exist_on_an_empty_lake(lake):
 def test_view_sql_quotes_comments():
     # Descriptions with apostrophes must not break the statements.
     assert all(stmt.count("'") % 2 == 0 for stmt in view_sql())
+
+
+def test_latest_is_the_last_computed_of_the_latest_day(tmp_path_factory, lake):
+    stored = demo_lake(tmp_path_factory).scan("recommendations").collect()
+    later = stored.with_columns(pl.lit("other-policy").alias("policy_version"),
+                                pl.col("computed_at") + dt.timedelta(minutes=5))
+    earlier_day = stored.with_columns(pl.col("date") - dt.timedelta(days=1),
+                                      pl.col("computed_at") + dt.timedelta(hours=1))
+    lake.upsert("recommendations", pl.concat([stored, later, earlier_day]))
+    with duckdb.connect(publish(lake), read_only=True) as c:
+        got = c.execute("SELECT date, policy_version FROM v_recommendation_latest").fetchall()
+    assert got == [(DAY, "other-policy")]
