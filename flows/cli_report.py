@@ -57,7 +57,7 @@ def export_frame(table: str, since: dt.date | None) -> pl.DataFrame:
     from storage import schemas
 
     t = schemas.get(table)
-    scan = State.lake().scan(table)
+    scan = State.lake().scan(table, since=since)  # skips whole years before since
     if since is not None:
         scan = scan.filter(pl.col(t.date_col) >= since)
     return scan.sort(list(t.keys)).collect()

@@ -48,7 +48,8 @@ _LAYOUT: dict[str, Any] = dict(template="plotly_white", margin=dict(l=60, r=30, 
 def history(lake: Lake, day: dt.date, days: int = HISTORY_DAYS) -> pl.DataFrame:
     """features_daily over the ``days`` calendar days up to ``day``, oldest first."""
     first = day - dt.timedelta(days=days)
-    return (lake.scan("features_daily").filter(pl.col("date").is_between(first, day))
+    return (lake.scan("features_daily", since=first)
+            .filter(pl.col("date").is_between(first, day))
             .sort("date").collect())
 
 
