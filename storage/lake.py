@@ -120,7 +120,7 @@ class Lake:
         frame = t.conform(frame)
         written = []
         for part in iter_partitions(t, frame):
-            new = frame.filter(_in_partition(t, part))
+            new = frame.filter(in_partition(t, part))
             old = self.read_partition(table, part)
             if old is not None:
                 new = pl.concat([old.join(new, on=list(t.keys), how="anti"), new])
@@ -230,7 +230,8 @@ def _parquet_bytes(frame: pl.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def _in_partition(t: schemas.Table, partition: Mapping[str, object]) -> pl.Expr:
+def in_partition(t: schemas.Table, partition: Mapping[str, object]) -> pl.Expr:
+    """True on the rows of ``t`` that belong to ``partition``."""
     return pl.all_horizontal(
         e == pl.lit(partition[k]) for k, e in zip(t.partition_by, t.partition_exprs(), strict=True)
     )
@@ -242,7 +243,7 @@ def _check_rows_in_partition(
     if frame.is_empty():
         return
     want = {k: (int(str(v)) if k == "year" else v) for k, v in partition.items()}
-    bad = frame.filter(~_in_partition(t, want))
+    bad = frame.filter(~in_partition(t, want))
     if not bad.is_empty():
         raise SchemaError(f"table {t.name}: rows belong to partition(s) "
                           f"{list(iter_partitions(t, bad))[:3]}, not {want}")

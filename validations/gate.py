@@ -32,7 +32,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from storage import schemas
 from storage.errors import DataValidationFailed
-from storage.lake import Lake, iter_partitions
+from storage.lake import Lake, in_partition, iter_partitions
 from storage.paths import safe_segment
 from validations.suites import Rules, Suite, build_suite
 from validations.suites.base import PUBLISHED_ROWS
@@ -260,7 +260,9 @@ def gate_partition(lake: Lake, table: str, partition: Mapping[str, object] | Non
     With a ``partition``, ``frame`` is that partition's complete new contents (validated
     against the published partition's row count, then written with ``write_partition``).
     With ``partition=None``, ``frame`` is merged by key into the partitions it touches: the
-    merged partitions are validated, then written with ``upsert``.
+    merged partitions are validated, then written with ``upsert``. When that fails and
+    several partitions are touched, each is gated on its own, so the good ones are
+    published and only the bad ones are quarantined (the error names them).
 
     Args:
         lake: the lake to publish into.
@@ -286,7 +288,12 @@ def gate_partition(lake: Lake, table: str, partition: Mapping[str, object] | Non
     candidate, published = _candidate(lake, table, partition, frame)
     result = validate(table, candidate, published_rows=published, context=context,
                       rules=rules, docs_dir=docs_dir)
-    label = _partition_label(table, partition)
+    parts = list(iter_partitions(t, frame)) if partition is None else []
+    label = _partition_label(table, partition or (parts[0] if len(parts) == 1 else None))
+    if not result.success and len(parts) > 1:
+        # One bad partition must not hold back the good ones: gate each on its own.
+        return _gate_each(lake, table, parts, frame, at=at, context=context, rules=rules,
+                          docs_dir=docs_dir)
     if not result.success:
         paths = _quarantine(lake, label, candidate, result, at)
         raise DataValidationFailed(f"{label} not published ({paths[0]}): {result.message()}")
@@ -298,6 +305,26 @@ def gate_partition(lake: Lake, table: str, partition: Mapping[str, object] | Non
     else:
         lake.write_partition(table, partition, frame)
     return result
+
+
+def _gate_each(lake: Lake, table: str, parts: list[dict[str, object]], frame: pl.DataFrame,
+               *, at: dt.datetime, context: Any, rules: Rules | None,
+               docs_dir: str | Path | None) -> GateResult:
+    """Gate every partition of ``frame`` separately; raise naming the ones that failed."""
+    t = schemas.get(table)
+    failed, last = [], None
+    for part in parts:
+        try:
+            last = gate_partition(lake, table, None, frame.filter(in_partition(t, part)), at=at,
+                                  context=context, rules=rules, docs_dir=docs_dir)
+        except DataValidationFailed as e:
+            failed.append(str(e))
+    if failed:
+        raise DataValidationFailed(
+            f"{table}: {len(failed)} of {len(parts)} partition(s) not published "
+            f"(the other {len(parts) - len(failed)} were): " + " | ".join(failed))
+    assert last is not None
+    return last
 
 
 def _candidate(lake: Lake, table: str, partition: Mapping[str, object] | None,

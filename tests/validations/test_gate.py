@@ -280,3 +280,21 @@ def test_suites_load_for_the_registered_feature_and_hedge_tables() -> None:
         result = validate(table, schemas.get(table).empty(), published_rows=0, rules=rules)
         assert result.success, result.message()
         assert {"key_unique", "date_is_nyse_session"} <= {e["check"] for e in result.evaluated}
+
+
+def test_one_bad_partition_does_not_hold_back_the_others(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sources import cboe
+    from tests.conftest import shared
+
+    lake = Lake(tmp_path / "lake")
+    vix = cboe.parse(shared("cboe", "VIX_History.csv").read_bytes(), "VIX_History.csv")
+    two_years = vix.filter(pl.col("date").dt.year().is_in([2022, 2023])).with_columns(
+        ingested_at=pl.lit(NOW).cast(schemas.UTC_TS))
+    bad_day = two_years.filter(pl.col("date").dt.year() == 2022)["date"][5]
+    broken = two_years.with_columns(
+        close=pl.when(pl.col("date") == bad_day).then(-1.0).otherwise(pl.col("close")))
+    with pytest.raises(DataValidationFailed, match=r"1 of 2 partition\(s\) not published"):
+        gate_partition(lake, "index_daily", None, broken, at=NOW)
+    got = lake.scan("index_daily").collect()
+    assert got["date"].dt.year().unique().to_list() == [2023]
+    assert [p for p in lake.list_area("quarantine", "validation") if "2022" in p]
