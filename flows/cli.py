@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import duckdb
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from flows.settings import Settings, today_new_york, utc_now
@@ -65,7 +66,7 @@ def main(
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one clear line on stderr and return the Exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     return typer.Exit(code)
 
 
@@ -177,7 +178,7 @@ def ingest(
         raise fail(str(e), 2) from None
     out.print(report.line(), highlight=False)
     for problem in report.errors:
-        err.print(f"[red]{source}:[/] {problem}", highlight=False, soft_wrap=True)
+        err.print(f"[red]{source}:[/] {escape(problem)}", highlight=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
 

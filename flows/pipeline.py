@@ -23,8 +23,7 @@ from hedge.tables import legs_frame, recommendation_frame
 from storage.catalog import publish_catalog
 from storage.errors import PipelineError
 from storage.lake import Lake
-from validations.gate import gate_partition
-from validations.suites.base import Rules
+from validations import Rules, gate_partition, registered_ranges
 
 INPUT_TABLES = ("index_daily", "vx_futures", "breadth_daily", "macro_observations", "events")
 # Rows changed in these columns since the last build are what an incremental run redoes.
@@ -53,8 +52,14 @@ def inputs(lake: Lake) -> dict[str, pl.LazyFrame]:
 
 def feature_rules() -> Rules:
     """Validation ranges of features_daily, straight from the registry."""
-    return Rules(range_rules={f.name: (f.valid_min, f.valid_max) for f in FEATURES
-                              if f.valid_min is not None or f.valid_max is not None})
+    return Rules(range_rules=registered_ranges(FEATURES))
+
+
+def recommendation_rules(policy: Policy) -> Rules:
+    """Policy caps the stored recommendation must respect."""
+    cap = policy.caps.max_total_risk_pct
+    return Rules(row_rules={"within_total_risk_cap": (
+        pl.col("ic_max_loss") + pl.col("hedge_debit") <= cap * pl.col("equity") + 1e-6)})
 
 
 def changed_since(lake: Lake, stamp: dt.datetime) -> dt.date | None:
@@ -138,7 +143,8 @@ def recommend_day(lake: Lake, day: dt.date, *, policy: Policy, equity: float,
     rec = recommend(row, chain=chain if chain.height else None,
                     rate=rate[1] if rate else None, equity=equity, policy=policy, date=day)
     if store:
-        gate_partition(lake, "recommendations", None, recommendation_frame(rec, now), at=now)
+        gate_partition(lake, "recommendations", None, recommendation_frame(rec, now), at=now,
+                       rules=recommendation_rules(policy))
         gate_partition(lake, "recommendation_legs", None, legs_frame(rec, now), at=now)
     return rec
 

@@ -15,6 +15,7 @@ import pytest
 
 from features.build import build_features
 from features.registry import FEATURES
+from flows.pipeline import recommendation_rules
 from hedge.policy import load_policy
 from hedge.recommend import recommend
 from hedge.tables import legs_frame, recommendation_frame
@@ -31,12 +32,9 @@ START, END = dt.date(2024, 3, 1), dt.date(2024, 3, 28)
 PART = {"year": 2024}
 FEATURE_RULES = Rules(range_rules=registered_ranges(FEATURES))
 EQUITY = 10_000_000.0
-CAPS = load_policy().caps
 # The policy cap as a row rule: the condor's worst loss plus the hedge's debit stay within
 # max_total_risk_pct of equity (what the integrator passes for recommendations).
-REC_RULES = Rules(row_rules={"within_total_risk_cap": (
-    pl.col("ic_max_loss") + pl.col("hedge_debit")
-    <= CAPS.max_total_risk_pct * pl.col("equity") + 1e-6)})
+REC_RULES = recommendation_rules(load_policy())
 SATURDAY = dt.date(2024, 3, 30)
 
 
