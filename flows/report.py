@@ -36,6 +36,7 @@ FRESHNESS_TABLES = (*INPUT_TABLES, "option_chain", "features_daily", "recommenda
 REGIME_FILL = {"calm": "#2e7d32", "normal": "#f9a825", "elevated": "#ef6c00",
                "extreme": "#c62828"}
 LAYER_COLOUR = {"L1": "#1565c0", "L2": "#6a1b9a", "L3": "#c62828"}
+CM_COLUMNS = ("vx_cm30", "vx_cm110", "vx_cm220")
 CURVE_COLOUR = {"today": "#c62828", "1 week ago": "#1565c0", "1 month ago": "#9e9e9e"}
 STALE_DAYS = 4  # calendar days: a long weekend is not stale
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
@@ -140,7 +141,7 @@ def term_structure_figure(lake: Lake, day: dt.date, hist: pl.DataFrame) -> go.Fi
         if d is not None}
     curves = vx_curves(lake, days)
     spot = hist.filter(pl.col("date").is_in(list(days.values()))).select("date", "vix_close",
-                                                                         *_cm_columns())
+                                                                         *CM_COLUMNS)
     fig = go.Figure()
     for label, d in days.items():
         x, y, text = curve_points(curves.filter(pl.col("label") == label),
@@ -152,10 +153,6 @@ def term_structure_figure(lake: Lake, day: dt.date, hist: pl.DataFrame) -> go.Fi
                       title="VX term structure (settles by days to expiry; 0 = VIX spot)",
                       xaxis_title="calendar days to expiry", yaxis_title="VIX points")
     return fig
-
-
-def _cm_columns() -> list[str]:
-    return ["vx_cm30", "vx_cm110", "vx_cm220"]
 
 
 def curve_points(curve: pl.DataFrame, spot: pl.DataFrame
@@ -171,18 +168,30 @@ def curve_points(curve: pl.DataFrame, spot: pl.DataFrame
         y += curve["settle"].to_list()
         text += [f"VX {e}" for e in curve["expiry"].to_list()]
     elif spot.height:  # no settles stored that day: the constant maturities
-        for col in _cm_columns():
+        for col in CM_COLUMNS:
             x.append(int(col.removeprefix("vx_cm")))
             y.append(spot[col][0])
             text.append(col)
     return x, y, text
 
 
+def regime_bands(fig: go.Figure, policy: Policy, top: float) -> None:
+    """Shade the policy's four VIX regimes behind the first subplot."""
+    r = policy.regime
+    for name, lo, hi in (("calm", 0.0, r.normal_from), ("normal", r.normal_from, r.elevated_from),
+                         ("elevated", r.elevated_from, r.extreme_from),
+                         ("extreme", r.extreme_from, top)):
+        fig.add_hrect(y0=lo, y1=hi, fillcolor=REGIME_FILL[name], opacity=0.12, line_width=0,
+                      layer="below", row=1, col=1, annotation_text=name,
+                      annotation_position="top left", annotation_font_size=10)
+
+
 def vix_figure(hist: pl.DataFrame, lit: pl.DataFrame, policy: Policy) -> go.Figure:
     """VIX over the year on its regime bands, with the days each ladder layer was lit."""
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.8, 0.2],
                         vertical_spacing=0.04)
-    top = max(hist["vix_close"].max() or 0.0, policy.regime.extreme_from) * 1.1  # type: ignore[operator]
+    peak = hist.select(pl.col("vix_close").max()).item() or 0.0
+    top = 1.1 * max(float(peak), policy.regime.extreme_from)
     fig.add_trace(_line(hist, "vix_close", "VIX", line=dict(color="#212121")), row=1, col=1)
     fig.add_trace(_line(hist, "vix_sma_200", "VIX 200-day average",
                         line=dict(color="#757575", dash="dot")), row=1, col=1)
@@ -193,13 +202,7 @@ def vix_figure(hist: pl.DataFrame, lit: pl.DataFrame, policy: Policy) -> go.Figu
                                  marker=dict(color=colour, size=7, symbol="square")),
                       row=2, col=1)
     # Shapes go on after the traces: plotly skips subplots that are still empty.
-    r = policy.regime
-    for name, lo, hi in (("calm", 0.0, r.normal_from), ("normal", r.normal_from, r.elevated_from),
-                         ("elevated", r.elevated_from, r.extreme_from),
-                         ("extreme", r.extreme_from, top)):
-        fig.add_hrect(y0=lo, y1=hi, fillcolor=REGIME_FILL[name], opacity=0.12, line_width=0,
-                      layer="below", row=1, col=1, annotation_text=name,
-                      annotation_position="top left", annotation_font_size=10)
+    regime_bands(fig, policy, top)
     fig.update_yaxes(range=[0, top], title_text="VIX", row=1, col=1)
     fig.update_yaxes(range=[0.5, len(LAYER_COLOUR) + 0.5], tickvals=[1, 2, 3],
                      ticktext=list(LAYER_COLOUR), title_text="lit", row=2, col=1)
