@@ -62,7 +62,8 @@ def constant_maturities(curve: pl.LazyFrame, maturities: tuple[int, ...]) -> pl.
 
 def term_structure_inputs(vx_futures: pl.LazyFrame, cfg: TermStructureConfig) -> pl.LazyFrame:
     """One row per trade date: vx1, vx2 and every constant maturity with its flag."""
-    curve = listed_curve(vx_futures, cfg).collect().lazy()
+    # In-memory engine: a small frame, where the streaming engine's fixed cost dominates.
+    curve = listed_curve(vx_futures, cfg).collect(engine="in-memory").lazy()
     return front_spread(curve).join(constant_maturities(curve, cfg.maturities_days), on="date",
                                     how="left")
 

@@ -4,7 +4,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from features.build import build_features
+from features.build import WINDOWED_TABLES, build_features, history_start
 from features.registry import FEATURE_NAMES, FEATURES, FEATURES_DAILY, feature_catalog
 from storage import schemas
 from tests.conftest import SHARED_DATA, shared
@@ -80,6 +80,18 @@ def test_known_days(full):
 def test_incremental_equals_full(inputs, full, start):
     part = build(inputs, start=start, end=END)
     assert_frame_equal(part, full.filter(pl.col("date") >= start))
+
+
+@pytest.mark.parametrize("start", [D(1990, 2, 1), D(2013, 6, 3), END])
+def test_scans_pruned_to_history_start_give_the_same_rows(inputs, full, start):
+    """What ``lake.scan(t, since=history_start(start))`` keeps: whole years from then on."""
+    since = history_start(start)
+    date_col = {"index_daily": "date", "vx_futures": "trade_date"}
+    pruned = {k: v.filter(pl.col(date_col[k]).dt.year() >= since.year)
+              if since is not None and k in WINDOWED_TABLES else v
+              for k, v in inputs.items()}
+    assert since is None or pruned["index_daily"].height < inputs["index_daily"].height
+    assert_frame_equal(build(pruned, start=start, end=END), full.filter(pl.col("date") >= start))
 
 
 @pytest.mark.parametrize("day", [D(1995, 6, 15), D(2008, 10, 10), D(2018, 2, 5),
