@@ -293,11 +293,23 @@ def _fetch_and_parse(source: str, name: str, location: str, run: Run, client: Ht
     safe = re.sub(r"^[^A-Za-z0-9]+", "", re.sub(r"[^A-Za-z0-9._^+-]", "_", name)) or "payload"
     run.lake.save_raw(source, safe, fetched.payload, fetched.meta())
     try:
-        return parse_one(source, fetched.payload, name, run)
+        return _not_after_today(source, name, parse_one(source, fetched.payload, name, run), run)
     except SourceDataError as e:
         path = run.lake.quarantine(source, safe, fetched.payload, str(e), at=run.now)
         report.errors.append(f"{e} (quarantined: {path})")
         return None
+
+
+def _not_after_today(source: str, name: str, frame: pl.DataFrame, run: Run) -> pl.DataFrame:
+    """``frame``, or a SourceDataError naming the file when it holds rows dated after today."""
+    if source in FUTURE_OK:
+        return frame
+    col = schemas.get(TABLE_OF[source]).date_col
+    future = frame.filter(pl.col(col) > run.today)
+    if future.height:
+        raise SourceDataError(f"source {source!r}, file {name!r}: {future.height} row(s) dated "
+                              f"after today {run.today}, e.g. {future[col].min()}")
+    return frame
 
 
 def _publish(source: str, table: str, frame: pl.DataFrame, run: Run,
@@ -307,13 +319,6 @@ def _publish(source: str, table: str, frame: pl.DataFrame, run: Run,
         frame = frame.filter(pl.col(date_col) >= run.start)
     if run.end:
         frame = frame.filter(pl.col(date_col) <= run.end)
-    if source not in FUTURE_OK:
-        future = frame.filter(pl.col(date_col) > run.today)
-        if future.height:
-            report.errors.append(f"source {source!r}: {future.height} row(s) dated after "
-                                 f"today {run.today}, e.g. {future[date_col][0]}; "
-                                 f"not published")
-            frame = frame.filter(pl.col(date_col) <= run.today)
     frame = restamped(run.lake, table, frame, run.now)
     try:
         gate_partition(run.lake, table, None, frame, at=run.now,

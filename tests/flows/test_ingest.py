@@ -382,10 +382,10 @@ def test_report_line_counts_files_and_errors() -> None:
     assert report.line() == "cfe: 8 file(s), 10 row(s) -> vx_futures [1 error(s)]"
 
 
-def test_future_rows_of_a_source_without_a_parser_clock_are_held_back(
+def test_future_rows_of_a_source_without_a_parser_clock_are_refused(
     raw: Path, lake: Lake, httpserver: HTTPServer
 ) -> None:
-    # breadth's parser reads no clock: the ingest layer refuses the rows dated after today.
+    # breadth's parser reads no clock: the ingest layer refuses the file, naming it.
     httpserver.expect_request("/breadth/breadth.csv").respond_with_data(
         append(b"2024-04-02,1500,1400,100,50,20")((raw / "breadth/breadth.csv").read_bytes()))
     serve(httpserver, raw)
@@ -393,9 +393,9 @@ def test_future_rows_of_a_source_without_a_parser_clock_are_held_back(
     with fast_client() as client:
         report = ingest("breadth", run, client=client)
     assert len(report.errors) == 1 and "'breadth'" in report.errors[0]
+    assert "file 'breadth.csv'" in report.errors[0]
     assert "dated after today 2024-03-28" in report.errors[0] and "2024-04-02" in report.errors[0]
-    assert report.rows > 0 and lake.scan("breadth_daily").filter(
-        pl.col("date") > RUN_DATE).collect().height == 0
+    assert report.rows == 0 and lake.list_area("quarantine", "breadth")
     assert lake_bytes(lake) == before
 
 
