@@ -62,9 +62,26 @@ def _run_lengths(groups: pl.Series) -> np.ndarray:
     """Lengths of the runs of equal keys (the groups, once contiguous)."""
     if groups.dtype.is_integer() and not groups.has_nulls():
         g = groups.to_numpy()
+        if equal := _equal_runs(g):
+            return np.full(len(g) // equal, equal)
         edges = np.flatnonzero(g[1:] != g[:-1]) + 1
         return np.diff(np.concatenate([[0], edges, [len(g)]]))
     return groups.rle().struct.field("len").to_numpy().astype(np.int64)
+
+
+def _equal_runs(g: np.ndarray) -> int:
+    """The common run length when sorted keys form runs of one length (0 if not), in O(runs).
+
+    Called only on keys already known to be contiguous: each run of a sorted array is constant
+    when its first and last keys are equal, and runs differ from their neighbours.
+    """
+    length = int(np.argmax(g != g[0])) if len(g) else 0
+    if length == 0 or len(g) % length:
+        return 0
+    rows = g.reshape(-1, length)
+    ends = rows[:, 0], rows[:, -1]
+    ok = (ends[0] == ends[1]).all() and (ends[0][1:] != ends[1][:-1]).all()
+    return length if ok else 0
 
 
 def _panel(x: np.ndarray, lengths: np.ndarray, order: np.ndarray | None
