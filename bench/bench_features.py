@@ -84,6 +84,15 @@ def bench_panel(series: int = 5000, days: int = 2000) -> None:
             talib.RSI(row, 14)
             talib.MACD(row, 12, 26, 9)
 
+    def with_talib_kept() -> np.ndarray:
+        # Like ours, keep every output (4 panels): the loop above lets TA-Lib reuse one
+        # 16 kB buffer per call while ours writes 4 x 80 MB of fresh memory.
+        out = np.empty((4, series, days))
+        for i, row in enumerate(panel):
+            out[0, i] = talib.RSI(row, 14)
+            out[1:, i] = talib.MACD(row, 12, 26, 9)
+        return out
+
     def with_polars() -> pl.DataFrame:
         # by= hands the whole long-format panel to one kernel call (.over would call it
         # once per series).
@@ -91,9 +100,10 @@ def bench_panel(series: int = 5000, days: int = 2000) -> None:
                             macd(pl.col("x"), by="id").alias("macd"))
 
     # Interleaved runs: the machine is shared, so both see the same background load.
-    t_talib = t_polars = float("inf")
+    t_talib = t_kept = t_polars = float("inf")
     for _ in range(5):
         t_talib = min(t_talib, best_of(with_talib, 1)[0])
+        t_kept = min(t_kept, best_of(with_talib_kept, 1)[0])
         t_polars = min(t_polars, best_of(with_polars, 1)[0])
     out = with_polars().unnest("macd")
     worst = max(
@@ -104,6 +114,8 @@ def bench_panel(series: int = 5000, days: int = 2000) -> None:
     print(f"panel {series} x {days}: talib loop {t_talib * 1000:.0f} ms, polars "
           f"{t_polars * 1000:.0f} ms, ratio {t_polars / t_talib:.1f}x (target <= 2x); "
           f"max |diff| on sampled series {worst:.1e}")
+    print(f"  (TA-Lib loop keeping its 4 output panels: {t_kept * 1000:.0f} ms, "
+          f"ratio {t_polars / t_kept:.1f}x)")
 
 
 def main() -> None:
