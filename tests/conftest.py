@@ -49,12 +49,8 @@ def prefect_api():
 
 
 @pytest.fixture(scope="session")
-def demo_lake(tmp_path_factory, prefect_api) -> Lake:
-    """A small lake built by the demo pipeline (simulated providers over local HTTP)."""
-    from flows.demo import run_demo
+def demo_lake(tmp_path_factory) -> Lake:
+    """A small simulated lake (a year, ingested, built, recommended, published), shared."""
+    from tests.flows.demo_lake import demo_lake as build_once
 
-    lake = Lake(tmp_path_factory.mktemp("demo") / "lake")
-    state, _ = run_demo(lake, start=dt.date(2025, 1, 2), end=dt.date(2025, 12, 31),
-                        chain_days=3, say=lambda *_: None)
-    assert state.is_completed(), state.message
-    return lake
+    return build_once(tmp_path_factory)

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 ALVH = shutil.which("alvh") or os.path.join(os.path.dirname(sys.executable), "alvh")
-LAST = "2025-12-31"
+LAST = "2026-06-12"  # tests/flows/demo_lake.DAY, a Friday
 
 
 def run(lake, *args):
@@ -27,8 +27,8 @@ def test_features_json_keys_are_feature_names(demo_lake):
 
 
 def test_features_as_of_a_weekend_shows_the_session_before(demo_lake):
-    res = run(demo_lake, "features", "--as-of", "2025-12-28", "-f", "json")
-    assert json.loads(res.stdout)["date"] == "2025-12-26"
+    res = run(demo_lake, "features", "--as-of", "2026-06-14", "-f", "json")
+    assert json.loads(res.stdout)["date"] == LAST
     table = run(demo_lake, "features")
     assert "vix_regime" in table.stdout and "term_structure" in table.stdout
 
@@ -78,5 +78,5 @@ def test_bad_arguments_exit_2(demo_lake, args):
 def test_sql_feature_catalog_and_features_asof(demo_lake):
     res = run(demo_lake, "sql", "SELECT count(*) AS n FROM feature_catalog", "-f", "csv")
     assert int(res.stdout.splitlines()[1]) > 50
-    res = run(demo_lake, "sql", "SELECT date FROM features_asof('2025-12-28')", "-f", "csv")
-    assert res.stdout.splitlines()[1] == "2025-12-26"
+    res = run(demo_lake, "sql", "SELECT date FROM features_asof('2026-06-14')", "-f", "csv")
+    assert res.stdout.splitlines()[1] == LAST
