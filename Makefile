@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: setup run test lint bench clean
 
@@ -17,8 +18,13 @@ $(STAMP): pyproject.toml requirements.lock
 run: setup
 	$(BIN)/alvh demo
 
-test: setup lint
+test: setup lint $(CHROMIUM)
 	$(BIN)/python -m pytest -q
+
+# The report's browser test drives Debian's Chromium; without it (no root, no apt) it skips.
+$(CHROMIUM):
+	-(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
+	  || echo "chromium not installed: the browser test will be skipped"
 
 lint: setup
 	$(BIN)/ruff check flows sources storage features hedge validations tests bench

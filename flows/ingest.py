@@ -308,7 +308,8 @@ def _not_after_today(source: str, name: str, frame: pl.DataFrame, run: Run) -> p
     future = frame.filter(pl.col(col) > run.today)
     if future.height:
         raise SourceDataError(f"source {source!r}, file {name!r}: {future.height} row(s) dated "
-                              f"after today {run.today}, e.g. {future[col].min()}")
+                              f"after today {run.today}, e.g. "
+                              f"{future.select(pl.col(col).min().cast(pl.String)).item()}")
     return frame
 
 

@@ -100,6 +100,16 @@ def publish_task(home: str | None = None) -> str:
     return publish(_settings(home, None).lake())
 
 
+@task(task_run_name="report-{day}")
+def report_task(day: dt.date, home: str | None = None, policy: str | None = None) -> str:
+    """Write the day's HTML report; returns its path."""
+    from flows.report import write_report
+    from hedge.policy import load_policy
+
+    settings = _settings(home, None)
+    return write_report(settings.lake(), day, policy=load_policy(policy or settings.policy))
+
+
 def trading_day(run_date: dt.date | None) -> dt.date:
     """Day D of this run: the parameter, else from the scheduled start time in New York.
 
@@ -169,7 +179,8 @@ def nightly(run_date: dt.date | None = None, home: str | None = None,
     build_task(day, home)
     rec_json = recommend_task(day, home, equity, policy)
     catalog = publish_task(home)
-    summarize(day, rec_json, failed, catalog)
+    report = report_task(day, home, policy)
+    summarize(day, rec_json, failed, catalog, report)
     if failed:
         return Failed(message=f"{day}: {len(failed)} source(s) failed ({', '.join(failed)}); "
                               "features and recommendation built on fresh inputs, stale "
@@ -177,7 +188,8 @@ def nightly(run_date: dt.date | None = None, home: str | None = None,
     return Completed(message=f"{day}: recommendation for the next session stored")
 
 
-def summarize(day: dt.date, rec_json: str, failed: dict[str, str], catalog: str) -> None:
+def summarize(day: dt.date, rec_json: str, failed: dict[str, str], catalog: str,
+              report: str) -> None:
     """Prefect artifacts: the recommendation as markdown and its lit signals as a table."""
     from hedge.document import Recommendation
     from hedge.render import render_markdown
@@ -188,7 +200,8 @@ def summarize(day: dt.date, rec_json: str, failed: dict[str, str], catalog: str)
     create_markdown_artifact(
         key="alvh-recommendation", description=f"ALVH recommendation after {day}",
         markdown=render_markdown(rec) + (f"\n\n## Sources{stale}" if stale else "")
-        + f"\n\nCatalog: `{catalog}`  \nData Docs: [validation report](file://{docs})")
+        + f"\n\nReport: [{day}.html](file://{report})  \nCatalog: `{catalog}`  \n"
+        f"Data Docs: [validation report](file://{docs})")
     create_table_artifact(
         key="alvh-lit-signals", description=f"Signals lit on {day}",
         table=[{"signal": s.name, "layer": s.layer, "value": s.value, "rule": s.rule}

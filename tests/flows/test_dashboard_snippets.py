@@ -1,4 +1,4 @@
-"""The python snippets of docs/dashboard.md run as written against a published lake."""
+"""The python snippets of the README's dashboard section run as written on a published lake."""
 
 import re
 from pathlib import Path
@@ -7,8 +7,10 @@ import pytest
 
 from tests.flows.demo_lake import demo_lake
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "dashboard.md"
-SNIPPETS = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+DOC = Path(__file__).resolve().parents[2] / "README.md"
+SECTION = re.search(r"## Use it from your dashboard or model\n(.*?)\n## ",
+                    DOC.read_text(encoding="utf-8"), re.S).group(1)
+SNIPPETS = re.findall(r"```python\n(.*?)```", SECTION, re.S)
 
 
 @pytest.fixture(scope="module")

@@ -56,9 +56,12 @@ class Rules:
 class HasRange(Protocol):
     """A registry entry with a valid range (features.registry.Feature has this shape)."""
 
-    name: str
-    valid_min: float | None
-    valid_max: float | None
+    @property
+    def name(self) -> str: ...  # noqa: D102
+    @property
+    def valid_min(self) -> float | None: ...  # noqa: D102
+    @property
+    def valid_max(self) -> float | None: ...  # noqa: D102
 
 
 def registered_ranges(entries: Iterable[HasRange]) -> dict[str, Bounds]:
