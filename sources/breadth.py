@@ -25,6 +25,7 @@ import re
 import polars as pl
 
 from sources.expiry import exchange_holidays
+from sources.http import decode_text
 from storage.errors import SourceDataError
 
 SOURCE = "breadth"
@@ -67,14 +68,7 @@ def parse(payload: bytes, name: str) -> pl.DataFrame:
 
 def _read(payload: bytes, name: str) -> pl.DataFrame:
     """The CSV as strings with lower-case, trimmed column names."""
-    try:
-        text = payload.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise _fail(name, "not UTF-8 text") from e
-    if not text.strip():
-        raise _fail(name, "empty file")
-    if text.lstrip().startswith("<"):
-        raise _fail(name, "HTML page instead of CSV")
+    text = decode_text(payload, source=SOURCE, name=name)
     try:
         raw = pl.read_csv(io.StringIO(text), infer_schema_length=0)
     except (pl.exceptions.PolarsError, ValueError) as e:

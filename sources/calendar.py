@@ -23,6 +23,7 @@ import re
 
 import polars as pl
 
+from sources.http import decode_text
 from storage.errors import SourceDataError
 
 SOURCE = "calendar"
@@ -61,14 +62,7 @@ def parse(payload: bytes, name: str) -> pl.DataFrame:
 
 def _read(payload: bytes, name: str) -> tuple[pl.DataFrame, bool]:
     """The CSV as strings with lower-case column names, and whether it had a header."""
-    try:
-        text = payload.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise _fail(name, "not UTF-8 text") from e
-    if not text.strip():
-        raise _fail(name, "empty file")
-    if text.lstrip().startswith("<"):
-        raise _fail(name, "HTML page instead of CSV")
+    text = decode_text(payload, source=SOURCE, name=name)
     first = text.lstrip().split("\n", 1)[0].split(",", 1)[0].strip().strip('"')
     header = _as_dates(pl.Series([first])).is_null().all()
     try:

@@ -26,6 +26,7 @@ import re
 import polars as pl
 
 from sources.expiry import MONTH_CODES, listed_expiries, vx_expiries
+from sources.http import decode_text
 from storage.errors import SourceDataError
 
 SOURCE = "cfe"
@@ -78,7 +79,7 @@ def parse(payload: bytes, name: str) -> pl.DataFrame:
 
 def _read_table(payload: bytes, name: str) -> tuple[pl.DataFrame, int]:
     """The CSV under the header line, all as strings, and the file line of its first row."""
-    text = _text(payload, name)
+    text = decode_text(payload, source=SOURCE, name=name)
     lines = text.splitlines()
     header_at = _header_index(lines, name)
     body = "\n".join(lines[header_at:])
@@ -97,25 +98,12 @@ def _read_table(payload: bytes, name: str) -> tuple[pl.DataFrame, int]:
     return frame.select(REQUIRED), header_at + 2
 
 
-def _text(payload: bytes, name: str) -> str:
-    """The payload decoded, or an error when it is empty or not text."""
-    try:
-        text = payload.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise _fail(name, "not UTF-8 text") from e
-    if not text.strip():
-        raise _fail(name, "empty file")
-    return text
-
-
 def _header_index(lines: list[str], name: str) -> int:
     """Index of the header line; CFE's disclaimer paragraph may come before it."""
     for i, line in enumerate(lines[:5]):
         if line.strip().startswith(DATE_COL):
             return i
     first = lines[0].strip()
-    if first.lower().startswith("<") or "html" in first.lower():
-        raise _fail(name, "HTML page instead of CSV")
     # No recognisable header: report the columns of the first line that looks like one.
     start = 1 if first.startswith("CFE data") else 0
     return start if start < len(lines) else 0

@@ -22,6 +22,7 @@ import polars as pl
 
 from sources.config import SourcesConfig
 from sources.config import render as render_template
+from sources.http import decode_text
 from storage import schemas
 from storage.errors import SourceDataError
 
@@ -592,7 +593,7 @@ def parse_quotedata(payload: bytes, name: str) -> pl.DataFrame:
         SourceDataError: bad header, truncated rows, non-numeric or negative values, an
             unrecognised date line, or expirations that disagree with the symbols.
     """
-    meta, body = _split_quotedata(_text_of(payload, name), name)
+    meta, body = _split_quotedata(decode_text(payload, source=SOURCE, name=name), name)
     _check_header(body, name)
     underlying, snapshot = _meta_values(meta, name)
     quote_date = _session_for(snapshot, name) if snapshot else _quote_date_from_name(name)
@@ -684,14 +685,6 @@ def _check_last_line_complete(payload: bytes, width: int, name: str) -> None:
 
 
 # ---------------------------------------------------------------- dispatch
-
-
-def _text_of(payload: bytes, name: str) -> str:
-    """The payload as text (UTF-8, BOM tolerated), or a SourceDataError."""
-    try:
-        return payload.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise _error(name, f"not UTF-8 text ({e})") from e
 
 
 def layout_of(payload: bytes, name: str) -> str:

@@ -125,6 +125,15 @@ def ensure_data(payload: bytes, *, source: str, name: str) -> bytes:
     return payload
 
 
+def decode_text(payload: bytes, *, source: str, name: str) -> str:
+    """``payload`` as text, after ``ensure_data``; a SourceDataError when it is not UTF-8."""
+    ensure_data(payload, source=source, name=name)
+    try:
+        return payload.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SourceDataError(f"source {source!r}, file {name!r}: not UTF-8 text ({e})") from e
+
+
 class RateLimiter:
     """Keeps at least ``interval`` seconds between the starts of requests to one host."""
 
