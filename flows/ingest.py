@@ -197,10 +197,9 @@ def parse_one(source: str, payload: bytes, name: str, run: Run) -> pl.DataFrame:
     """Parse one payload with its source's parser (ensuring it is data first)."""
     ensure_data(payload, source=source, name=name)
     if source == "cboe":
-        return cboe.parse(payload, name, as_of=run.today)
+        return cboe.parse(payload, name)
     if source == "fred":
-        return fred.parse(payload, name, rules=run.config.fred.rules, releases=_events(run),
-                          as_of=run.today)
+        return fred.parse(payload, name, rules=run.config.fred.rules, releases=_events(run))
     parser = {"cfe": cfe.parse, "chains": chains.parse, "breadth": breadth.parse,
               "calendar": calendar.parse}[source]
     return parser(payload, name)

@@ -15,7 +15,6 @@ Conventions:
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import logging
 import re
@@ -51,14 +50,13 @@ def urls(config: SourcesConfig) -> list[tuple[str, str]]:
             for s in config.cboe.symbols]
 
 
-def parse(payload: bytes, name: str, *, as_of: dt.date | None = None) -> pl.DataFrame:
+def parse(payload: bytes, name: str) -> pl.DataFrame:
     """Parse one CBOE ``*_History.csv`` file into ``index_daily`` columns.
 
     Args:
         payload: The file's bytes as received.
         name: The file name (``VIX_History.csv``): gives the symbol and names the file in
             errors.
-        as_of: When given, rows dated after it are refused (a clock or file mix-up).
 
     Returns:
         symbol, date, open, high, low, close (no ``ingested_at``), sorted by date.
@@ -66,7 +64,7 @@ def parse(payload: bytes, name: str, *, as_of: dt.date | None = None) -> pl.Data
     Raises:
         SourceDataError: Empty or HTML body, unknown or renamed header, a truncated last
             line, missing or non-numeric values, bad dates, zero or negative prices, the
-            same date twice with different values, or dates after ``as_of``.
+            same date twice with different values.
     """
     raw = _read(ensure_data(payload, source=SOURCE, name=name), name)
     symbol, value_only = _layout(raw.columns, name)
@@ -77,7 +75,6 @@ def parse(payload: bytes, name: str, *, as_of: dt.date | None = None) -> pl.Data
         frame = _without_unpublished(frame, name)
     _check_positive(frame, name)
     frame = _deduplicated(frame, name)
-    _check_not_after(frame, name, as_of)
     return frame.drop("line").sort("date")
 
 
@@ -194,16 +191,6 @@ def _deduplicated(frame: pl.DataFrame, name: str) -> pl.DataFrame:
             named=True))
         raise _fail(name, f"date {day} appears twice with different values ({shown})")
     return frame
-
-
-def _check_not_after(frame: pl.DataFrame, name: str, as_of: dt.date | None) -> None:
-    """Raise naming the first row dated after ``as_of``."""
-    if as_of is None:
-        return
-    future = frame.filter(pl.col("date") > as_of)
-    if not future.is_empty():
-        row = future.row(0, named=True)
-        raise _fail(name, f"future date {row['date']} at line {row['line']} (as of {as_of})")
 
 
 def render(frame: pl.DataFrame) -> bytes:

@@ -81,7 +81,6 @@ def parse(
     rules: Mapping[str, SeriesRule] | None = None,
     releases: pl.DataFrame | None = None,
     holidays: Sequence[dt.date] = (),
-    as_of: dt.date | None = None,
 ) -> pl.DataFrame:
     """Parse a fredgraph CSV or an observations-API JSON into ``macro_observations`` columns.
 
@@ -93,7 +92,6 @@ def parse(
         releases: Release days from the events calendar (``date``, ``kind``), used by
             ``release_day`` series such as CPIAUCSL and PPIFIS.
         holidays: Days that are not business days, for ``business_days`` lags.
-        as_of: When given, observations dated after it are refused.
 
     Returns:
         series_id, date, value, realtime_start, available_at (no ``ingested_at``), sorted by
@@ -101,9 +99,9 @@ def parse(
 
     Raises:
         SourceDataError: Empty or HTML body, an unexpected header, bad dates, non-numeric
-            values, the same date twice with different values, a truncated last line, dates
-            after ``as_of``, an API error document or a partial page, or a series without a
-            publication rule.
+            values, the same date twice with different values, a truncated last line, an API
+            error document or a partial page, or a series without a publication rule.
+            (Rows dated after today are refused by the ingest layer, for every source.)
     """
     ensure_data(payload, source=SOURCE, name=name)
     if payload.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
@@ -112,7 +110,6 @@ def parse(
         series_id, raw = _csv_frame(payload, name)
         rule = _rule(series_id, rules, name)
         frame = _with_available_at(_typed(raw, name, series_id), rule, releases, holidays)
-    _check_not_after(frame, name, as_of)
     return frame.select(COLUMNS).sort("date", "realtime_start", nulls_last=False)
 
 
@@ -194,17 +191,6 @@ def _deduplicated(frame: pl.DataFrame, name: str, *, keys: list[str]) -> pl.Data
     return frame
 
 
-def _check_not_after(frame: pl.DataFrame, name: str, as_of: dt.date | None) -> None:
-    """Raise naming the first observation dated after ``as_of``."""
-    if as_of is None:
-        return
-    future = frame.filter(pl.col("date") > as_of)
-    if not future.is_empty():
-        first = future.sort("date").row(0, named=True)["date"]
-        raise _fail(name, f"future date {first} (as of {as_of})")
-
-
-# -- the observations API (vintages) ------------------------------------------------------
 def _api_frame(payload: bytes, name: str) -> pl.DataFrame:
     """Every (date, vintage) of an observations-API answer, available from its vintage."""
     doc = _api_document(payload, name)

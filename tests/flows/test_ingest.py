@@ -193,8 +193,9 @@ CASES = {
     "negative_settle": ("cfe", VX, set_cell(3, 6, b"-1"), ["negative Settle"]),
     "negative_count": ("breadth", BREADTH, set_cell(3, 2, b"-5"), ["negative count"]),
     "future_date": ("cboe", VIX, append(b"04/02/2024,19.0,20.0,18.0,19.5"),
-                    ["future date 2024-04-02"]),
-    "future_date_fred": ("fred", DFF, append(b"2024-04-02,4.1"), ["future date 2024-04-02"]),
+                    ["dated after today 2024-03-28, e.g. 2024-04-02"]),
+    "future_date_fred": ("fred", DFF, append(b"2024-04-02,4.1"),
+                         ["dated after today 2024-03-28, e.g. 2024-04-02"]),
 }
 
 

@@ -86,13 +86,6 @@ def test_bad_input_names_source_file_and_problem(text, name, problem):
     assert problem in message, message
 
 
-def test_future_dates_relative_to_as_of():
-    assert parse(GOOD, as_of=dt.date(2020, 3, 16)).height == 2
-    with pytest.raises(SourceDataError, match=r"future date 2020-03-16 at line 3 \(as of "
-                                              r"2020-03-13\)"):
-        parse(GOOD, as_of=dt.date(2020, 3, 13))
-
-
 def test_zero_in_a_value_only_file_is_an_unpublished_value_and_is_dropped(caplog):
     got = parse("DATE,DSPX\n02/07/2018,30.1\n02/08/2018,0.0\n02/09/2018,29.5\n",
                 "DSPX_History.csv")

@@ -70,13 +70,6 @@ def test_bad_input_names_source_file_and_problem(text, name, problem):
     assert problem in message, message
 
 
-def test_future_dates_relative_to_as_of():
-    text = f"observation_date,DTB3\n{ROWS}"
-    assert parse(text, as_of=D(2020, 3, 17)).height == 2
-    with pytest.raises(SourceDataError, match="future date 2020-03-17"):
-        parse(text, as_of=D(2020, 3, 16))
-
-
 # -- point in time ------------------------------------------------------------------------
 def test_business_day_lag_treats_weekend_dates_as_friday_and_skips_holidays():
     days = pl.Series([D(2020, 3, 13), D(2020, 3, 14), D(2020, 3, 15), D(2020, 3, 16)])
