@@ -8,6 +8,7 @@ import polars as pl
 
 from features.config import IndicatorConfig, RegimeConfig
 from features.indicators import macd, rsi
+from features.rolling import window_mean, window_std
 
 
 def vix_regime(cfg: RegimeConfig) -> pl.Expr:
@@ -24,7 +25,7 @@ def spx_rv_20(cfg: RegimeConfig) -> pl.Expr:
     """Annualised realised vol of SPX daily log returns, in vol points."""
     ret = pl.col("spx").log().diff()
     scale = 100.0 * math.sqrt(cfg.trading_days_per_year)
-    return (ret.rolling_std(window_size=cfg.rv_window) * scale).alias("spx_rv_20")
+    return (window_std(ret, cfg.rv_window) * scale).alias("spx_rv_20")
 
 
 def vrp() -> pl.Expr:
@@ -34,7 +35,7 @@ def vrp() -> pl.Expr:
 
 def vix_sma_200(cfg: RegimeConfig) -> pl.Expr:
     """Simple moving average of VIX."""
-    return pl.col("vix").rolling_mean(window_size=cfg.vix_sma_window).alias("vix_sma_200")
+    return window_mean(pl.col("vix"), cfg.vix_sma_window).alias("vix_sma_200")
 
 
 def vix_above_200dma() -> pl.Expr:

@@ -6,6 +6,7 @@ import polars as pl
 
 from features.config import TermStructureConfig
 from features.indicators import macd
+from features.rolling import window_slope
 
 
 def listed_curve(vx_futures: pl.LazyFrame, cfg: TermStructureConfig) -> pl.LazyFrame:
@@ -101,5 +102,4 @@ def ts_macd_struct(fast: int, slow: int, signal: int) -> pl.Expr:
 def vx_beta(days: int, window: int) -> pl.Expr:
     """Rolling OLS slope of the CM future's daily change on VIX's daily change."""
     dx, dy = pl.col("vix").diff(), pl.col(f"vx_cm{days}").diff()
-    beta = pl.rolling_cov(dx, dy, window_size=window) / dx.rolling_var(window_size=window)
-    return beta.alias(f"vx_cm{days}_beta")
+    return window_slope(dy, dx, window).alias(f"vx_cm{days}_beta")
