@@ -1,11 +1,13 @@
-"""Small slices of ../shared/data in the lake tables' schemas, read with plain polars."""
+"""Small slices of ../shared/data in the lake tables' schemas, read by the real parsers."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import polars as pl
 
+from sources import breadth, calendar, cboe, cfe, fred
 from storage import schemas
 from tests.conftest import NOW, shared
 
@@ -17,37 +19,22 @@ def _stamp(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     return schemas.get(table).conform(frame)
 
 
+def _parsed(parse: Callable[[bytes, str], pl.DataFrame], *parts: str) -> pl.DataFrame:
+    """A real file read by the project's own parser."""
+    path = shared(*parts)
+    return parse(path.read_bytes(), path.name)
+
+
 def index_daily() -> pl.DataFrame:
     """CBOE VIX, first half of 2024."""
-    raw = pl.read_csv(shared("cboe", "VIX_History.csv"))
-    frame = raw.rename(str.lower).with_columns(
-        pl.col("date").str.to_date("%m/%d/%Y"), symbol=pl.lit("VIX"))
+    frame = _parsed(cboe.parse, "cboe", "VIX_History.csv")
     return _stamp(frame.filter(pl.col("date").is_between(dt.date(YEAR, 1, 1),
                                                          dt.date(YEAR, 6, 30))), "index_daily")
 
 
-def vx_expiry(month: pl.Expr) -> pl.Expr:
-    """The Wednesday 30 days before the third Friday of the month after ``month`` (a Date)."""
-    nxt = month.dt.offset_by("1mo")
-    third_friday = nxt.dt.offset_by(((5 - nxt.dt.weekday()) % 7 + 14).cast(pl.String) + "d")
-    return third_friday.dt.offset_by("-30d")
-
-
 def vx_futures() -> pl.DataFrame:
-    """CFE VX monthly contracts, Q1 2024 (settle 0.0 means no settlement: null)."""
-    raw = pl.read_csv(shared("vx_futures", "cfe_vx_all_monthly_contracts_2013_2025.csv"))
-    month = pl.col("Futures").str.extract(r"\((\w+ \d{4})\)").str.to_date("%b %Y")
-    frame = raw.select(
-        pl.col("Trade Date").str.to_date().alias("trade_date"),
-        vx_expiry(month).alias("expiry"),
-        pl.format("VX/{}{}", pl.col("Futures").str.slice(0, 1),
-                  pl.col("Futures").str.slice(-3, 2)).alias("symbol"),
-        pl.col("Open").alias("open"), pl.col("High").alias("high"), pl.col("Low").alias("low"),
-        pl.col("Close").alias("close"),
-        pl.when(pl.col("Settle") > 0).then(pl.col("Settle")).alias("settle"),
-        pl.col("Change").alias("change"), pl.col("Total Volume").alias("volume"),
-        pl.col("Open Interest").alias("open_interest"),
-        (pl.col("Total Volume") == 0).alias("no_trade"))
+    """CFE VX monthly contracts, Q1 2024."""
+    frame = _parsed(cfe.parse, "vx_futures", "cfe_vx_all_monthly_contracts_2013_2025.csv")
     frame = frame.filter(pl.col("trade_date").is_between(dt.date(YEAR, 1, 1),
                                                          dt.date(YEAR, 3, 31)))
     return _stamp(frame.sort("trade_date", "expiry"), "vx_futures")
@@ -55,37 +42,23 @@ def vx_futures() -> pl.DataFrame:
 
 def breadth_daily() -> pl.DataFrame:
     """NYSE advancers, decliners, unchanged, new highs and lows for 2024."""
-    def one(name: str, col: str) -> pl.DataFrame:
-        raw = pl.read_csv(shared("breadth", name), infer_schema_length=None)
-        return raw.select(pl.col("time").str.to_date().alias("date"),
-                          pl.col("close").cast(pl.Float64).round().cast(pl.Int64).alias(col))
-
-    frame = one("NYSE_ADV_advancing_issues.csv", "advancers")
-    for name, col in [("NYSE_DECL_declining_issues.csv", "decliners"),
-                      ("NYSE_UCHG_unchanged_issues.csv", "unchanged"),
-                      ("NYSE_MAHN_new_highs.csv", "new_highs"),
-                      ("NYSE_MALN_new_lows.csv", "new_lows")]:
-        frame = frame.join(one(name, col), on="date", how="left")
+    files = ["NYSE_ADV_advancing_issues.csv", "NYSE_DECL_declining_issues.csv",
+             "NYSE_UCHG_unchanged_issues.csv", "NYSE_MAHN_new_highs.csv",
+             "NYSE_MALN_new_lows.csv"]
+    frame = breadth.combine([_parsed(breadth.parse, "breadth", f) for f in files])
     return _stamp(frame.filter(pl.col("date").dt.year() == YEAR).sort("date"), "breadth_daily")
 
 
 def macro_observations() -> pl.DataFrame:
-    """FRED DFF for 2024, first vintage published the next day."""
-    raw = pl.read_csv(shared("fred", "derived_from_heliar", "DFF.csv"))
-    date = pl.col("observation_date").str.to_date()
-    frame = raw.select(pl.lit("DFF").alias("series_id"), date.alias("date"),
-                       pl.col("DFF").cast(pl.Float64).alias("value"),
-                       date.dt.offset_by("1d").alias("realtime_start"),
-                       date.dt.offset_by("1d").alias("available_at"))
+    """FRED DFF for 2024, available by its publication rule."""
+    frame = _parsed(fred.parse, "fred", "derived_from_heliar", "DFF.csv")
     return _stamp(frame.filter(pl.col("date").dt.year() == YEAR), "macro_observations")
 
 
 def events() -> pl.DataFrame:
     """FOMC decision days 2024-2026 from the macro calendar."""
-    raw = pl.read_csv(shared("calendar", "macro_events_fomc_cpi_nfp_2024_2026.csv"))
-    frame = raw.select(pl.col("event_date").str.to_date().alias("date"),
-                       pl.col("event_type").alias("kind")).filter(pl.col("kind") == "fomc")
-    return _stamp(frame.unique().sort("date"), "events")
+    frame = _parsed(calendar.parse, "calendar", "macro_events_fomc_cpi_nfp_2024_2026.csv")
+    return _stamp(frame.filter(pl.col("kind") == "fomc").unique().sort("date"), "events")
 
 
 def option_chain() -> pl.DataFrame:
