@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import glob
 import io
 import json
 import os
@@ -386,7 +387,12 @@ def _finish(state: Any) -> None:
     """Print a flow's final state; exit 1 unless it completed."""
     colour = "green" if state.is_completed() else "red"
     out.print(f"[{colour}]{state.name}[/]: {state.message or ''}", highlight=False)
-    out.print(f"lake: {State.lake().url}  catalog: alvh.duckdb  (alvh status, alvh sql)")
+    lake = State.lake()
+    out.print(f"lake: {lake.url}  catalog: {lake.path('alvh.duckdb')}  (alvh status, alvh sql)",
+              highlight=False)
+    reports = sorted(glob.glob(lake.path("reports", "*.html"))) if lake.local else []
+    if reports:
+        out.print(f"report: {reports[-1]}  (alvh report --open)", highlight=False)
     if not state.is_completed():
         raise typer.Exit(1)
 
