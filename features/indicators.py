@@ -19,7 +19,8 @@ How: the non-null observations of each series are packed left-aligned into a 2-D
 panels a sweep over days, in chunks transposed tile by tile so they stay in cache, where each
 day is one vector operation across all series. Both paths do the same float operations.
 Pass ``by=`` for a panel in long format (one call for all series); ``.over(group)`` also works
-but calls the kernel once per group.
+but calls the kernel once per group. The panel is as wide as the longest series: for very
+ragged panels (one long series among many short ones) ``.over`` uses less memory.
 """
 
 from __future__ import annotations
