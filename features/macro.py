@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from features.config import MacroConfig
+from features.rolling import window_mean, window_std
 
 SERIES = ("SOFR", "IORB", "DFF", "DGS2", "NFCILEVERAGE", "BAMLH0A0HYM2", "DTWEXBGS")
 
@@ -61,8 +62,8 @@ def funding_spread() -> pl.Expr:
 def funding_spread_z(cfg: MacroConfig) -> pl.Expr:
     """Z-score of funding_spread over the trailing year of trading days."""
     x, w = pl.col("funding_spread"), cfg.funding_z_window
-    return ((x - x.rolling_mean(window_size=w)) / x.rolling_std(window_size=w)
-            ).alias("funding_spread_z")
+    # Each window computed on its own, so an incremental run lands on the full run's floats.
+    return ((x - window_mean(x, w)) / window_std(x, w)).alias("funding_spread_z")
 
 
 def nfci_leverage() -> pl.Expr:
