@@ -27,7 +27,7 @@ from storage.errors import (
     SourceDataError,
     SourceUnavailable,
 )
-from storage.lake import Lake
+from storage.lake import Lake, iter_partitions
 from validations.gate import gate_partition
 from validations.suites.base import Rules
 
@@ -223,9 +223,12 @@ def restamped(lake: Lake, table: str, frame: pl.DataFrame, now: dt.datetime) -> 
     t = schemas.get(table)
     keys = list(t.keys)
     values = [c for c in t.columns if c not in keys and c != "ingested_at"]
-    old = (lake.scan(table).join(frame.lazy().select(keys), on=keys, how="semi")
-           .select(*keys, *[pl.col(c).alias(f"{c}__old") for c in [*values, "ingested_at"]])
-           .collect())
+    # Only the partitions the frame touches can hold its keys: read those, not the table.
+    stored = [p for p in (lake.read_partition(table, part) for part in iter_partitions(t, frame))
+              if p is not None]
+    old = (pl.concat(stored) if stored else t.empty()).join(
+        frame.select(keys), on=keys, how="semi").select(
+        *keys, *[pl.col(c).alias(f"{c}__old") for c in [*values, "ingested_at"]])
     same = pl.all_horizontal(pl.lit(True), *[pl.col(c).eq_missing(pl.col(f"{c}__old"))
                                             for c in values])
     return (frame.join(old, on=keys, how="left")
