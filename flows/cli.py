@@ -8,6 +8,7 @@ import datetime as dt
 import glob
 import io
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -32,8 +33,10 @@ for _key, _value in {"PREFECT_LOGGING_LEVEL": "WARNING",
 
 app = typer.Typer(help="alvh: the ALVH data pipeline and feature store.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
-out = Console()
-err = Console(stderr=True)
+# Piped output (logs, CI, `make run | tee`) gets room for the wide tables.
+out = Console(width=None if sys.stdout.isatty() else 130)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 130)
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 class Format(StrEnum):
