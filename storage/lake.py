@@ -132,7 +132,11 @@ class Lake:
     def partitions(self, table: str) -> list[str]:
         """Paths of every published data file of ``table`` (never a temporary file)."""
         base = self.path("tables", safe_segment(table, "table"))
-        depth = "/".join(["*"] * len(schemas.get(table).partition_by))
+        levels = len(schemas.get(table).partition_by)
+        if self.local:
+            # os.scandir: fsspec's glob walks with a stat per entry (~5 ms for 120 files).
+            return sorted(_local_data_files(base, levels))
+        depth = "/".join(["*"] * levels)
         return sorted(self.fs.glob(f"{base}/{depth}/{DATA_FILE}"))
 
     def read_partition(self, table: str, partition: Mapping[str, object]) -> pl.DataFrame | None:
@@ -216,6 +220,23 @@ class Lake:
         if not self.fs.exists(base):
             return []
         return sorted(p for p in self.fs.find(base) if not p.endswith(".meta.json"))
+
+
+def _local_data_files(base: str, levels: int) -> list[str]:
+    """``base/*/.../DATA_FILE`` (``levels`` folders deep) on a local disk, unsorted."""
+    folders = [base]
+    for _ in range(levels):
+        folders = [e.path for f in folders for e in _subfolders(f)]
+    return [f"{f}/{DATA_FILE}" for f in folders if os.path.isfile(f"{f}/{DATA_FILE}")]
+
+
+def _subfolders(folder: str) -> list[os.DirEntry[str]]:
+    """The folders inside ``folder`` (none when it does not exist)."""
+    try:
+        with os.scandir(folder) as entries:
+            return [e for e in entries if e.is_dir()]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def _partition_year(path: str) -> int:
