@@ -1,146 +1,100 @@
 """Lake-shaped input frames for the feature tests and bench, read from ../shared/data.
 
-Small readers written here on purpose: the features depend on the lake table schemas only,
-not on sources/. Publication lags for macro series are the usual FRED ones (approximate).
+Every table comes from the project's own parsers (sources/), stamped ``ingested_at = NOW`` and
+conformed to its lake schema, as the ingest layer stores it: no second CSV reader, VX expiry
+rule or publication lag to drift from the real ones. FRED ``available_at`` follows the
+packaged publication rules (``fred.default_rules()``), as ``flows.ingest`` applies them.
+
+One small reader stays: VIX1D exists in the shared data only as a column of the wide CBOE
+panel (no ``VIX1D_History.csv``), and no parser reads that panel. Its column is written out
+in CBOE's value-only layout (``DATE,VIX1D``, values as the panel has them) and read by
+``cboe.parse`` like any other history file.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 
-NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+from sources import breadth, calendar, cboe, cfe, fred
+from storage import schemas
+from tests.conftest import NOW
+
 UTC_TS = pl.Datetime("us", "UTC")
+INDEX_SYMBOLS = ("SPX", "VIX", "VIX3M", "VVIX")
+VIX1D_PANEL = ("cboe", "cboe_volatility_panel_heliar.csv")
+VX_FILE = ("vx_futures", "cfe_vx_all_monthly_contracts_2013_2025.csv")
+BREADTH_FILES = ("NYSE_ADV_advancing_issues.csv", "NYSE_DECL_declining_issues.csv",
+                 "NYSE_UCHG_unchanged_issues.csv")
+# The Second Engine's FRED series, one file each under fred/ (the series id is in the header).
+MACRO_FILES = ("derived_from_heliar/SOFR.csv", "derived_from_heliar/IORB.csv",
+               "derived_from_heliar/DFF.csv", "derived_from_heliar/DGS2.csv",
+               "derived_from_heliar/NFCILEVERAGE.csv", "BAMLH0A0HYM2_long_1996_2026.csv",
+               "derived_from_heliar/DTWEXBGS.csv")
+CALENDAR_FILES = ("fomc_dates_1978_2023.csv", "macro_events_fomc_cpi_nfp_2024_2026.csv")
+EVENT_KINDS = ("fomc", "cpi")
 
-# series -> (file under fred/, publication lag in calendar days)
-MACRO_FILES = {
-    "SOFR": ("derived_from_heliar/SOFR.csv", 1),
-    "IORB": ("derived_from_heliar/IORB.csv", 1),
-    "DFF": ("derived_from_heliar/DFF.csv", 1),
-    "DGS2": ("derived_from_heliar/DGS2.csv", 1),
-    "NFCILEVERAGE": ("derived_from_heliar/NFCILEVERAGE.csv", 5),
-    "BAMLH0A0HYM2": ("BAMLH0A0HYM2_long_1996_2026.csv", 1),
-    "DTWEXBGS": ("derived_from_heliar/DTWEXBGS.csv", 3),
-}
+
+def _parsed(parse: Callable[[bytes, str], pl.DataFrame], path: Path) -> pl.DataFrame:
+    """A real file read by the project's own parser."""
+    return parse(path.read_bytes(), path.name)
 
 
-def _stamp(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(pl.lit(NOW, dtype=UTC_TS).alias("ingested_at"))
+def _stored(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+    """Parser output as the lake stores it: ``ingested_at`` added, schema conformed."""
+    stamped = frame.with_columns(pl.lit(NOW, dtype=UTC_TS).alias("ingested_at"))
+    return schemas.get(table).conform(stamped)
 
 
 def cboe_history(path: Path, symbol: str) -> pl.DataFrame:
-    """A CBOE *_History.csv as index_daily rows (close-only files get O=H=L=C)."""
-    raw = pl.read_csv(path, infer_schema_length=0)
-    close = raw.columns[-1]
-    frame = raw.select(
-        pl.lit(symbol).alias("symbol"),
-        pl.col("DATE").str.to_date("%m/%d/%Y").alias("date"),
-        *[pl.col(c if c in raw.columns else close).cast(pl.Float64).alias(c.lower())
-          for c in ("OPEN", "HIGH", "LOW", "CLOSE")],
-    )
-    return _stamp(frame.unique("date", keep="last").sort("date"))
+    """A CBOE *_History.csv as index_daily rows (value-only files get null O/H/L)."""
+    frame = _parsed(cboe.parse, path)
+    got = frame["symbol"].unique().to_list()
+    if got != [symbol]:
+        raise ValueError(f"{path.name} holds {got}, not {symbol}")
+    return _stored(frame, "index_daily")
 
 
 def vix1d_history(panel: Path) -> pl.DataFrame:
-    """VIX1D closes from the wide CBOE panel, as index_daily rows."""
-    raw = pl.read_csv(panel, columns=["date", "VIX1D"], schema_overrides={"VIX1D": pl.Float64})
-    raw = raw.drop_nulls("VIX1D")
-    frame = raw.select(pl.lit("VIX1D").alias("symbol"), pl.col("date").str.to_date(),
-                       *[pl.col("VIX1D").alias(c) for c in ("open", "high", "low", "close")])
-    return _stamp(frame)
+    """VIX1D from the wide CBOE panel, read by ``cboe.parse`` as a value-only history file."""
+    # Strings in, strings out: the parser sees the panel's values verbatim.
+    column = pl.read_csv(panel, columns=["date", "VIX1D"], infer_schema=False)
+    payload = column.drop_nulls("VIX1D").rename({"date": "DATE"}).write_csv().encode()
+    return _stored(cboe.parse(payload, "VIX1D_History.csv"), "index_daily")
 
 
 def index_daily(data: Path) -> pl.DataFrame:
     """SPX, VIX, VIX3M, VVIX and VIX1D as one index_daily frame."""
-    parts = [cboe_history(data / "cboe" / f"{s}_History.csv", s)
-             for s in ("SPX", "VIX", "VIX3M", "VVIX")]
-    parts.append(vix1d_history(data / "cboe" / "cboe_volatility_panel_heliar.csv"))
+    parts = [cboe_history(data / "cboe" / f"{s}_History.csv", s) for s in INDEX_SYMBOLS]
+    parts.append(vix1d_history(data.joinpath(*VIX1D_PANEL)))
     return pl.concat(parts)
 
 
-def _rule_expiry(month_start: pl.Expr) -> pl.Expr:
-    """VX expiry rule: 30 days before the third Friday of the following month."""
-    nxt = month_start.dt.offset_by("1mo")
-    first_friday = nxt.dt.offset_by(((5 - nxt.dt.weekday()) % 7).cast(pl.String) + "d")
-    return first_friday.dt.offset_by("14d").dt.offset_by("-30d")
-
-
 def vx_futures(data: Path) -> pl.DataFrame:
-    """The 2013-2025 CFE file as vx_futures rows; expiry = last trade date (rule if alive)."""
-    raw = pl.read_csv(data / "vx_futures" / "cfe_vx_all_monthly_contracts_2013_2025.csv",
-                      infer_schema_length=0)
-    frame = raw.select(
-        pl.col("Trade Date").str.to_date().alias("trade_date"),
-        pl.col("Futures").alias("symbol"),
-        pl.col("Futures").str.extract(r"\((\w+ \d+)\)").str.to_date("%b %Y").alias("month"),
-        *[pl.col(a).cast(pl.Float64).alias(b) for a, b in (
-            ("Open", "open"), ("High", "high"), ("Low", "low"), ("Close", "close"),
-            ("Settle", "settle"), ("Change", "change"))],
-        pl.col("Total Volume").cast(pl.Int64).alias("volume"),
-        pl.col("Open Interest").cast(pl.Int64).alias("open_interest"),
-    )
-    last_day = frame["trade_date"].max()
-    frame = frame.with_columns(
-        pl.col("trade_date").max().over("month").alias("_last"))
-    frame = frame.with_columns(
-        pl.when(pl.col("_last") < last_day).then(pl.col("_last"))
-        .otherwise(_rule_expiry(pl.col("month"))).alias("expiry"),
-        (pl.col("volume") == 0).alias("no_trade"),
-    ).unique(["trade_date", "expiry"], keep="last")
-    cols = ["trade_date", "expiry", "symbol", "open", "high", "low", "close", "settle",
-            "change", "volume", "open_interest", "no_trade"]
-    return _stamp(frame.select(cols).sort("trade_date", "expiry"))
-
-
-def _breadth_col(path: Path, name: str) -> pl.DataFrame:
-    raw = pl.read_csv(path, columns=["time", "close"], infer_schema_length=0)
-    return raw.select(pl.col("time").str.to_date().alias("date"),
-                      pl.col("close").cast(pl.Float64).cast(pl.Int64).alias(name)
-                      ).unique("date", keep="last")
+    """The 2013-2025 CFE file as vx_futures rows (expiry by the CFE rule, 0 settles null)."""
+    frame = _parsed(cfe.parse, data.joinpath(*VX_FILE))
+    return _stored(frame.sort("trade_date", "expiry"), "vx_futures")
 
 
 def breadth_daily(data: Path) -> pl.DataFrame:
-    """NYSE advancing/declining/unchanged issues as breadth_daily rows."""
-    b = data / "breadth"
-    adv = _breadth_col(b / "NYSE_ADV_advancing_issues.csv", "advancers")
-    dec = _breadth_col(b / "NYSE_DECL_declining_issues.csv", "decliners")
-    unc = _breadth_col(b / "NYSE_UCHG_unchanged_issues.csv", "unchanged")
-    frame = adv.join(dec, on="date", how="full", coalesce=True).join(
-        unc, on="date", how="left").with_columns(
-        pl.lit(None, pl.Int64).alias("new_highs"), pl.lit(None, pl.Int64).alias("new_lows"))
-    return _stamp(frame.sort("date"))
-
-
-def fred_series(path: Path, series_id: str, lag_days: int) -> pl.DataFrame:
-    """A two-column FRED csv as macro_observations rows, published ``lag_days`` later."""
-    raw = pl.read_csv(path, infer_schema_length=0)
-    d, v = raw.columns
-    frame = raw.select(
-        pl.lit(series_id).alias("series_id"), pl.col(d).str.to_date().alias("date"),
-        pl.col(v).replace(".", None).cast(pl.Float64).alias("value"),
-    ).drop_nulls("value")
-    avail = pl.col("date").dt.offset_by(f"{lag_days}d")
-    return _stamp(frame.with_columns(avail.alias("realtime_start"), avail.alias("available_at")))
+    """NYSE advancing/declining/unchanged issues as breadth_daily rows (no highs/lows)."""
+    parts = [_parsed(breadth.parse, data / "breadth" / f) for f in BREADTH_FILES]
+    return _stored(breadth.combine(parts), "breadth_daily")
 
 
 def macro_observations(data: Path) -> pl.DataFrame:
-    """The Second Engine's FRED series as macro_observations rows."""
-    return pl.concat([fred_series(data / "fred" / f, s, lag)
-                      for s, (f, lag) in MACRO_FILES.items()])
+    """The Second Engine's FRED series, available by their packaged publication rules."""
+    parts = [_parsed(fred.parse, data / "fred" / f) for f in MACRO_FILES]
+    return _stored(pl.concat(parts), "macro_observations")
 
 
 def events(data: Path) -> pl.DataFrame:
     """FOMC decision days 1978-2026 and CPI release days 2025-2026 as events rows."""
-    cal = data / "calendar"
-    old = pl.read_csv(cal / "fomc_dates_1978_2023.csv", infer_schema_length=0).select(
-        pl.col("Date").str.to_date("%Y%m%d").alias("date"), pl.lit("fomc").alias("kind"))
-    new = pl.read_csv(cal / "macro_events_fomc_cpi_nfp_2024_2026.csv").filter(
-        pl.col("event_type").is_in(["fomc", "cpi"])).select(
-        pl.col("event_date").str.to_date().alias("date"), pl.col("event_type").alias("kind"))
-    return _stamp(pl.concat([old, new]).unique().sort("date", "kind"))
+    parts = [_parsed(calendar.parse, data / "calendar" / f) for f in CALENDAR_FILES]
+    frame = pl.concat(parts).filter(pl.col("kind").is_in(EVENT_KINDS))
+    return _stored(frame.unique().sort("date", "kind"), "events")
 
 
 READERS: dict[str, Callable[[Path], pl.DataFrame]] = {
