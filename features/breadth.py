@@ -7,9 +7,10 @@ import polars as pl
 from features.config import BreadthConfig
 
 
-def ad_line() -> pl.Expr:
-    """Cumulative advancers minus decliners since the first breadth day."""
-    return (pl.col("advancers") - pl.col("decliners")).cum_sum().alias("ad_line")
+def ad_line(start: int | None = None) -> pl.Expr:
+    """Cumulative advancers minus decliners since the first breadth day (plus ``start``)."""
+    line = (pl.col("advancers") - pl.col("decliners")).cum_sum()
+    return (line if start is None else line + start).alias("ad_line")
 
 
 def _spx_near_high(cfg: BreadthConfig) -> pl.Expr:

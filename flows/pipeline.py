@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import polars as pl
 
 import hedge  # noqa: F401  (registers the recommendation tables)
-from features.build import WINDOWED_TABLES, build_features, history_start
+from features.build import WINDOWED_TABLES, ad_line_seed, build_features, history_start
 from features.calendar import trading_days
 from features.config import FeatureConfig
 from features.registry import FEATURE_SET_VERSION, FEATURES, feature_catalog
@@ -45,10 +45,15 @@ class BuildReport:
         return f"features_daily: {self.rows} row(s) {self.first}..{self.last} ({kind})"
 
 
-def inputs(lake: Lake, since: dt.date | None = None) -> dict[str, pl.LazyFrame]:
-    """The feature inputs as lazy scans; windowed tables skip years before ``since``."""
-    return {t: lake.scan(t, since=since if t in WINDOWED_TABLES else None)
-            for t in INPUT_TABLES}
+def inputs(lake: Lake, since: dt.date | None = None,
+           breadth_since: dt.date | None = None) -> dict[str, pl.LazyFrame]:
+    """The feature inputs as lazy scans; windowed tables skip years before ``since``.
+
+    breadth_daily skips years before ``breadth_since`` (give it only with an A/D line seed
+    of that day: without one the A/D line sums breadth from its first row).
+    """
+    cut = {t: since for t in WINDOWED_TABLES} | {"breadth_daily": breadth_since}
+    return {t: lake.scan(t, since=cut.get(t)) for t in INPUT_TABLES}
 
 
 def feature_rules() -> Rules:
@@ -106,8 +111,12 @@ def build(lake: Lake, end: dt.date, *, now: dt.datetime, full: bool = False,
     if lake.scan("index_daily").select(pl.len()).collect().item() == 0:
         return BuildReport(None, None, 0, full)  # nothing ingested yet: nothing to build
     start = None if full else incremental_start(lake, end)
-    frame = build_features(inputs(lake, history_start(start, config)), start=start, end=end,
-                           config=config, computed_at=now)
+    since = history_start(start, config)
+    # The stored A/D line before the window lets the run read only recent breadth years.
+    seed = ad_line_seed(lake.scan("features_daily", since=since - dt.timedelta(days=10)),
+                        start, config) if since else None
+    frame = build_features(inputs(lake, since, seed.date if seed else None), start=start,
+                           end=end, config=config, computed_at=now, ad_seed=seed)
     if start is None and frame.height:
         # A full rebuild replaces every partition, dropping rows no longer produced.
         for path in lake.partitions("features_daily"):

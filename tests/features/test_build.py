@@ -4,7 +4,13 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from features.build import WINDOWED_TABLES, build_features, history_start
+from features.build import (
+    WINDOWED_TABLES,
+    AdSeed,
+    ad_line_seed,
+    build_features,
+    history_start,
+)
 from features.registry import FEATURE_NAMES, FEATURES, FEATURES_DAILY, feature_catalog
 from storage import schemas
 from tests.conftest import SHARED_DATA, shared
@@ -92,6 +98,34 @@ def test_scans_pruned_to_history_start_give_the_same_rows(inputs, full, start):
               for k, v in inputs.items()}
     assert since is None or pruned["index_daily"].height < inputs["index_daily"].height
     assert_frame_equal(build(pruned, start=start, end=END), full.filter(pl.col("date") >= start))
+
+
+@pytest.mark.parametrize("start", [D(2013, 6, 3), D(2020, 3, 16), END])
+def test_ad_line_continued_from_the_stored_row_reads_only_recent_breadth(inputs, full, start):
+    seed = ad_line_seed(full.lazy(), start)
+    assert seed is not None and seed.date < history_start(start)
+    recent = dict(inputs, breadth_daily=inputs["breadth_daily"].filter(
+        pl.col("date").dt.year() >= seed.date.year))
+    assert recent["breadth_daily"].height < inputs["breadth_daily"].height
+    assert_frame_equal(build(recent, start=start, end=END, ad_seed=seed),
+                       full.filter(pl.col("date") >= start))
+
+
+def test_no_seed_without_a_stored_value_before_the_window(full):
+    assert ad_line_seed(full.lazy(), None) is None  # a full rebuild
+    assert ad_line_seed(full.lazy(), D(1990, 2, 1)) is None  # window reaches 1990
+    assert ad_line_seed(full.lazy().with_columns(pl.lit(None, pl.Float64).alias("ad_line")),
+                        END) is None
+    assert ad_line_seed(full.lazy().filter(pl.col("date") > D(2025, 1, 1)), END) is None
+
+
+def test_seeded_ad_line_adds_the_breadth_rows_after_the_seed_day(inputs):
+    breadth = pl.DataFrame({"date": [D(2024, 8, 1), D(2024, 8, 2), D(2024, 8, 5)],
+                            "advancers": [10, 1, 5], "decliners": [3, 4, 5]})
+    frames = dict(inputs, breadth_daily=breadth)
+    out = build(frames, start=D(2024, 8, 1), end=D(2024, 8, 5),
+                ad_seed=AdSeed(D(2024, 8, 1), 100))
+    assert out["ad_line"].to_list() == [None, 97.0, 97.0]
 
 
 @pytest.mark.parametrize("day", [D(1995, 6, 15), D(2008, 10, 10), D(2018, 2, 5),
