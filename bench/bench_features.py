@@ -29,7 +29,7 @@ from features.build import (  # noqa: E402
     history_start,
 )
 from features.calendar import trading_days  # noqa: E402
-from features.indicators import macd, rsi, rsi_macd  # noqa: E402
+from features.indicators import macd, rsi  # noqa: E402
 from storage.lake import Lake  # noqa: E402
 from tests.features.feature_inputs import NOW, all_inputs  # noqa: E402
 
@@ -115,22 +115,17 @@ def bench_panel(series: int = 5000, days: int = 2000) -> None:
 
     def with_polars() -> pl.DataFrame:
         # by= hands the whole long-format panel to one kernel call (.over would call it
-        # once per series); rsi_macd runs both in one sweep (the same values as the two).
-        return frame.select(rsi_macd(pl.col("x"), by="id").alias("out")).unnest("out")
-
-    def with_polars_separate() -> pl.DataFrame:
+        # once per series).
         return frame.select(rsi(pl.col("x"), by="id").alias("rsi"),
-                            macd(pl.col("x"), by="id").alias("macd")).unnest("macd")
+                            macd(pl.col("x"), by="id").alias("macd"))
 
     # Interleaved runs: the machine is shared, so both see the same background load.
-    t_talib = t_kept = t_polars = t_separate = float("inf")
+    t_talib = t_kept = t_polars = float("inf")
     for _ in range(5):
         t_talib = min(t_talib, best_of(with_talib, 1)[0])
         t_kept = min(t_kept, best_of(with_talib_kept, 1)[0])
         t_polars = min(t_polars, best_of(with_polars, 1)[0])
-        t_separate = min(t_separate, best_of(with_polars_separate, 1)[0])
-    out = with_polars()
-    assert out.equals(with_polars_separate().select(out.columns))
+    out = with_polars().unnest("macd")
     worst = max(
         np.nanmax(np.abs(out[c].to_numpy()[i * days:(i + 1) * days].astype(float) - want))
         for i in (0, series // 2, series - 1)
@@ -140,8 +135,7 @@ def bench_panel(series: int = 5000, days: int = 2000) -> None:
           f"{t_polars * 1000:.0f} ms, ratio {t_polars / t_talib:.1f}x (target <= 2x); "
           f"max |diff| on sampled series {worst:.1e}")
     print(f"  (TA-Lib loop keeping its 4 output panels: {t_kept * 1000:.0f} ms, "
-          f"ratio {t_polars / t_kept:.1f}x; rsi and macd as two expressions: "
-          f"{t_separate * 1000:.0f} ms, {t_separate / t_talib:.1f}x)")
+          f"ratio {t_polars / t_kept:.1f}x)")
 
 
 def main() -> None:

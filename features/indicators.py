@@ -38,11 +38,6 @@ _SWEEP_FROM = 32
 _CHUNK_DAYS = 64
 # Series per tile when transposing a chunk: a 64-day tile (512 kB) fits in L2.
 _TILE_SERIES = 1024
-# Days per chunk of the fused RSI+MACD sweep: the strided copies in and out of the panel
-# move whole 2 kB row pieces (measured ~2x faster than 64 days; the sweep barely minds).
-_FUSED_DAYS = 256
-# Series per tile of a plain transposed copy (measured: 64 x 256 days = 128 kB).
-_COPY_TILE = 64
 _TINY = float(np.finfo(np.float64).smallest_subnormal)
 _MACD_FIELDS = ("macd", "signal", "hist")
 
@@ -142,18 +137,17 @@ def _smooth(u: np.ndarray, coeffs: tuple[float, ...], state: np.ndarray) -> None
         u[t] += carry
 
 
-def _chunks(panel: np.ndarray, start: int, days: int = _CHUNK_DAYS
-            ) -> Iterator[tuple[int, int]]:
+def _chunks(panel: np.ndarray, start: int) -> Iterator[tuple[int, int]]:
     """(first column, days) of each sweep chunk of the panel from column ``start`` on."""
     series, width = panel.shape
-    size = days if series >= _SWEEP_FROM else max(width - start, 1)
+    size = _CHUNK_DAYS if series >= _SWEEP_FROM else max(width - start, 1)
     for j in range(start, width, size):
         yield j, min(size, width - j)
 
 
-def _tiles(series: int, size: int = _TILE_SERIES) -> list[tuple[int, int]]:
+def _tiles(series: int) -> list[tuple[int, int]]:
     """Series ranges of the transposition tiles."""
-    return [(i, min(i + size, series)) for i in range(0, series, size)]
+    return [(i, min(i + _TILE_SERIES, series)) for i in range(0, series, _TILE_SERIES)]
 
 
 def _nan_head(shape: tuple[int, int], first: int) -> np.ndarray:
@@ -253,86 +247,6 @@ def _macd_panel(panel: np.ndarray, fast: int, slow: int, signal: int
     return line_out, sig_out, hist_out
 
 
-def _load_days(panel: np.ndarray, j: int, out: np.ndarray) -> np.ndarray:
-    """Columns j.. of the panel transposed into ``out`` (days x series), tile by tile."""
-    for i0, i1 in _tiles(panel.shape[0], _COPY_TILE):
-        np.copyto(out[:, i0:i1], panel[i0:i1, j:j + len(out)].T)
-    return out
-
-
-def _store_days(rows: np.ndarray, out: np.ndarray, j: int) -> None:
-    """``rows`` (days x k x series) into columns j.. of ``out`` (k x series x days)."""
-    for i0, i1 in _tiles(out.shape[1], _COPY_TILE):
-        np.copyto(out[:, i0:i1, j:j + len(rows)], rows[:, :, i0:i1].transpose(1, 2, 0))
-
-
-def _rsi_moves(x: np.ndarray, gain: np.ndarray, total: np.ndarray) -> None:
-    """Gains and absolute changes of consecutive rows of ``x`` (days x series)."""
-    np.subtract(x[1:], x[:-1], out=total)
-    np.maximum(total, 0.0, out=gain)
-    np.abs(total, out=total)
-
-
-def _rsi_values(gain: np.ndarray, total: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """RSI from the smoothed gains and absolute changes (``total`` is clobbered)."""
-    # Where the total is 0 so is the gain, and 0 / tiny prints TA-Lib's 0.
-    np.maximum(total, _TINY, out=total)
-    np.divide(gain, total, out=out)
-    out *= 100.0
-    return out
-
-
-def _rsi_macd_panel(panel: np.ndarray, n: int, fast: int, slow: int, signal: int
-                    ) -> tuple[np.ndarray, ...]:
-    """RSI(n) and MACD(fast, slow, signal) of a wide panel in one sweep over the days.
-
-    The same float operations as ``_rsi_panel`` and ``_macd_panel`` (so the same values), but
-    each chunk of days is transposed in once, its four recursions (RSI gains and changes, the
-    two EMAs) run side by side in one sweep, and the four outputs are written out once.
-    """
-    series, width = panel.shape
-    first = slow + signal - 2
-    if series < _SWEEP_FROM or n >= first or width <= first + 1:
-        return _rsi_panel(panel, n), *_macd_panel(panel, fast, slow, signal)
-    # One (4, series, width) block: each output stays one contiguous panel, and each chunk
-    # of days is written out with one strided copy per tile instead of four.
-    outs = np.empty((4, series, width))
-    outs[0, :, :first + 1] = _rsi_panel(panel[:, :first + 1], n)  # RSI alone up to there
-    outs[1:, :, :first] = np.nan
-    m_state, sig_state, line0 = _macd_seed(panel, fast, slow, signal)
-    outs[1:, :, first] = line0, sig_state, line0 - sig_state
-    # RSI's state at column ``first``: its sweep over the head, kept as n times the averages.
-    seed = np.diff(panel[:, :n + 1], axis=1)
-    r_state = np.concatenate([np.maximum(seed, 0.0).sum(axis=1), np.abs(seed).sum(axis=1)])
-    moves = np.empty((first - n, 2 * series))
-    _rsi_moves(_load_days(panel, n, np.empty((first - n + 1, series))),
-               moves[:, :series], moves[:, series:])
-    _smooth(moves, (1.0 - 1.0 / n,) * 2, r_state)
-    state = np.concatenate([moves[-1], m_state])
-    alphas, a_sig = (2.0 / (fast + 1), 2.0 / (slow + 1)), 2.0 / (signal + 1)
-    coeffs = (1.0 - 1.0 / n, 1.0 - 1.0 / n, 1.0 - alphas[0], 1.0 - alphas[1])
-    size = _FUSED_DAYS
-    x, work = np.empty((size + 1, series)), np.empty((size, 4 * series))
-    rows = np.empty((size, 4, series))  # per day: rsi, macd, signal, hist
-    for j, b in _chunks(panel, first + 1, size):
-        xb = _load_days(panel, j - 1, x[:b + 1])
-        gain, total, ema_f, ema_s = np.hsplit(work[:b], 4)
-        _rsi_moves(xb, gain, total)
-        np.multiply(xb[1:], alphas[0], out=ema_f)
-        np.multiply(xb[1:], alphas[1], out=ema_s)
-        _smooth(work[:b], coeffs, state)
-        state = work[b - 1].copy()
-        line, sig = rows[:b, 1], rows[:b, 2]
-        np.subtract(ema_f, ema_s, out=line)
-        np.multiply(line, a_sig, out=sig)
-        _smooth(sig, (1.0 - a_sig,), sig_state)
-        sig_state = sig[b - 1].copy()
-        np.subtract(line, sig, out=rows[:b, 3])
-        _rsi_values(gain, total, rows[:b, 0])
-        _store_days(rows[:b], outs, j)
-    return tuple(outs)
-
-
 def _kernel_input(s: pl.Series, grouped: bool) -> tuple[np.ndarray, _Layout]:
     """The panel and layout of a column (a struct of ``x`` and ``g`` when grouped)."""
     x, groups = (s.struct.field("x"), s.struct.field("g")) if grouped else (s, None)
@@ -389,25 +303,6 @@ def macd(expr: pl.Expr, fast: int = 12, slow: int = 26, signal: int = 9, *,
             parts = _macd_panel(panel, fast, slow, signal)
         return pl.DataFrame([_as_series(f, p, layout) for f, p in zip(
             _MACD_FIELDS, parts, strict=True)]).to_struct("macd")
-    return _mapped(expr, by, run, dtype)
-
-
-def rsi_macd(expr: pl.Expr, n: int = 14, fast: int = 12, slow: int = 26, signal: int = 9, *,
-             by: str | pl.Expr | None = None) -> pl.Expr:
-    """``rsi`` and ``macd`` of one column as a struct of ``rsi``, ``macd``, ``signal``, ``hist``.
-
-    The same values as the two expressions, computed in one pass: on a wide ``by=`` panel the
-    kernels share the loading and transposition of each chunk of days.
-    """
-    fields = ("rsi", *_MACD_FIELDS)
-    dtype = pl.Struct({f: pl.Float64 for f in fields})
-
-    def run(s: pl.Series, grouped: bool) -> pl.Series:
-        panel, layout = _kernel_input(s, grouped)
-        with np.errstate(invalid="ignore"):
-            parts = _rsi_macd_panel(panel, n, fast, slow, signal)
-        return pl.DataFrame([_as_series(f, p, layout) for f, p in zip(
-            fields, parts, strict=True)]).to_struct("rsi_macd")
     return _mapped(expr, by, run, dtype)
 
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from features.indicators import macd, macd_lookback, rsi, rsi_lookback, rsi_macd
+from features.indicators import macd, macd_lookback, rsi, rsi_lookback
 from tests.conftest import shared
 from tests.features.feature_inputs import cboe_history
 
@@ -186,34 +186,3 @@ def test_by_equals_over():
     exprs = lambda **kw: [rsi(pl.col("x"), **kw).alias("r"), macd(pl.col("x"), **kw).alias("m")]  # noqa: E731
     over = frame.select(e.over("g") for e in exprs())
     assert_frame_equal(frame.select(exprs(by="g")), over)
-
-
-@settings(max_examples=25, deadline=None)
-@given(st.lists(series(), min_size=1, max_size=6),
-       st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 30)), max_size=40),
-       st.integers(32, 70))
-def test_rsi_macd_equals_rsi_and_macd_exactly(drawn, holes, width):
-    """The fused sweep does the same float operations as the two kernels (wide and narrow)."""
-    xs = [drawn[k % len(drawn)] * (1.0 + k / 8.0) for k in range(width)]
-    for at, length in holes:
-        x = xs[at % len(xs)]
-        if len(x):
-            x[at % len(x):at % len(x) + length] = np.nan
-    frame = pl.DataFrame({"g": np.repeat(np.arange(len(xs)), [len(x) for x in xs]),
-                          "x": np.concatenate(xs)}, schema={"g": pl.Int64, "x": pl.Float64})
-    for by in ("g", None):
-        fused = frame.select(rsi_macd(pl.col("x"), by=by).alias("f")).unnest("f")
-        apart = frame.select(rsi(pl.col("x"), by=by).alias("rsi"),
-                             macd(pl.col("x"), by=by).alias("m")).unnest("m")
-        assert_frame_equal(fused, apart)
-
-
-def test_rsi_macd_on_a_long_equal_panel_matches_talib():
-    """Several fused chunks (over 256 days) on 40 equal series, checked against TA-Lib."""
-    rng = np.random.default_rng(5)
-    xs = list(100 + rng.normal(size=(40, 700)).cumsum(axis=1))
-    frame = pl.DataFrame({"g": np.repeat(np.arange(40), 700), "x": np.concatenate(xs)})
-    out = frame.select(rsi_macd(pl.col("x"), by="g").alias("f")).unnest("f")
-    for i in (0, 17, 39):
-        for name, want in theirs(xs[i]).items():
-            assert_same(out[name].to_numpy()[i * 700:(i + 1) * 700].astype(float), want)
