@@ -36,8 +36,8 @@ from scipy.signal import lfilter
 _SWEEP_FROM = 32
 # Days per sweep chunk: a chunk of a 5,000-series panel then stays in the L2/L3 cache.
 _CHUNK_DAYS = 64
-# Series per tile when transposing a chunk: a 64-day tile (512 kB) fits in L2.
-_TILE_SERIES = 1024
+# Series per tile when transposing a chunk in or out: a 64-day tile (256 kB) fits in L2.
+_TILE_SERIES = 512
 _TINY = float(np.finfo(np.float64).smallest_subnormal)
 _MACD_FIELDS = ("macd", "signal", "hist")
 
@@ -172,33 +172,46 @@ def _rsi_panel(panel: np.ndarray, n: int) -> np.ndarray:
     state = np.concatenate([np.maximum(seed, 0.0).sum(axis=1), np.abs(seed).sum(axis=1)])
     out[:, n] = 100.0 * state[:series] / np.maximum(state[series:], _TINY)
     size = next(_chunks(panel, n + 1), (0, 0))[1]
-    moves, tiles = np.empty((size, 2 * series)), _tiles(series)
+    x, moves = np.empty((size + 1, series)), np.empty((size, 2 * series))
     for j, b in _chunks(panel, n + 1):
+        xb = _load_days(panel, j - 1, x[:b + 1])
         gain, total = moves[:b, :series], moves[:b, series:]
-        for i0, i1 in tiles:
-            np.subtract(panel[i0:i1, j:j + b].T, panel[i0:i1, j - 1:j + b - 1].T,
-                        out=total[:, i0:i1])
+        np.subtract(xb[1:], xb[:-1], out=total)
         np.maximum(total, 0.0, out=gain)
         np.abs(total, out=total)
         _smooth(moves[:b], (1.0 - 1.0 / n,) * 2, state)
         state = moves[b - 1].copy()
         # Where the total is 0 so is the gain, and 0 / tiny prints TA-Lib's 0.
         np.maximum(total, _TINY, out=total)
-        for i0, i1 in tiles:
-            dst = out[i0:i1, j:j + b]
-            np.divide(gain[:, i0:i1].T, total[:, i0:i1].T, out=dst)
-            dst *= 100.0
+        np.divide(gain, total, out=gain)
+        gain *= 100.0
+        _store_days(gain, out, j)
     return out
 
 
-def _load_scaled(panel: np.ndarray, j: int, alphas: tuple[float, float], out: np.ndarray
-                 ) -> np.ndarray:
-    """``alpha * x`` of columns j.. for each alpha, transposed side by side into ``out``."""
+def _load_days(panel: np.ndarray, j: int, out: np.ndarray) -> np.ndarray:
+    """Columns j.. of the panel transposed into ``out`` (days x series), tile by tile."""
+    for i0, i1 in _tiles(panel.shape[0]):
+        np.copyto(out[:, i0:i1], panel[i0:i1, j:j + len(out)].T)
+    return out
+
+
+def _store_days(rows: np.ndarray, out: np.ndarray, j: int) -> None:
+    """The reverse of ``_load_days``: ``rows`` (days x series) into columns j.. of ``out``."""
+    for i0, i1 in _tiles(out.shape[0]):
+        np.copyto(out[i0:i1, j:j + len(rows)], rows[:, i0:i1].T)
+
+
+def _load_scaled(panel: np.ndarray, j: int, alphas: tuple[float, float], out: np.ndarray,
+                 x: np.ndarray) -> np.ndarray:
+    """``alpha * x`` of columns j.. for each alpha, side by side in ``out`` (days x series).
+
+    ``x`` is scratch for the transposed columns.
+    """
     series = panel.shape[0]
-    for i0, i1 in _tiles(series):
-        src = panel[i0:i1, j:j + len(out)].T
-        for k, a in enumerate(alphas):
-            np.multiply(src, a, out=out[:, k * series + i0:k * series + i1])
+    xb = _load_days(panel, j, x[:len(out)])
+    for k, a in enumerate(alphas):
+        np.multiply(xb, a, out=out[:, k * series:(k + 1) * series])
     return out
 
 
@@ -210,7 +223,7 @@ def _macd_seed(panel: np.ndarray, fast: int, slow: int, signal: int
                             panel[:, :slow].sum(axis=1) / slow])
     # The signal's seed is the mean of the first ``signal`` MACD values.
     head = _load_scaled(panel, slow, (2.0 / (fast + 1), 2.0 / (slow + 1)),
-                        np.empty((signal - 1, 2 * series)))
+                        np.empty((signal - 1, 2 * series)), np.empty((signal - 1, series)))
     _smooth(head, (1.0 - 2.0 / (fast + 1), 1.0 - 2.0 / (slow + 1)), state)
     emas = np.vstack([state, head])
     lines = emas[:, :series] - emas[:, series:]
@@ -232,18 +245,17 @@ def _macd_panel(panel: np.ndarray, fast: int, slow: int, signal: int
     size = next(_chunks(panel, first + 1), (0, 0))[1]
     emas, line, sig = (np.empty((size, k * series)) for k in (2, 1, 1))
     for j, b in _chunks(panel, first + 1):
-        _smooth(_load_scaled(panel, j, alphas, emas[:b]), (1.0 - alphas[0], 1.0 - alphas[1]),
-                state)
+        # ``sig`` doubles as scratch for the transposed prices until the signal is computed.
+        _smooth(_load_scaled(panel, j, alphas, emas[:b], sig),
+                (1.0 - alphas[0], 1.0 - alphas[1]), state)
         state = emas[b - 1].copy()
         np.subtract(emas[:b, :series], emas[:b, series:], out=line[:b])
         np.multiply(line[:b], a_sig, out=sig[:b])
         _smooth(sig[:b], (1.0 - a_sig,), sig_state)
         sig_state = sig[b - 1].copy()
-        for i0, i1 in _tiles(series):
-            cols = (slice(i0, i1), slice(j, j + b))
-            np.copyto(line_out[cols], line[:b, i0:i1].T)
-            np.copyto(sig_out[cols], sig[:b, i0:i1].T)
-            np.subtract(line_out[cols], sig_out[cols], out=hist_out[cols])
+        _store_days(line[:b], line_out, j)
+        _store_days(sig[:b], sig_out, j)
+        _store_days(np.subtract(line[:b], sig[:b], out=emas[:b, :series]), hist_out, j)
     return line_out, sig_out, hist_out
 
 
