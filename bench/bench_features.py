@@ -58,8 +58,8 @@ def incremental(lake: Lake, start: dt.date) -> pl.DataFrame:
     """An incremental run as flows.pipeline.build does it: A/D line seeded from features_daily."""
     since = history_start(start)
     assert since is not None
-    seed = ad_line_seed(lake.scan("features_daily", since=since - dt.timedelta(days=10)),
-                        start)
+    seed = ad_line_seed(lake.scan("features_daily", since=since - dt.timedelta(days=10),
+                                  until=since), start)
     scans = lake_inputs(lake, start)
     if seed is not None:
         scans["breadth_daily"] = lake.scan("breadth_daily", since=seed.date)

@@ -201,8 +201,9 @@ def ad_line_seed(stored: pl.LazyFrame, start: dt.date | None,
     after ``seed.date`` (e.g. ``lake.scan("breadth_daily", since=seed.date)``).
 
     Args:
-        stored: features_daily rows of an earlier build of this feature set (may be pruned
-            to the years from ``history_start(start)`` back one year).
+        stored: features_daily rows of an earlier build of this feature set; only the
+            session before ``history_start(start)`` is read (a scan may keep just the years
+            of the ten days before it).
         start: the incremental run's first day (None: a full rebuild, which has no seed).
         config: the run's config (its lookbacks set the window).
 

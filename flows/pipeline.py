@@ -113,8 +113,8 @@ def build(lake: Lake, end: dt.date, *, now: dt.datetime, full: bool = False,
     start = None if full else incremental_start(lake, end)
     since = history_start(start, config)
     # The stored A/D line before the window lets the run read only recent breadth years.
-    seed = ad_line_seed(lake.scan("features_daily", since=since - dt.timedelta(days=10)),
-                        start, config) if since else None
+    seed = ad_line_seed(lake.scan("features_daily", since=since - dt.timedelta(days=10),
+                                  until=since), start, config) if since else None
     frame = build_features(inputs(lake, since, seed.date if seed else None), start=start,
                            end=end, config=config, computed_at=now, ad_seed=seed)
     if start is None and frame.height:

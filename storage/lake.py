@@ -151,7 +151,8 @@ class Lake:
                 if k in t.columns]
         return t.conform(frame.with_columns(hive))
 
-    def scan(self, table: str, since: dt.date | None = None) -> pl.LazyFrame:
+    def scan(self, table: str, since: dt.date | None = None,
+             until: dt.date | None = None) -> pl.LazyFrame:
         """A lazy scan over ``table`` in its declared schema (hive-partitioned).
 
         Args:
@@ -159,14 +160,17 @@ class Lake:
             since: when given and the table is partitioned by year, skip the files of years
                 before ``since.year`` without opening them (whole years are kept, so rows
                 dated before ``since`` in its year still come back). Other tables: ignored.
+            until: likewise, skip the files of years after ``until.year``.
 
         Returns:
             A LazyFrame over the (kept) partitions.
         """
         t = schemas.get(table)
         files = self.partitions(table)
-        if since is not None and "year" in t.partition_by:
-            files = [f for f in files if _partition_year(f) >= since.year]
+        if "year" in t.partition_by and (since is not None or until is not None):
+            first = since.year if since is not None else dt.MINYEAR
+            last = until.year if until is not None else dt.MAXYEAR
+            files = [f for f in files if first <= _partition_year(f) <= last]
         if not files:
             return t.empty().lazy()
         hive = {k: (t.columns[k] if k in t.columns else pl.Int32()) for k in t.partition_by}
