@@ -7,7 +7,8 @@ macro rows published after it are ignored, so a build for day D sees only what w
 
 Incremental runs (``start`` given) read only ``history_bars(config)`` sessions before
 ``start`` and return the same rows as a full build for [start, end]:
-- windowed features need at most ``registry.window_lookback()`` bars;
+- windowed features need at most ``registry.window_lookback()`` bars (the Second Engine,
+  windowed only, is computed from ``macro_bars(config)`` sessions before ``start``);
 - recursive ones (RSI, MACD) get ``indicators.warmup_bars`` more: the seed's weight after
   1,000 bars, (13/14)**1000 ~ 1e-32, is far below double precision, so the recursion lands
   on the very same floats (empirically identical after ~600 bars; tests check equality);
@@ -165,6 +166,23 @@ def _first_day(index_rows: pl.DataFrame) -> dt.date:
     return index_rows["date"].min()  # type: ignore[return-value]
 
 
+def _bars_back(before: pl.Series, bars: int, oldest: dt.date) -> dt.date:
+    """The session ``bars`` (> 0) sessions before the first kept day (``oldest`` if fewer)."""
+    return before[-bars] if len(before) >= bars else oldest
+
+
+def _grid(all_days: pl.Series, first: dt.date) -> pl.LazyFrame:
+    """The sessions from ``first`` on, as a one-column frame."""
+    return all_days.filter(all_days >= first).to_frame().lazy()
+
+
+def macro_bars(cfg: FeatureConfig) -> int:
+    """Sessions the Second Engine reads before its first day (its longest window)."""
+    mc = cfg.macro
+    return max(window_lookback(), mc.funding_z_window, mc.hy_change_days,
+               mc.dollar_change_days)
+
+
 def history_bars(cfg: FeatureConfig) -> int:
     """Sessions an incremental run reads before its first day."""
     return window_lookback() + cfg.indicators.warmup_bars
@@ -243,18 +261,19 @@ def build_features(inputs: dict[str, pl.LazyFrame], *, start: dt.date | None = N
     all_days = trading_days(_first_day(index_rows), end)
     keep_from = start or all_days[0]
     before = all_days.filter(all_days < keep_from)
-    first = before[-history_bars(cfg)] if len(before) >= history_bars(cfg) else all_days[0]
-    days = all_days.filter(all_days >= first).to_frame().lazy()
+    first = _bars_back(before, history_bars(cfg), all_days[0])
+    # The Second Engine is windowed only (no recursion): it needs no warm-up bars.
+    macro_first = _bars_back(before, macro_bars(cfg), all_days[0])
     # The market base and the Second Engine are independent: collect them side by side.
     base, second_engine = pl.collect_all(
-        [market_base(inputs, index_rows, days, first, end, cfg, ad_seed),
-         macro_features(inputs, days, first, end, cfg)], engine=ENGINE)
-    rows = market_features(base, cfg).filter(pl.col("date") >= keep_from).join(
-        second_engine, on="date", how="left")
-    out = rows.sort("date").select(
+        [market_base(inputs, index_rows, _grid(all_days, first), first, end, cfg, ad_seed),
+         macro_features(inputs, _grid(all_days, macro_first), macro_first, end, cfg)],
+        engine=ENGINE)
+    out = market_features(base, cfg).lazy().filter(pl.col("date") >= keep_from).join(
+        second_engine.lazy(), on="date", how="left").sort("date").select(
         "date", *FEATURE_NAMES, pl.lit(FEATURE_SET_VERSION).alias("feature_set_version"),
         pl.lit(computed_at).cast(FEATURES_DAILY.columns["computed_at"]).alias("computed_at"),
-    )
+    ).collect(engine=ENGINE)
     # One schema comparison instead of conform's per-column checks (~3 ms on 67 columns);
     # conform still names the offending column when they differ.
     return out if out.schema == FEATURES_DAILY.schema else FEATURES_DAILY.conform(out)
