@@ -44,6 +44,23 @@ _EMPTY_BREADTH = {"date": pl.Date(), "advancers": pl.Int64(), "decliners": pl.In
 _EMPTY_EVENTS = {"date": pl.Date(), "kind": pl.String()}
 
 
+# The columns the build reads from each input table.
+_COLUMNS = {
+    "index_daily": ("date", "symbol", "close"),
+    "vx_futures": ("trade_date", "expiry", "settle"),
+    "breadth_daily": ("date", "advancers", "decliners"),
+    "macro_observations": ("series_id", "date", "value", "available_at"),
+    "events": ("date", "kind"),
+}
+
+
+def _read(inputs: dict[str, pl.LazyFrame]) -> dict[str, pl.LazyFrame]:
+    """Every input read once, side by side (lake scans open their files in parallel)."""
+    names = [n for n in _COLUMNS if n in inputs]
+    frames = pl.collect_all([inputs[n].select(_COLUMNS[n]) for n in names], engine=ENGINE)
+    return {n: f.lazy() for n, f in zip(names, frames, strict=True)}
+
+
 def _index_rows(index_daily: pl.LazyFrame) -> pl.DataFrame:
     """(date, symbol, close) of index_daily: the table read once for its first day and closes."""
     return index_daily.select("date", "symbol", "close").collect(engine=ENGINE)
@@ -257,6 +274,7 @@ def build_features(inputs: dict[str, pl.LazyFrame], *, start: dt.date | None = N
         A frame conforming to the ``features_daily`` table.
     """
     cfg = config or FeatureConfig()
+    inputs = _read(inputs)
     index_rows = _index_rows(inputs["index_daily"])
     all_days = trading_days(_first_day(index_rows), end)
     keep_from = start or all_days[0]
