@@ -235,12 +235,11 @@ def _macd_panel(panel: np.ndarray, fast: int, slow: int, signal: int
     """TA-Lib MACD line, signal and histogram of every row of a left-aligned panel."""
     series, width = panel.shape
     first = slow + signal - 2
-    line_out, sig_out, hist_out = (_nan_head(panel.shape, min(first, width)) for _ in range(3))
+    line_out, sig_out = (_nan_head(panel.shape, min(first, width)) for _ in range(2))
     if width <= first:
-        return line_out, sig_out, hist_out
+        return line_out, sig_out, line_out.copy()
     state, sig_state, line0 = _macd_seed(panel, fast, slow, signal)
-    line_out[:, first], sig_out[:, first], hist_out[:, first] = (
-        line0, sig_state, line0 - sig_state)
+    line_out[:, first], sig_out[:, first] = line0, sig_state
     alphas, a_sig = (2.0 / (fast + 1), 2.0 / (slow + 1)), 2.0 / (signal + 1)
     size = next(_chunks(panel, first + 1), (0, 0))[1]
     emas, line, sig = (np.empty((size, k * series)) for k in (2, 1, 1))
@@ -255,8 +254,8 @@ def _macd_panel(panel: np.ndarray, fast: int, slow: int, signal: int
         sig_state = sig[b - 1].copy()
         _store_days(line[:b], line_out, j)
         _store_days(sig[:b], sig_out, j)
-        _store_days(np.subtract(line[:b], sig[:b], out=emas[:b, :series]), hist_out, j)
-    return line_out, sig_out, hist_out
+    # In place of a third transposed store: one contiguous subtraction (NaN where either is).
+    return line_out, sig_out, np.subtract(line_out, sig_out)
 
 
 def _kernel_input(s: pl.Series, grouped: bool) -> tuple[np.ndarray, _Layout]:
