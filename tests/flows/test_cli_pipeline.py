@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from storage.lake import Lake
+
 ALVH = shutil.which("alvh") or os.path.join(os.path.dirname(sys.executable), "alvh")
 LAST = "2026-06-12"  # tests/flows/demo_lake.DAY, a Friday
 
@@ -56,8 +58,9 @@ def test_policy_show_and_a_bad_policy(demo_lake, tmp_path):
     assert res.returncode == 2 and "wing_widht" in res.stderr and "Traceback" not in res.stderr
 
 
-def test_build_incremental_is_a_no_op_when_nothing_changed(demo_lake):
-    res = run(demo_lake, "build", "--date", LAST)
+def test_build_incremental_is_a_no_op_when_nothing_changed(demo_lake, tmp_path):
+    lake = Lake(shutil.copytree(demo_lake.root, tmp_path / "lake"))  # the shared lake stays
+    res = run(lake, "build", "--date", LAST)
     assert res.returncode == 0, res.stderr
     assert "(incremental)" in res.stdout and "1 row(s)" in res.stdout
 

@@ -35,12 +35,14 @@ def test_incremental_build_on_the_lake_equals_the_full_rebuild(demo_lake, tmp_pa
 def test_late_input_makes_the_incremental_build_redo_its_days(demo_lake, tmp_path):
     lake = Lake(shutil.copytree(demo_lake.root, tmp_path / "lake"))
     last = stored(lake)["date"].max()
+    built_at = lake.scan("features_daily").select(pl.col("computed_at").max()).collect().item()
+    late = built_at + dt.timedelta(hours=1)  # a re-fetched file arriving after the build
     vix = lake.scan("index_daily").filter(pl.col("symbol") == "VIX").sort("date").collect()
     late_day = vix["date"][-4]
     patched = vix.filter(pl.col("date").dt.year() == late_day.year).with_columns(
         close=pl.when(pl.col("date") == late_day).then(pl.col("close") + 1.0)
         .otherwise(pl.col("close")),
-        ingested_at=pl.when(pl.col("date") == late_day).then(pl.lit(NOW))
+        ingested_at=pl.when(pl.col("date") == late_day).then(pl.lit(late))
         .otherwise(pl.col("ingested_at")))
     lake.write_partition("index_daily", {"symbol": "VIX", "year": late_day.year}, patched)
     assert incremental_start(lake, last) == late_day
