@@ -80,6 +80,8 @@ def test_nightly_completes_and_leaves_artifacts(harness, provider, tmp_path):
     kinds = {a.key: a for a in arts if a.flow_run_id == state.state_details.flow_run_id}
     assert set(kinds) == {"alvh-recommendation", "alvh-lit-signals"}
     assert "Iron condor" in kinds["alvh-recommendation"].data
+    assert f"Report: [{DAY}.html]" in kinds["alvh-recommendation"].data
+    assert (tmp_path / "lake" / "reports" / f"{DAY}.html").stat().st_size > 1_000_000
 
 
 def test_backfill_units_never_share_a_partition():
