@@ -1,4 +1,4 @@
-"""TA-Lib-exact RSI and MACD as polars expressions, computed by vectorised numpy kernels.
+"""TA-Lib-exact RSI and MACD as polars expressions, computed by compiled numba kernels.
 
 Null rule: NaN counts as null, and nulls are skipped. The indicator at a non-null row equals
 TA-Lib run on the sequence of non-null observations up to that row; a null input row gives a
@@ -14,10 +14,10 @@ the first ``signal`` MACD values. The first valid bar is ``n`` (RSI) and
 when gains and losses are both exactly zero (a flat series), however small they are.
 
 How: the non-null observations of each series are packed left-aligned into a 2-D panel
-(series x observations), so every seed sits in the same column. Each smoothing is the IIR step
-``y[t] = c * y[t-1] + u[t]``: scipy's ``lfilter`` (a C loop) for a few long series; for wide
-panels a sweep over days, in chunks transposed tile by tile so they stay in cache, where each
-day is one vector operation across all series. Both paths do the same float operations.
+(series x observations), so every seed sits in the same column. numpy sums the seeds; a
+compiled loop (numba) then runs each recursion along each series, reading and writing one
+contiguous row at a time (a sweep over days across all series is bound by its transposed
+stores).
 Pass ``by=`` for a panel in long format (one call for all series); ``.over(group)`` also works
 but calls the kernel once per group. The panel is as wide as the longest series: for very
 ragged panels (one long series among many short ones) ``.over`` uses less memory.
@@ -25,19 +25,13 @@ ragged panels (one long series among many short ones) ``.over`` uses less memory
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 import polars as pl
-from scipy.signal import lfilter
+from numba import njit
 
-# Panels at least this wide sweep over days (one vector op per day); narrower ones filter rows.
-_SWEEP_FROM = 32
-# Days per sweep chunk: a chunk of a 5,000-series panel then stays in the L2/L3 cache.
-_CHUNK_DAYS = 64
-# Series per tile when transposing a chunk in or out: a 64-day tile (256 kB) fits in L2.
-_TILE_SERIES = 512
 _TINY = float(np.finfo(np.float64).smallest_subnormal)
 _MACD_FIELDS = ("macd", "signal", "hist")
 
@@ -116,146 +110,99 @@ def _unpack(panel: np.ndarray, layout: _Layout) -> np.ndarray:
     return flat
 
 
-def _smooth(u: np.ndarray, coeffs: tuple[float, ...], state: np.ndarray) -> None:
-    """In place down the day axis: ``u[t] += c * u[t-1]``, with ``state`` as ``u[-1]``.
-
-    ``u`` is (days, columns); its columns are ``len(coeffs)`` equal blocks, block i using
-    ``coeffs[i]`` (so several smoothings of one panel run in one sweep).
-    """
-    if len(u) == 0:
-        return
-    if u.shape[1] < _SWEEP_FROM * len(coeffs):
-        for block, c, init in zip(np.hsplit(u, len(coeffs)), coeffs,
-                                  np.split(state, len(coeffs)), strict=True):
-            block[...] = lfilter([1.0], [1.0, -c], block, axis=0, zi=(c * init)[None, :])[0]
-        return
-    c_vec = np.repeat(np.asarray(coeffs), u.shape[1] // len(coeffs))
-    carry = np.multiply(state, c_vec)
-    u[0] += carry
-    for t in range(1, len(u)):
-        np.multiply(u[t - 1], c_vec, out=carry)
-        u[t] += carry
+def _outputs(shape: tuple[int, int], count: int) -> list[np.ndarray]:
+    """Fresh output panels, allocated by numpy (not inside the kernels)."""
+    # numpy asks the kernel for huge pages on large arrays and numba does not: with numba's
+    # allocator the page faults on the 80 MB outputs cost more than the kernels themselves.
+    return [np.empty(shape) for _ in range(count)]
 
 
-def _chunks(panel: np.ndarray, start: int) -> Iterator[tuple[int, int]]:
-    """(first column, days) of each sweep chunk of the panel from column ``start`` on."""
-    series, width = panel.shape
-    size = _CHUNK_DAYS if series >= _SWEEP_FROM else max(width - start, 1)
-    for j in range(start, width, size):
-        yield j, min(size, width - j)
-
-
-def _tiles(series: int) -> list[tuple[int, int]]:
-    """Series ranges of the transposition tiles."""
-    return [(i, min(i + _TILE_SERIES, series)) for i in range(0, series, _TILE_SERIES)]
-
-
-def _nan_head(shape: tuple[int, int], first: int) -> np.ndarray:
-    """An output panel whose columns before ``first`` are NaN (the sweep writes the rest)."""
-    out = np.empty(shape)
-    out[:, :first] = np.nan
-    return out
-
-
-def _rsi_panel(panel: np.ndarray, n: int) -> np.ndarray:
-    """RSI(n) of every row of a left-aligned panel (NaN before the n-th change).
+@njit(cache=True, nogil=True)
+def _rsi_rows(panel: np.ndarray, n: int, gains: np.ndarray, totals: np.ndarray,
+              out: np.ndarray) -> None:
+    """RSI(n) of each row into ``out`` from the seed sums (NaN before column n).
 
     Smoothed are the gains and the absolute changes (gains + losses) rather than gains and
     losses: the same ratio, one division fewer. Both are kept as n times Wilder's average
     (the ratio does not change), so the seeds are plain sums.
     """
     series, width = panel.shape
-    out = _nan_head(panel.shape, min(n, width))
-    if width <= n:
-        return out
+    c = 1.0 - 1.0 / n
+    for i in range(series):
+        row, dst = panel[i], out[i]
+        dst[:n] = np.nan
+        gain, total = gains[i], totals[i]
+        dst[n] = 100.0 * gain / max(total, _TINY)
+        for t in range(n + 1, width):
+            move = row[t] - row[t - 1]
+            size = abs(move)
+            # max(move, 0) without a branch (the sign is a coin flip); exact in floats.
+            gain = 0.5 * (move + size) + c * gain
+            total = size + c * total
+            # Where the total is 0 so is the gain, and 0 / tiny prints TA-Lib's 0.
+            dst[t] = gain / max(total, _TINY) * 100.0
+
+
+def _rsi_panel(panel: np.ndarray, n: int) -> np.ndarray:
+    """RSI(n) of every row of a left-aligned panel (NaN before the n-th change)."""
+    if panel.shape[1] <= n:
+        return np.full(panel.shape, np.nan)
     seed = np.diff(panel[:, :n + 1], axis=1)
-    state = np.concatenate([np.maximum(seed, 0.0).sum(axis=1), np.abs(seed).sum(axis=1)])
-    out[:, n] = 100.0 * state[:series] / np.maximum(state[series:], _TINY)
-    size = next(_chunks(panel, n + 1), (0, 0))[1]
-    x, moves = np.empty((size + 1, series)), np.empty((size, 2 * series))
-    for j, b in _chunks(panel, n + 1):
-        xb = _load_days(panel, j - 1, x[:b + 1])
-        gain, total = moves[:b, :series], moves[:b, series:]
-        np.subtract(xb[1:], xb[:-1], out=total)
-        np.maximum(total, 0.0, out=gain)
-        np.abs(total, out=total)
-        _smooth(moves[:b], (1.0 - 1.0 / n,) * 2, state)
-        state = moves[b - 1].copy()
-        # Where the total is 0 so is the gain, and 0 / tiny prints TA-Lib's 0.
-        np.maximum(total, _TINY, out=total)
-        np.divide(gain, total, out=gain)
-        gain *= 100.0
-        _store_days(gain, out, j)
+    (out,) = _outputs(panel.shape, 1)
+    # The seed sums stay in numpy: its pairwise summation is the reference rounding.
+    _rsi_rows(np.ascontiguousarray(panel), n, np.maximum(seed, 0.0).sum(axis=1),
+              np.abs(seed).sum(axis=1), out)
     return out
 
 
-def _load_days(panel: np.ndarray, j: int, out: np.ndarray) -> np.ndarray:
-    """Columns j.. of the panel transposed into ``out`` (days x series), tile by tile."""
-    for i0, i1 in _tiles(panel.shape[0]):
-        np.copyto(out[:, i0:i1], panel[i0:i1, j:j + len(out)].T)
-    return out
-
-
-def _store_days(rows: np.ndarray, out: np.ndarray, j: int) -> None:
-    """The reverse of ``_load_days``: ``rows`` (days x series) into columns j.. of ``out``."""
-    for i0, i1 in _tiles(out.shape[0]):
-        np.copyto(out[i0:i1, j:j + len(rows)], rows[:, i0:i1].T)
-
-
-def _load_scaled(panel: np.ndarray, j: int, alphas: tuple[float, float], out: np.ndarray,
-                 x: np.ndarray) -> np.ndarray:
-    """``alpha * x`` of columns j.. for each alpha, side by side in ``out`` (days x series).
-
-    ``x`` is scratch for the transposed columns.
-    """
-    series = panel.shape[0]
-    xb = _load_days(panel, j, x[:len(out)])
-    for k, a in enumerate(alphas):
-        np.multiply(xb, a, out=out[:, k * series:(k + 1) * series])
-    return out
-
-
-def _macd_seed(panel: np.ndarray, fast: int, slow: int, signal: int
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """EMA states, signal state and MACD line at the first valid column (slow+signal-2)."""
-    series = panel.shape[0]
-    state = np.concatenate([panel[:, slow - fast:slow].sum(axis=1) / fast,
-                            panel[:, :slow].sum(axis=1) / slow])
-    # The signal's seed is the mean of the first ``signal`` MACD values.
-    head = _load_scaled(panel, slow, (2.0 / (fast + 1), 2.0 / (slow + 1)),
-                        np.empty((signal - 1, 2 * series)), np.empty((signal - 1, series)))
-    _smooth(head, (1.0 - 2.0 / (fast + 1), 1.0 - 2.0 / (slow + 1)), state)
-    emas = np.vstack([state, head])
-    lines = emas[:, :series] - emas[:, series:]
-    return emas[-1].copy(), lines.sum(axis=0) / signal, lines[-1]
+@njit(cache=True, nogil=True)
+def _macd_rows(panel: np.ndarray, periods: tuple[int, int, int], fasts: np.ndarray,
+               slows: np.ndarray, lines: np.ndarray, sigs: np.ndarray,
+               hists: np.ndarray) -> None:
+    """MACD line, signal and histogram of each row, from the EMAs' seeds at column slow-1."""
+    fast, slow, signal = periods
+    series, width = panel.shape
+    first = slow + signal - 2
+    a_fast, a_slow, a_sig = 2.0 / (fast + 1), 2.0 / (slow + 1), 2.0 / (signal + 1)
+    c_fast, c_slow, c_sig = 1.0 - a_fast, 1.0 - a_slow, 1.0 - a_sig
+    for i in range(series):
+        row = panel[i]
+        lines[i, :first] = np.nan
+        sigs[i, :first] = np.nan
+        hists[i, :first] = np.nan
+        f, s = fasts[i], slows[i]
+        # The signal's seed is the mean of the first ``signal`` MACD values.
+        sig = f - s
+        for t in range(slow, first + 1):
+            f = a_fast * row[t] + c_fast * f
+            s = a_slow * row[t] + c_slow * s
+            sig += f - s
+        sig /= signal
+        lines[i, first] = f - s
+        sigs[i, first] = sig
+        hists[i, first] = (f - s) - sig
+        for t in range(first + 1, width):
+            x = row[t]
+            f = a_fast * x + c_fast * f
+            s = a_slow * x + c_slow * s
+            line = f - s
+            sig = a_sig * line + c_sig * sig
+            lines[i, t] = line
+            sigs[i, t] = sig
+            hists[i, t] = line - sig
 
 
 def _macd_panel(panel: np.ndarray, fast: int, slow: int, signal: int
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """TA-Lib MACD line, signal and histogram of every row of a left-aligned panel."""
-    series, width = panel.shape
-    first = slow + signal - 2
-    line_out, sig_out = (_nan_head(panel.shape, min(first, width)) for _ in range(2))
-    if width <= first:
-        return line_out, sig_out, line_out.copy()
-    state, sig_state, line0 = _macd_seed(panel, fast, slow, signal)
-    line_out[:, first], sig_out[:, first] = line0, sig_state
-    alphas, a_sig = (2.0 / (fast + 1), 2.0 / (slow + 1)), 2.0 / (signal + 1)
-    size = next(_chunks(panel, first + 1), (0, 0))[1]
-    emas, line, sig = (np.empty((size, k * series)) for k in (2, 1, 1))
-    for j, b in _chunks(panel, first + 1):
-        # ``sig`` doubles as scratch for the transposed prices until the signal is computed.
-        _smooth(_load_scaled(panel, j, alphas, emas[:b], sig),
-                (1.0 - alphas[0], 1.0 - alphas[1]), state)
-        state = emas[b - 1].copy()
-        np.subtract(emas[:b, :series], emas[:b, series:], out=line[:b])
-        np.multiply(line[:b], a_sig, out=sig[:b])
-        _smooth(sig[:b], (1.0 - a_sig,), sig_state)
-        sig_state = sig[b - 1].copy()
-        _store_days(line[:b], line_out, j)
-        _store_days(sig[:b], sig_out, j)
-    # In place of a third transposed store: one contiguous subtraction (NaN where either is).
-    return line_out, sig_out, np.subtract(line_out, sig_out)
+    if panel.shape[1] <= slow + signal - 2:
+        return tuple(np.full(panel.shape, np.nan) for _ in range(3))  # type: ignore[return-value]
+    line, sig, hist = _outputs(panel.shape, 3)
+    # The EMA seeds stay in numpy: its pairwise summation is the reference rounding.
+    _macd_rows(np.ascontiguousarray(panel), (fast, slow, signal),
+               panel[:, slow - fast:slow].sum(axis=1) / fast,
+               panel[:, :slow].sum(axis=1) / slow, line, sig, hist)
+    return line, sig, hist
 
 
 def _kernel_input(s: pl.Series, grouped: bool) -> tuple[np.ndarray, _Layout]:
