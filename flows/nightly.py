@@ -53,13 +53,17 @@ def _retryable(task: Any, task_run: Any, state: State) -> bool:
       task_run_name="ingest-{source}-{run_date}")
 def ingest_source(source: str, run_date: dt.date, home: str | None = None,
                   sources: str | None = None, start: dt.date | None = None,
-                  end: dt.date | None = None) -> dict[str, Any]:
-    """Ingest one source for ``run_date`` (or the window [start, end]); raise when it failed."""
+                  end: dt.date | None = None, docs: bool = False) -> dict[str, Any]:
+    """Ingest one source for ``run_date`` (or the window [start, end]); raise when it failed.
+
+    ``docs`` rebuilds Data Docs after the gate: for tasks that run in other processes
+    (Dask); in-process runs build them once at the end (``docs_task``).
+    """
     settings = _settings(home, sources)
     lake = settings.lake()
     run = Run(lake, settings.sources_config(), run_date, utc_now(), start=start, end=end,
               api_key=settings.fred_api_key,
-              docs_dir=lake.path("reports", "validation") if lake.local else None)
+              docs_dir=_docs_dir(settings) if docs else None)
     with HttpClient(**run.config.http.client_kwargs()) as client:
         report = ingest_files(source, run, client=client)
     get_run_logger().info(report.line())
@@ -67,6 +71,20 @@ def ingest_source(source: str, run_date: dt.date, home: str | None = None,
         kind = SourceUnavailable if report.unavailable else SourceDataError
         raise kind(f"{report.line()}: " + " | ".join(report.errors))
     return vars(report)
+
+
+def _docs_dir(settings: Settings) -> str | None:
+    lake = settings.lake()
+    return lake.path("reports", "validation") if lake.local else None
+
+
+@task
+def docs_task(home: str | None = None) -> str | None:
+    """Data Docs of every validation this run did, built once; returns the index path."""
+    from validations import build_docs
+
+    folder = _docs_dir(_settings(home, None))
+    return build_docs(folder) if folder else None
 
 
 @task(task_run_name="build-features-{day}")
@@ -180,6 +198,7 @@ def nightly(run_date: dt.date | None = None, home: str | None = None,
     rec_json = recommend_task(day, home, equity, policy)
     catalog = publish_task(home)
     report = report_task(day, home, policy)
+    docs_task(home)
     summarize(day, rec_json, failed, catalog, report)
     if failed:
         return Failed(message=f"{day}: {len(failed)} source(s) failed ({', '.join(failed)}); "
@@ -235,7 +254,8 @@ def backfill_units(sources: list[str], start: dt.date, end: dt.date
 def backfill_partitions(units: list[tuple[str, dt.date, dt.date]], home: str | None,
                         sources: str | None) -> dict[str, str | None]:
     """Ingest every unit on the flow's task runner; returns unit -> error or None."""
-    futures = {f"{s} {a}..{b}": ingest_source.submit(s, b, home, sources, start=a, end=b)
+    futures = {f"{s} {a}..{b}": ingest_source.submit(s, b, home, sources, start=a, end=b,
+                                                    docs=True)
                for s, a, b in units}
     return _wait_all(futures)
 

@@ -3,6 +3,7 @@
 from validations.gate import (
     Failure,
     GateResult,
+    build_docs,
     default_context,
     gate_partition,
     reports_dir,
@@ -16,6 +17,7 @@ __all__ = [
     "Failure",
     "GateResult",
     "Rules",
+    "build_docs",
     "build_suite",
     "default_context",
     "gate_partition",

@@ -82,6 +82,9 @@ def test_nightly_completes_and_leaves_artifacts(harness, provider, tmp_path):
     assert "Iron condor" in kinds["alvh-recommendation"].data
     assert f"Report: [{DAY}.html]" in kinds["alvh-recommendation"].data
     assert (tmp_path / "lake" / "reports" / f"{DAY}.html").stat().st_size > 1_000_000
+    docs = (tmp_path / "lake" / "reports" / "validation" / "index.html").read_text()
+    for table in ("index_daily", "vx_futures", "features_daily", "recommendations"):
+        assert table in docs  # one Data Docs build covers every gate of the run
 
 
 def test_backfill_units_never_share_a_partition():
