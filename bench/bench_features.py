@@ -28,9 +28,9 @@ from features.build import (  # noqa: E402
     build_features,
     history_start,
 )
-from features.calendar import trading_days  # noqa: E402
 from features.indicators import macd, rsi  # noqa: E402
 from storage.lake import Lake  # noqa: E402
+from storage.sessions import trading_days  # noqa: E402
 from tests.features.feature_inputs import NOW, all_inputs  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

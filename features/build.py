@@ -28,9 +28,9 @@ from typing import Literal, NamedTuple
 import polars as pl
 
 from features import breadth, events, macro, regime, term_structure
-from features.calendar import trading_days
 from features.config import FeatureConfig
 from features.registry import FEATURE_NAMES, FEATURE_SET_VERSION, FEATURES_DAILY, window_lookback
+from storage.sessions import trading_days
 
 # Inputs an incremental run reads only from ``history_start`` on. Not breadth_daily: the A/D
 # line sums it from its first row unless the run is given an ``AdSeed``.

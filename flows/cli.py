@@ -121,7 +121,7 @@ def status() -> None:
 
 def _age(last: dt.date | None, today: dt.date) -> str:
     """How many NYSE sessions behind today a table's last date is."""
-    from features.calendar import trading_days
+    from storage.sessions import trading_days
 
     if last is None:
         return "empty"

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import polars as pl
 
-from features.calendar import trading_days
 from flows.settings import NEW_YORK
 from sources import breadth, calendar, cboe, cfe, chains, fred
 from sources import config as sources_config
@@ -28,6 +27,7 @@ from storage.errors import (
     SourceUnavailable,
 )
 from storage.lake import Lake, iter_partitions
+from storage.sessions import trading_days
 from validations.gate import gate_partition
 from validations.suites.base import Rules
 

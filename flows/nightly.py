@@ -144,7 +144,7 @@ def trading_day(run_date: dt.date | None) -> dt.date:
 
 def is_session(day: dt.date) -> bool:
     """True when NYSE trades on ``day``."""
-    from features.calendar import trading_days
+    from storage.sessions import trading_days
 
     return len(trading_days(day, day)) == 1
 

@@ -12,7 +12,6 @@ import polars as pl
 
 import hedge  # noqa: F401  (registers the recommendation tables)
 from features.build import WINDOWED_TABLES, ad_line_seed, build_features, history_start
-from features.calendar import trading_days
 from features.config import FeatureConfig
 from features.registry import FEATURE_SET_VERSION, FEATURES, feature_catalog
 from hedge.document import Recommendation
@@ -23,6 +22,7 @@ from hedge.tables import legs_frame, recommendation_frame
 from storage.catalog import publish_catalog
 from storage.errors import PipelineError
 from storage.lake import Lake
+from storage.sessions import trading_days
 from validations import Rules, gate_partition, registered_ranges
 
 INPUT_TABLES = ("index_daily", "vx_futures", "breadth_daily", "macro_observations", "events")

@@ -13,9 +13,7 @@ import io
 import json
 import re
 import unicodedata
-import warnings
 from collections.abc import Iterable
-from functools import cache
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -25,6 +23,7 @@ from sources.config import render as render_template
 from sources.http import decode_text
 from storage import schemas
 from storage.errors import SourceDataError
+from storage.sessions import xnys
 
 SOURCE = "chains"
 ET = ZoneInfo("America/New_York")
@@ -70,17 +69,6 @@ def decode_occ(symbols: pl.Series) -> pl.DataFrame:
 # ---------------------------------------------------------------- sessions
 
 
-@cache
-def _xnys():  # type: ignore[no-untyped-def]
-    """The NYSE calendar (built once; exchange_calendars is slow to construct)."""
-    import exchange_calendars as xcals
-
-    with warnings.catch_warnings():
-        # exchange_calendars trips a pandas 3 deprecation while building; not ours to fix.
-        warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
-        return xcals.get_calendar("XNYS", start="2000-01-01", end="2035-12-31")
-
-
 def session_of(snapshot_at: dt.datetime) -> dt.date:
     """The NYSE session whose quotes a snapshot taken at ``snapshot_at`` shows.
 
@@ -98,7 +86,7 @@ def session_of(snapshot_at: dt.datetime) -> dt.date:
     """
     import pandas as pd
 
-    cal = _xnys()
+    cal = xnys()
     day = pd.Timestamp(snapshot_at.astimezone(ET).date())
     if not cal.first_session < day <= cal.last_session:
         raise ValueError(f"{snapshot_at} is outside the NYSE calendar "

@@ -12,12 +12,12 @@ observe the same days. Checked against every last trade date in ../shared/data/v
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from functools import lru_cache
 
-import exchange_calendars as xcals
 import numpy as np
 import polars as pl
+
+from storage.sessions import nyse_sessions
 
 # The calendar covers every VX contract (first listed 2004) and far enough ahead for
 # long-dated VIX options; holidays beyond it are not known to the exchange anyway.
@@ -30,13 +30,7 @@ MONTH_CODES = "FGHJKMNQUVXZ"
 @lru_cache(maxsize=1)
 def exchange_holidays() -> pl.Series:
     """Weekdays in the calendar range on which the NYSE (and CBOE) did not trade."""
-    with warnings.catch_warnings():
-        # exchange_calendars 4.13 trips a pandas 3 deprecation warning internally.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
-        cal = xcals.get_calendar("XNYS", start=CALENDAR_START.isoformat(),
-                                 end=CALENDAR_END.isoformat())
-    sessions = pl.Series(cal.sessions.values.astype("datetime64[D]")).cast(pl.Date)
+    sessions = nyse_sessions()
     weekdays = pl.Series(np.arange(
         np.datetime64(CALENDAR_START), np.datetime64(CALENDAR_END) + 1, dtype="datetime64[D]"
     )).cast(pl.Date)

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import warnings
 import zlib
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +22,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 from scipy.special import ndtr
+
+from storage.sessions import nyse_sessions
 
 Array = npt.NDArray[np.float64]
 
@@ -80,17 +80,9 @@ def _ar1(shocks: Array, phi: float) -> Array:
 
 
 # ----------------------------------------------------------------------------- calendar
-@lru_cache(maxsize=1)
 def _all_sessions() -> npt.NDArray[np.datetime64]:
-    """Every NYSE session 2000-2045 (exchange_calendars XNYS), built once."""
-    import exchange_calendars as xcals
-
-    with warnings.catch_warnings():
-        # exchange_calendars 4.13 trips a pandas 3 deprecation warning internally.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
-        cal = xcals.get_calendar("XNYS", start="2000-01-03", end="2045-12-29")
-        return np.asarray(cal.sessions.values.astype("datetime64[D]"))
+    """Every NYSE session of the shared calendar, as datetime64[D]."""
+    return nyse_sessions().to_numpy().astype("datetime64[D]")
 
 
 def _sessions_between(start: dt.date, end: dt.date) -> tuple[dt.date, ...]:

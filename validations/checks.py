@@ -7,21 +7,17 @@ expects the column to be null, so GX's sample of unexpected values shows the off
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import polars as pl
+
+from storage import sessions
 
 # The calendar is built once per process over a fixed span: loading it costs ~1 s.
 CALENDAR_START, CALENDAR_END = "1980-01-01", "2035-12-31"
 
 
-@lru_cache(maxsize=1)
 def nyse_sessions() -> pl.Series:
-    """Every NYSE (XNYS) session date from 1980 to 2035, sorted."""
-    import exchange_calendars as xcals
-
-    cal = xcals.get_calendar("XNYS", start=CALENDAR_START, end=CALENDAR_END)
-    return pl.Series("session", cal.sessions.values).cast(pl.Date)
+    """Every NYSE (XNYS) session date of the shared calendar, sorted."""
+    return sessions.nyse_sessions().alias("session")
 
 
 def _in_calendar(date: pl.Expr) -> pl.Expr:

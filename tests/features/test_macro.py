@@ -3,8 +3,8 @@ import datetime as dt
 import polars as pl
 
 from features import macro
-from features.calendar import trading_days
 from features.config import MacroConfig
+from storage.sessions import trading_days
 
 D = dt.date
 

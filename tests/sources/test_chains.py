@@ -231,7 +231,7 @@ def test_bad_json(payload: bytes, problem: str) -> None:
 
 
 def test_json_snapshot_outside_the_calendar_is_an_error() -> None:
-    payload = _delayed_quotes([_option("SPXW250117P05000000")], "1999-12-31 16:15:00")
+    payload = _delayed_quotes([_option("SPXW250117P05000000")], "1979-12-31 16:15:00")
     with pytest.raises(SourceDataError, match="outside the NYSE calendar"):
         chains.parse(payload, "_SPX.json")
 
