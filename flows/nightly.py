@@ -27,14 +27,10 @@ from flows.ingest import SOURCE_NAMES, Run
 from flows.ingest import ingest as ingest_files
 from flows.settings import NEW_YORK, Settings, utc_now
 from sources.http import HttpClient
-from storage.errors import PipelineError, SourceDataError, SourceUnavailable
+from storage.errors import SourceDataError, SourceUnavailable
 
 MARKET_SOURCES = tuple(s for s in SOURCE_NAMES if s != "calendar")
 MORNING_CUTOFF = dt.time(12, 0)  # a run before noon ET (the catch-up) is for the last session
-
-
-class SourceFailed(PipelineError):
-    """A source that ended with errors; carries its report's text."""
 
 
 def _settings(home: str | None, sources: str | None) -> Settings:

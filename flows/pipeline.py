@@ -22,7 +22,6 @@ from hedge.tables import legs_frame, recommendation_frame
 from storage.catalog import publish_catalog
 from storage.errors import PipelineError
 from storage.lake import Lake
-from storage.sessions import trading_days
 from validations import Rules, gate_partition, registered_ranges
 
 INPUT_TABLES = ("index_daily", "vx_futures", "breadth_daily", "macro_observations", "events")
@@ -171,8 +170,3 @@ def publish(lake: Lake) -> str:
 
     return publish_catalog(lake, extra_sql=[FEATURES_ASOF, *view_sql()],
                            tables={"feature_catalog": feature_catalog()})
-
-
-def sessions(start: dt.date, end: dt.date) -> list[dt.date]:
-    """NYSE sessions in [start, end]."""
-    return trading_days(start, end).to_list()
