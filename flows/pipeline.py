@@ -22,7 +22,7 @@ from hedge.tables import legs_frame, recommendation_frame
 from storage.catalog import publish_catalog
 from storage.errors import PipelineError
 from storage.lake import Lake
-from validations import Rules, gate_partition, registered_ranges
+from validations import Rules, gate_partition, gate_table, registered_ranges
 
 INPUT_TABLES = ("index_daily", "vx_futures", "breadth_daily", "macro_observations", "events")
 # Rows changed in these columns since the last build are what an incremental run redoes.
@@ -117,10 +117,9 @@ def build(lake: Lake, end: dt.date, *, now: dt.datetime, full: bool = False,
     frame = build_features(inputs(lake, since, seed.date if seed else None), start=start,
                            end=end, config=config, computed_at=now, ad_seed=seed)
     if start is None and frame.height:
-        # A full rebuild replaces every partition, dropping rows no longer produced.
-        for path in lake.partitions("features_daily"):
-            lake.fs.rm(path)
-    if frame.height:
+        # A full rebuild replaces the table, dropping rows no longer produced.
+        gate_table(lake, "features_daily", frame, at=now, rules=feature_rules())
+    elif frame.height:
         gate_partition(lake, "features_daily", None, frame, at=now, rules=feature_rules())
     return BuildReport(frame["date"].min() if frame.height else None,  # type: ignore[arg-type]
                        frame["date"].max() if frame.height else None,  # type: ignore[arg-type]

@@ -128,6 +128,28 @@ class Lake:
             written.append(part)
         return written
 
+    def replace(self, table: str, frame: pl.DataFrame) -> list[dict[str, object]]:
+        """Make ``frame`` the whole of ``table``: write each of its partitions, then drop the rest.
+
+        Build new, then swap, one partition at a time: every partition is replaced atomically
+        and stale ones are removed only after all new ones are in place, so a failure part way
+        leaves each partition at its old or its new version, never missing or half-written.
+
+        Returns:
+            The partitions written, as dicts.
+        """
+        t = schemas.get(table)
+        frame = t.conform(frame)
+        _check_unique_keys(t, frame)  # before any write: a bad frame leaves the table as it is
+        parts = list(iter_partitions(t, frame))
+        kept = {self.partition_dir(table, p) + f"/{DATA_FILE}" for p in parts}
+        stale = [f for f in self.partitions(table) if f not in kept]
+        for part in parts:
+            self.write_partition(table, part, frame.filter(in_partition(t, part)))
+        for path in stale:
+            self.fs.rm(path)
+        return parts
+
     # -- reading ------------------------------------------------------------------------
     def partitions(self, table: str) -> list[str]:
         """Paths of every published data file of ``table`` (never a temporary file)."""

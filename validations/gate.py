@@ -322,6 +322,33 @@ def gate_partition(lake: Lake, table: str, partition: Mapping[str, object] | Non
     return result
 
 
+def gate_table(lake: Lake, table: str, frame: pl.DataFrame, *, at: dt.datetime,
+               context: Any = None, rules: Rules | None = None,
+               docs_dir: str | Path | None = None) -> GateResult:
+    """Validate ``frame`` as the complete new contents of ``table``, then publish it whole.
+
+    For rebuilds: the frame is validated once, against the published table's row count, and
+    only on success replaces the table (``Lake.replace``: new partitions written, then the
+    ones it no longer has removed). On failure nothing is touched: the published table stays
+    as it was, the frame and the GX result are quarantined.
+
+    Raises:
+        DataValidationFailed: a blocking expectation failed; nothing was written.
+        SchemaError: ``frame`` does not match the table's schema.
+    """
+    frame = schemas.get(table).conform(frame)
+    files = lake.partitions(table)
+    published = lake.scan(table).select(pl.len()).collect().item() if files else None
+    result = validate(table, frame, published_rows=published, context=context, rules=rules,
+                      docs_dir=docs_dir)
+    if not result.success:
+        paths = _quarantine(lake, f"{safe_segment(table, 'table')}.rebuild", frame, result, at)
+        raise DataValidationFailed(f"{table} rebuild not published ({paths[0]}): "
+                                   f"{result.message()}")
+    lake.replace(table, frame)
+    return result
+
+
 def _gate_each(lake: Lake, table: str, parts: list[dict[str, object]], frame: pl.DataFrame,
                *, at: dt.datetime, context: Any, rules: Rules | None,
                docs_dir: str | Path | None) -> GateResult:

@@ -4,9 +4,11 @@ import datetime as dt
 import shutil
 
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 from flows.pipeline import build, incremental_start
+from storage.errors import DataValidationFailed
 from storage.lake import Lake
 
 NOW = dt.datetime(2026, 6, 13, 1, 0, tzinfo=dt.UTC)
@@ -50,3 +52,19 @@ def test_late_input_makes_the_incremental_build_redo_its_days(demo_lake, tmp_pat
     incremental = stored(lake)
     build(lake, last, now=NOW, full=True)
     assert_frame_equal(incremental, stored(lake))
+
+
+def test_a_full_rebuild_that_fails_its_gate_leaves_the_published_table(demo_lake, tmp_path):
+    lake = Lake(shutil.copytree(demo_lake.root, tmp_path / "lake"))
+    before = {p: open(p, "rb").read() for p in lake.partitions("features_daily")}
+    last = stored(lake)["date"].max()
+    # A VIX print far outside vix_close's registered range (written past the ingest gate).
+    vix = lake.read_partition("index_daily", {"symbol": "VIX", "year": last.year})
+    lake.write_partition("index_daily", {"symbol": "VIX", "year": last.year}, vix.with_columns(
+        close=pl.when(pl.col("date") == last).then(999.0).otherwise(pl.col("close"))))
+    with pytest.raises(DataValidationFailed, match=r"features_daily rebuild not published"
+                                                   r"(.|\n)*vix_close"):
+        build(lake, last, now=NOW, full=True)
+    assert {p: open(p, "rb").read() for p in lake.partitions("features_daily")} == before
+    kept = lake.list_area("quarantine", "validation")
+    assert any("features_daily.rebuild" in p for p in kept)

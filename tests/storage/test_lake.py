@@ -43,6 +43,26 @@ def test_upsert_splits_rows_into_their_partitions(lake):
     assert [p.split("/")[-2] for p in lake.partitions("index_daily")] == ["year=2019", "year=2020"]
 
 
+def test_replace_makes_the_frame_the_whole_table(lake):
+    lake.upsert("index_daily", index_frame("VIX", [dt.date(2019, 12, 31), D1], [13.78, 1.0]))
+    lake.upsert("index_daily", index_frame("SPX", [D1], [2386.13]))
+    new = index_frame("VIX", [D1, D2], [82.69, 75.91])
+    assert lake.replace("index_daily", new) == [{"symbol": "VIX", "year": 2020}]
+    assert_frame_equal(lake.scan("index_daily").sort("date").collect(), new)
+    assert [p.split("/")[-3:-1] for p in lake.partitions("index_daily")] == [
+        ["symbol=VIX", "year=2020"]]
+
+
+def test_replace_with_a_bad_frame_writes_nothing(lake):
+    old = index_frame("VIX", [D1], [82.69])
+    lake.upsert("index_daily", old)
+    before = {p: open(p, "rb").read() for p in lake.partitions("index_daily")}
+    twice = index_frame("SPX", [D1, D1], [1.0, 2.0])  # a new partition first, then a bad one
+    with pytest.raises(SchemaError, match="duplicate key"):
+        lake.replace("index_daily", pl.concat([index_frame("SPX", [D2], [3.0]), twice]))
+    assert {p: open(p, "rb").read() for p in lake.partitions("index_daily")} == before
+
+
 @pytest.mark.parametrize("change, column", [
     (lambda f: f.drop("close"), "close"),
     (lambda f: f.with_columns(pl.col("close").cast(pl.String)), "close"),
