@@ -69,14 +69,11 @@ def recommendation_rules(policy: Policy) -> Rules:
 
 def changed_since(lake: Lake, stamp: dt.datetime) -> dt.date | None:
     """The earliest market date of any input row ingested after ``stamp``."""
-    firsts = []
-    for table in INPUT_TABLES:
-        col = _CHANGE_DATE.get(table, "date")
-        first = (lake.scan(table).filter(pl.col("ingested_at") > stamp)
-                 .select(pl.col(col).min()).collect().item())
-        if first is not None:
-            firsts.append(first)
-    return min(firsts, default=None)
+    # One collect for all tables: their files are opened side by side.
+    firsts = pl.collect_all([
+        lake.scan(t).filter(pl.col("ingested_at") > stamp)
+        .select(pl.col(_CHANGE_DATE.get(t, "date")).min()) for t in INPUT_TABLES])
+    return min((f.item() for f in firsts if f.item() is not None), default=None)
 
 
 def incremental_start(lake: Lake, end: dt.date) -> dt.date | None:
@@ -100,15 +97,13 @@ def incremental_start(lake: Lake, end: dt.date) -> dt.date | None:
     return min(start, end)
 
 
-def build(lake: Lake, end: dt.date, *, now: dt.datetime, full: bool = False,
-          config: FeatureConfig | None = None) -> BuildReport:
-    """Compute features_daily through ``end`` (incrementally unless ``full``) and publish it.
+def compute(lake: Lake, end: dt.date, *, now: dt.datetime, full: bool = False,
+            config: FeatureConfig | None = None) -> tuple[dt.date | None, pl.DataFrame]:
+    """The features_daily rows a build would publish, and their first day (None: all).
 
-    Raises:
-        DataValidationFailed: the new rows failed the gate; nothing was published.
+    Incremental unless ``full``: only the days from ``incremental_start`` on, computed from
+    the input years their lookback reaches and the stored A/D line before them.
     """
-    if lake.scan("index_daily").select(pl.len()).collect().item() == 0:
-        return BuildReport(None, None, 0, full)  # nothing ingested yet: nothing to build
     start = None if full else incremental_start(lake, end)
     since = history_start(start, config)
     # The stored A/D line before the window lets the run read only recent breadth years.
@@ -116,8 +111,23 @@ def build(lake: Lake, end: dt.date, *, now: dt.datetime, full: bool = False,
                                   until=since), start, config) if since else None
     frame = build_features(inputs(lake, since, seed.date if seed else None), start=start,
                            end=end, config=config, computed_at=now, ad_seed=seed)
+    return start, frame
+
+
+def build(lake: Lake, end: dt.date, *, now: dt.datetime, full: bool = False,
+          config: FeatureConfig | None = None) -> BuildReport:
+    """Compute features_daily through ``end`` (incrementally unless ``full``) and publish it.
+
+    A full rebuild replaces the table (rows no longer produced are dropped); an incremental
+    one merges its days into the partitions they fall in.
+
+    Raises:
+        DataValidationFailed: the new rows failed the gate; nothing was published.
+    """
+    if not lake.partitions("index_daily"):
+        return BuildReport(None, None, 0, full)  # nothing ingested yet: nothing to build
+    start, frame = compute(lake, end, now=now, full=full, config=config)
     if start is None and frame.height:
-        # A full rebuild replaces the table, dropping rows no longer produced.
         gate_table(lake, "features_daily", frame, at=now, rules=feature_rules())
     elif frame.height:
         gate_partition(lake, "features_daily", None, frame, at=now, rules=feature_rules())

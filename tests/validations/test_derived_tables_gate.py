@@ -19,7 +19,7 @@ from flows.pipeline import recommendation_rules
 from hedge.policy import load_policy
 from hedge.recommend import recommend
 from hedge.tables import legs_frame, recommendation_frame
-from storage.errors import DataValidationFailed
+from storage.errors import DataValidationFailed, SchemaError
 from storage.lake import Lake
 from tests.conftest import SHARED_DATA, shared
 from tests.features.feature_inputs import NOW, all_inputs
@@ -143,3 +143,13 @@ def test_every_registered_range_names_its_own_feature(frames: dict[str, pl.DataF
         bad = put(col, outside, row=i % good.height)(bad)
     failed = {f.check for f in validate("features_daily", bad, rules=FEATURE_RULES).failures}
     assert failed == {f"{col}_in_registered_range" for col in ranges}
+
+
+def test_a_flag_that_is_not_boolean_is_refused_before_any_expectation(
+        frames: dict[str, pl.DataFrame], published: dict[str, Lake]) -> None:
+    lake = published["features_daily"]
+    before = partition_bytes(lake, "features_daily")
+    bad = frames["features_daily"].with_columns(pl.col("contango").cast(pl.Int8) * 2)
+    with pytest.raises(SchemaError, match="features_daily.*'contango'.*Boolean"):
+        gate_partition(lake, "features_daily", PART, bad, at=NOW, rules=FEATURE_RULES)
+    assert partition_bytes(lake, "features_daily") == before
