@@ -88,7 +88,7 @@ INDEX_DAILY = register(Table(
     "index_daily",
     {"symbol": STR, "date": DATE, "open": F64, "high": F64, "low": F64, "close": F64,
      "ingested_at": UTC_TS},
-    keys=("symbol", "date"), date_col="date", partition_by=("symbol", "year"),
+    keys=("symbol", "date"), date_col="date", partition_by=("year",),
 ))
 
 VX_FUTURES = register(Table(

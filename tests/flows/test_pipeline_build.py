@@ -41,12 +41,12 @@ def test_late_input_makes_the_incremental_build_redo_its_days(demo_lake, tmp_pat
     late = built_at + dt.timedelta(hours=1)  # a re-fetched file arriving after the build
     vix = lake.scan("index_daily").filter(pl.col("symbol") == "VIX").sort("date").collect()
     late_day = vix["date"][-4]
-    patched = vix.filter(pl.col("date").dt.year() == late_day.year).with_columns(
-        close=pl.when(pl.col("date") == late_day).then(pl.col("close") + 1.0)
-        .otherwise(pl.col("close")),
-        ingested_at=pl.when(pl.col("date") == late_day).then(pl.lit(late))
-        .otherwise(pl.col("ingested_at")))
-    lake.write_partition("index_daily", {"symbol": "VIX", "year": late_day.year}, patched)
+    part = {"year": late_day.year}
+    hit = (pl.col("symbol") == "VIX") & (pl.col("date") == late_day)
+    patched = lake.read_partition("index_daily", part).with_columns(
+        close=pl.when(hit).then(pl.col("close") + 1.0).otherwise(pl.col("close")),
+        ingested_at=pl.when(hit).then(pl.lit(late)).otherwise(pl.col("ingested_at")))
+    lake.write_partition("index_daily", part, patched)
     assert incremental_start(lake, last) == late_day
     build(lake, last, now=NOW)
     incremental = stored(lake)
@@ -59,9 +59,10 @@ def test_a_full_rebuild_that_fails_its_gate_leaves_the_published_table(demo_lake
     before = {p: open(p, "rb").read() for p in lake.partitions("features_daily")}
     last = stored(lake)["date"].max()
     # A VIX print far outside vix_close's registered range (written past the ingest gate).
-    vix = lake.read_partition("index_daily", {"symbol": "VIX", "year": last.year})
-    lake.write_partition("index_daily", {"symbol": "VIX", "year": last.year}, vix.with_columns(
-        close=pl.when(pl.col("date") == last).then(999.0).otherwise(pl.col("close"))))
+    part = {"year": last.year}
+    hit = (pl.col("symbol") == "VIX") & (pl.col("date") == last)
+    lake.write_partition("index_daily", part, lake.read_partition("index_daily", part)
+                         .with_columns(close=pl.when(hit).then(999.0).otherwise(pl.col("close"))))
     with pytest.raises(DataValidationFailed, match=r"features_daily rebuild not published"
                                                    r"(.|\n)*vix_close"):
         build(lake, last, now=NOW, full=True)

@@ -8,10 +8,11 @@ import textwrap
 import time
 
 import duckdb
+import polars as pl
 import pytest
 
 from storage.catalog import publish_catalog
-from tests.conftest import ROOT, index_frame
+from tests.conftest import NOW, ROOT, index_frame
 
 WRITER = textwrap.dedent("""
     import datetime as dt, sys
@@ -26,7 +27,7 @@ WRITER = textwrap.dedent("""
     big = big.with_columns(symbol=pl.lit("VIX"), date=pl.Series(rows))
     big = big.unique(subset=["symbol", "date"])
     while True:
-        lake.write_partition("index_daily", {"symbol": "VIX", "year": 2020},
+        lake.write_partition("index_daily", {"year": 2020},
                              big.with_columns(pl.col("close") + 1))
 """)
 
@@ -34,7 +35,7 @@ WRITER = textwrap.dedent("""
 def test_sigkill_mid_write_leaves_previous_version_and_no_visible_temp(lake):
     import datetime as dt
     good = index_frame("VIX", [dt.date(2020, 3, 16)], [82.69])
-    path = lake.write_partition("index_daily", {"symbol": "VIX", "year": 2020}, good)
+    path = lake.write_partition("index_daily", {"year": 2020}, good)
     folder = os.path.dirname(path)
     env = os.environ | {"PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-c", WRITER, lake.root], env=env)
@@ -104,7 +105,10 @@ def test_catalog_is_unaffected_by_rejected_writes(lake, bad):
     import datetime as dt
 
     from storage.errors import UnsafePathError
+    day = dt.date(2020, 3, 16)
     with pytest.raises(UnsafePathError):
-        lake.upsert("index_daily", index_frame(bad, [dt.date(2020, 3, 16)], [1.0]))
+        lake.upsert("macro_observations", pl.DataFrame({
+            "series_id": [bad], "date": [day], "value": [1.0], "realtime_start": [day],
+            "available_at": [day], "ingested_at": [NOW]}))
     with duckdb.connect(publish_catalog(lake), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM index_daily").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM macro_observations").fetchone()[0] == 0

@@ -13,15 +13,15 @@ D1, D2, D3 = dt.date(2020, 3, 16), dt.date(2020, 3, 17), dt.date(2020, 3, 18)
 
 def test_write_then_scan_round_trip(lake):
     frame = index_frame("VIX", [D1, D2], [82.69, 75.91])
-    lake.write_partition("index_daily", {"symbol": "VIX", "year": 2020}, frame)
+    lake.write_partition("index_daily", {"year": 2020}, frame)
     assert_frame_equal(lake.scan("index_daily").collect(), frame)
 
 
 def test_same_input_gives_identical_bytes_and_no_duplicates(lake):
     frame = index_frame("VIX", [D2, D1], [75.91, 82.69])
-    path = lake.write_partition("index_daily", {"symbol": "VIX", "year": 2020}, frame)
+    path = lake.write_partition("index_daily", {"year": 2020}, frame)
     first = open(path, "rb").read()
-    lake.write_partition("index_daily", {"symbol": "VIX", "year": 2020}, frame)
+    lake.write_partition("index_daily", {"year": 2020}, frame)
     lake.upsert("index_daily", frame)
     assert open(path, "rb").read() == first
     assert lake.scan("index_daily").collect().height == 2
@@ -39,7 +39,7 @@ def test_upsert_replaces_by_key_and_keeps_other_rows(lake):
 def test_upsert_splits_rows_into_their_partitions(lake):
     frame = index_frame("VIX", [dt.date(2019, 12, 31), dt.date(2020, 1, 2)], [13.78, 12.47])
     written = lake.upsert("index_daily", frame)
-    assert written == [{"symbol": "VIX", "year": 2019}, {"symbol": "VIX", "year": 2020}]
+    assert written == [{"year": 2019}, {"year": 2020}]
     assert [p.split("/")[-2] for p in lake.partitions("index_daily")] == ["year=2019", "year=2020"]
 
 
@@ -47,10 +47,9 @@ def test_replace_makes_the_frame_the_whole_table(lake):
     lake.upsert("index_daily", index_frame("VIX", [dt.date(2019, 12, 31), D1], [13.78, 1.0]))
     lake.upsert("index_daily", index_frame("SPX", [D1], [2386.13]))
     new = index_frame("VIX", [D1, D2], [82.69, 75.91])
-    assert lake.replace("index_daily", new) == [{"symbol": "VIX", "year": 2020}]
+    assert lake.replace("index_daily", new) == [{"year": 2020}]
     assert_frame_equal(lake.scan("index_daily").sort("date").collect(), new)
-    assert [p.split("/")[-3:-1] for p in lake.partitions("index_daily")] == [
-        ["symbol=VIX", "year=2020"]]
+    assert [p.split("/")[-2] for p in lake.partitions("index_daily")] == ["year=2020"]
 
 
 def test_replace_with_a_bad_frame_writes_nothing(lake):
@@ -59,7 +58,8 @@ def test_replace_with_a_bad_frame_writes_nothing(lake):
     before = {p: open(p, "rb").read() for p in lake.partitions("index_daily")}
     twice = index_frame("SPX", [D1, D1], [1.0, 2.0])  # a new partition first, then a bad one
     with pytest.raises(SchemaError, match="duplicate key"):
-        lake.replace("index_daily", pl.concat([index_frame("SPX", [D2], [3.0]), twice]))
+        lake.replace("index_daily", pl.concat([index_frame("SPX", [dt.date(2021, 1, 4)], [3.0]),
+                                               twice]))
     assert {p: open(p, "rb").read() for p in lake.partitions("index_daily")} == before
 
 
@@ -70,23 +70,23 @@ def test_replace_with_a_bad_frame_writes_nothing(lake):
 ])
 def test_schema_errors_name_table_and_column_and_write_nothing(lake, change, column):
     good = index_frame("VIX", [D1], [82.69])
-    lake.write_partition("index_daily", {"symbol": "VIX", "year": 2020}, good)
+    lake.write_partition("index_daily", {"year": 2020}, good)
     with pytest.raises(SchemaError, match=rf"index_daily.*'{column}'"):
-        lake.write_partition("index_daily", {"symbol": "VIX", "year": 2020}, change(good))
+        lake.write_partition("index_daily", {"year": 2020}, change(good))
     assert_frame_equal(lake.scan("index_daily").collect(), good)
 
 
 def test_extra_column_duplicates_and_wrong_partition_are_rejected(lake):
     good = index_frame("VIX", [D1], [82.69])
-    part = {"symbol": "VIX", "year": 2020}
+    part = {"year": 2020}
     with pytest.raises(SchemaError, match="unexpected column"):
         lake.write_partition("index_daily", part, good.with_columns(x=pl.lit(1)))
     with pytest.raises(SchemaError, match="duplicate key"):
         lake.write_partition("index_daily", part, pl.concat([good, good]))
     with pytest.raises(SchemaError, match="belong to partition"):
-        lake.write_partition("index_daily", {"symbol": "VIX", "year": 2019}, good)
+        lake.write_partition("index_daily", {"year": 2019}, good)
     with pytest.raises(SchemaError, match="partition keys"):
-        lake.write_partition("index_daily", {"year": 2020}, good)
+        lake.write_partition("index_daily", {"symbol": "VIX", "year": 2020}, good)
     with pytest.raises(SchemaError, match="unknown table"):
         lake.write_partition("nope", part, good)
     assert lake.partitions("index_daily") == []
@@ -97,9 +97,10 @@ UNSAFE = ["..", "../x", "a/b", "/etc", "a\x00b", ".hidden", "a=b", "", "a\\b"]
 
 @pytest.mark.parametrize("bad", UNSAFE)
 def test_values_that_could_escape_the_lake_are_rejected(lake, bad, tmp_path):
-    frame = index_frame(bad, [D1], [1.0])
+    frame = pl.DataFrame({"series_id": [bad], "date": [D1], "value": [1.0],
+                          "realtime_start": [D1], "available_at": [D1], "ingested_at": [NOW]})
     with pytest.raises(UnsafePathError):
-        lake.write_partition("index_daily", {"symbol": bad, "year": 2020}, frame)
+        lake.write_partition("macro_observations", {"series_id": bad}, frame)
     with pytest.raises(UnsafePathError):
         lake.save_raw("cboe", bad, b"x", {"url": "u", "fetched_at": NOW, "status": 200})
     with pytest.raises(UnsafePathError):

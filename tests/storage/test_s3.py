@@ -61,7 +61,7 @@ def test_s3_round_trip_idempotence_and_raw(s3_lake):
     assert s3_lake.fs.cat_file(path) == first
     assert_frame_equal(s3_lake.scan("index_daily").sort("date").collect(), frame)
     with pytest.raises(SchemaError, match="close"):
-        s3_lake.write_partition("index_daily", {"symbol": "VIX", "year": 2020}, frame.drop("close"))
+        s3_lake.write_partition("index_daily", {"year": 2020}, frame.drop("close"))
     assert s3_lake.scan("index_daily").collect().height == 2
     raw = s3_lake.save_raw("cboe", "VIX_History.csv", b"DATE,OPEN\n",
                            {"url": "u", "fetched_at": NOW, "status": 200})

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.realdata
 RULES = {"macro_observations": Rules(series_bounds={"DFF": (-1.0, 25.0)}),
          "index_daily": Rules(series_bounds={"VIX": (9.0, 100.0), "SKEW": (90.0, 200.0)})}
 PARTITIONS: dict[str, dict[str, object]] = {
-    "index_daily": {"symbol": "VIX", "year": 2024},
+    "index_daily": {"year": 2024},
     "vx_futures": {"year": 2024},
     "option_chain": {"quote_date": dt.date(2024, 3, 15)},
     "breadth_daily": {"year": 2024},
