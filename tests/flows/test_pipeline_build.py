@@ -69,3 +69,17 @@ def test_a_full_rebuild_that_fails_its_gate_leaves_the_published_table(demo_lake
     assert {p: open(p, "rb").read() for p in lake.partitions("features_daily")} == before
     kept = lake.list_area("quarantine", "validation")
     assert any("features_daily.rebuild" in p for p in kept)
+
+
+def test_the_start_follows_the_stored_table(demo_lake, tmp_path):
+    lake = Lake(shutil.copytree(demo_lake.root, tmp_path / "lake"))
+    table = stored(lake)
+    first, last = table["date"].min(), table["date"].max()
+    assert incremental_start(lake, last) == last  # up to date: only the end day is redone
+    later = last + dt.timedelta(days=30)
+    assert incremental_start(lake, later) == last + dt.timedelta(days=1)
+    # One partition from another feature set version: the table is rebuilt in full.
+    part = {"year": first.year}
+    lake.write_partition("features_daily", part, lake.read_partition("features_daily", part)
+                         .with_columns(feature_set_version=pl.lit("2020.1.1")))
+    assert incremental_start(lake, later) is None

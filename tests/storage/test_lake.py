@@ -63,6 +63,26 @@ def test_replace_with_a_bad_frame_writes_nothing(lake):
     assert {p: open(p, "rb").read() for p in lake.partitions("index_daily")} == before
 
 
+def test_column_ranges_come_from_each_files_footer(lake):
+    lake.upsert("index_daily", index_frame("VIX", [dt.date(2019, 12, 31), D1, D3],
+                                           [13.78, 82.69, 76.45]))
+    lake.upsert("index_daily", index_frame("SPX", [D2], [2529.19]).with_columns(
+        open=pl.lit(None, pl.Float64)))
+    ranges = lake.column_ranges("index_daily", ["date", "close", "open"])
+    by_year = {p.split("/")[-2]: r for p, r in ranges.items()}
+    assert by_year["year=2019"] == {"date": (dt.date(2019, 12, 31),) * 2,
+                                    "close": (13.78, 13.78), "open": (13.78, 13.78)}
+    assert by_year["year=2020"]["date"] == (D1, D3)
+    assert by_year["year=2020"]["close"] == (76.45, 2529.19)
+    assert by_year["year=2020"]["open"] == (76.45, 82.69)  # the null is not a value
+    lake.upsert("index_daily", index_frame("SPX", [dt.date(2021, 1, 4)], [3700.65]).with_columns(
+        open=pl.lit(None, pl.Float64)))
+    (in_2021,) = [r for p, r in lake.column_ranges("index_daily", ["open"]).items()
+                  if "year=2021" in p]
+    assert in_2021 == {"open": None}  # all null: no range to trust
+    assert lake.column_ranges("breadth_daily", ["date"]) == {}
+
+
 @pytest.mark.parametrize("change, column", [
     (lambda f: f.drop("close"), "close"),
     (lambda f: f.with_columns(pl.col("close").cast(pl.String)), "close"),
