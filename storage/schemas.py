@@ -36,6 +36,8 @@ class Table:
 
     def conform(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Return ``frame`` in declared column order, or raise SchemaError naming the column."""
+        if frame.schema == self.schema:
+            return frame  # already conforming: one comparison instead of a cast per column
         for col, dtype in self.columns.items():
             if col not in frame.columns:
                 raise SchemaError(f"table {self.name}: missing column {col!r}")
