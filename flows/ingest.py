@@ -328,4 +328,5 @@ def _publish(source: str, table: str, frame: pl.DataFrame, run: Run,
                        rules=rules_for(table, run.config), docs_dir=run.docs_dir)
         report.rows += frame.height
     except DataValidationFailed as e:
+        report.rows += e.published_rows  # partitions that passed their own gate
         report.errors.append(f"source {source!r}: {e}")

@@ -14,7 +14,15 @@ class SourceDataError(PipelineError):
 
 
 class DataValidationFailed(PipelineError):
-    """A partition failed its blocking expectations and was not published."""
+    """A partition failed its blocking expectations and was not published.
+
+    ``published_rows``: rows of the same call that were published anyway (other partitions
+    that passed their own gate).
+    """
+
+    def __init__(self, message: str, published_rows: int = 0):
+        super().__init__(message)
+        self.published_rows = published_rows
 
 
 class SchemaError(PipelineError):

@@ -354,17 +354,19 @@ def _gate_each(lake: Lake, table: str, parts: list[dict[str, object]], frame: pl
                docs_dir: str | Path | None) -> GateResult:
     """Gate every partition of ``frame`` separately; raise naming the ones that failed."""
     t = schemas.get(table)
-    failed, last = [], None
+    failed, last, published = [], None, 0
     for part in parts:
+        rows = frame.filter(in_partition(t, part))
         try:
-            last = gate_partition(lake, table, None, frame.filter(in_partition(t, part)), at=at,
-                                  context=context, rules=rules, docs_dir=docs_dir)
+            last = gate_partition(lake, table, None, rows, at=at, context=context, rules=rules,
+                                  docs_dir=docs_dir)
+            published += rows.height
         except DataValidationFailed as e:
             failed.append(str(e))
     if failed:
         raise DataValidationFailed(
             f"{table}: {len(failed)} of {len(parts)} partition(s) not published "
-            f"(the other {len(parts) - len(failed)} were): " + " | ".join(failed))
+            f"(the other {len(parts) - len(failed)} were): " + " | ".join(failed), published)
     assert last is not None
     return last
 

@@ -293,8 +293,10 @@ def test_one_bad_partition_does_not_hold_back_the_others(tmp_path) -> None:  # t
     bad_day = two_years.filter(pl.col("date").dt.year() == 2022)["date"][5]
     broken = two_years.with_columns(
         close=pl.when(pl.col("date") == bad_day).then(-1.0).otherwise(pl.col("close")))
-    with pytest.raises(DataValidationFailed, match=r"1 of 2 partition\(s\) not published"):
+    with pytest.raises(DataValidationFailed, match=r"1 of 2 partition\(s\) not published"
+                       ) as failed:
         gate_partition(lake, "index_daily", None, broken, at=NOW)
     got = lake.scan("index_daily").collect()
     assert got["date"].dt.year().unique().to_list() == [2023]
+    assert failed.value.published_rows == got.height > 0  # what the ingest report counts
     assert [p for p in lake.list_area("quarantine", "validation") if "2022" in p]
