@@ -338,7 +338,7 @@ def gate_table(lake: Lake, table: str, frame: pl.DataFrame, *, at: dt.datetime,
     """
     frame = schemas.get(table).conform(frame)
     files = lake.partitions(table)
-    published = lake.scan(table).select(pl.len()).collect().item() if files else None
+    published = lake.scan(table, files=files).select(pl.len()).collect().item() if files else None
     result = validate(table, frame, published_rows=published, context=context, rules=rules,
                       docs_dir=docs_dir)
     if not result.success:
