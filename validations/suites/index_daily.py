@@ -32,12 +32,16 @@ def checks(t: Table, rules: Rules) -> list[Check]:
                 for c in ("open", "high", "low", "close")]
     vix_out = (pl.col("symbol").is_in(list(rules.vix_family))
                & ~pl.col("close").is_between(5, 150))
-    vix = flagged("vix_family_close_in_5_150", pl.when(vix_out).then(pl.format(
-        "{} {} close={}", pl.col("symbol"), pl.col("date"), pl.col("close"))).otherwise(None))
+    vix = flagged("vix_family_close_in_5_150", _close_where(vix_out))
     sym_out = out_of_bounds(rules.series_bounds, pl.col("symbol"), pl.col("close"))
-    sym = flagged("close_within_symbol_bounds", pl.when(sym_out).then(pl.format(
-        "{} {} close={}", pl.col("symbol"), pl.col("date"), pl.col("close"))).otherwise(None))
+    sym = flagged("close_within_symbol_bounds", _close_where(sym_out))
     ohlc = [at_least("high", c, name=f"high_ge_{c}", blocking=False) for c in ("open", "close")]
     ohlc += [at_least(c, "low", name=f"low_le_{c}", blocking=False) for c in ("open", "close")]
     return [*positive, vix, sym, *ohlc, trading_day_check("date", blocking=False),
             gap_check("date", ("symbol",), blocking=False)]
+
+
+def _close_where(bad: pl.Expr) -> pl.Expr:
+    """``SYMBOL date close=x`` on the rows where ``bad`` holds, null elsewhere."""
+    return pl.when(bad).then(pl.format("{} {} close={}", pl.col("symbol"), pl.col("date"),
+                                       pl.col("close"))).otherwise(None)
