@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table as RichTable
+from typer.core import TyperGroup
 
 from flows.settings import Settings, today_new_york, utc_now
 from storage.catalog import connect_readonly, publish_catalog
@@ -31,8 +32,36 @@ for _key, _value in {"PREFECT_LOGGING_LEVEL": "WARNING",
                      "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}.items():
     os.environ.setdefault(_key, _value)
 
+ENVIRONMENT = """Environment: ALVH_HOME (lake root, default ./lake), ALVH_SOURCES (sources
+TOML), ALVH_POLICY (policy TOML), FRED_API_KEY (FRED observations API with vintages),
+PREFECT_API_URL (a Prefect server; unset: an ephemeral one), ALVH_SHARED_DATA (tests' real
+data)."""
+GLOBAL_OPTIONS = ("--home",)
+
+
+class GlobalOptionsAnywhere(TyperGroup):
+    """Accept the global options after the command too (``alvh status --home X``)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Move global options found after the command in front of it."""
+        front: list[str] = []
+        rest: list[str] = []
+        it = iter(args)
+        for arg in it:
+            if arg == "--":
+                rest += [arg, *it]
+            elif arg in GLOBAL_OPTIONS:
+                front += [arg, next(it, "")]
+            elif arg.split("=", 1)[0] in GLOBAL_OPTIONS:
+                front.append(arg)
+            else:
+                rest.append(arg)
+        return super().parse_args(ctx, front + rest)
+
+
 app = typer.Typer(help="alvh: the ALVH data pipeline and feature store.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+                  pretty_exceptions_enable=False, cls=GlobalOptionsAnywhere,
+                  epilog=ENVIRONMENT, rich_markup_mode=None)
 # Piped output (logs, CI, `make run | tee`) gets room for the wide tables.
 out = Console(width=None if sys.stdout.isatty() else 130)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 130)
@@ -170,6 +199,8 @@ def ingest(
 
     if source not in SOURCE_NAMES:
         raise fail(f"unknown source {source!r}; choose one of {', '.join(SOURCE_NAMES)}", 2)
+    if start and end and start > end:
+        raise fail(f"--start {start:%Y-%m-%d} is after --end {end:%Y-%m-%d}", 2)
     settings = State.settings.model_copy(update={"sources": sources or State.settings.sources})
     try:
         run = Run(settings.lake(), settings.sources_config(), today_new_york(), utc_now(),
@@ -225,15 +256,22 @@ def features(
     format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
 ) -> None:
     """The feature row of a day, grouped by family, regime and lit signals highlighted."""
+    import alvh
     from features.registry import FEATURES
-    from flows.pipeline import features_row, last_session
 
     lake = State.lake()
+    if not lake.local:
+        raise fail(f"alvh features reads the DuckDB catalog: it needs a local lake home, not "
+                   f"{lake.url}", 2)
     try:
-        day = last_session(lake, as_of.date() if as_of else dt.date.max)
-        row = features_row(lake, day).row(0, named=True)
+        frame = alvh.open(lake.root).features(as_of=as_of.date() if as_of else None)
     except PipelineError as e:
         raise fail(str(e)) from None
+    if frame.height == 0:
+        raise fail(f"no features on or before {as_of:%Y-%m-%d}" if as_of else "no features "
+                   "published: run `alvh build` first")
+    row = frame.row(0, named=True)
+    day = row["date"]
     if format is Format.json:
         sys.stdout.write(json.dumps(row, default=str, indent=1) + "\n")
         return
@@ -356,6 +394,8 @@ def backfill_cmd(
     sources: Annotated[str | None, typer.Option(help="Sources TOML [env: ALVH_SOURCES]")] = None,
 ) -> None:
     """Ingest a date range partition by partition on Dask, then rebuild the features."""
+    if start > end:  # before any import or worker starts
+        raise fail(f"--start {start:%Y-%m-%d} is after --end {end:%Y-%m-%d}", 2)
     from flows.nightly import backfill
 
     with progress_bar("backfill"):
@@ -419,4 +459,8 @@ def demo(
     _finish(state)
 
 
-from flows import cli_report  # noqa: E402,F401  (registers report/export)
+from flows import (  # noqa: E402,F401  (registers alerts/serve)
+    cli_alerts,
+    cli_report,  # noqa: E402,F401  (registers report/export)
+    cli_serve,
+)
