@@ -1,4 +1,7 @@
-"""The daily report: day D on one self-contained HTML page (plotly.js inlined, works offline).
+"""The daily report: day D on one HTML page that works offline.
+
+plotly.js is not inlined (4.97 MB a day): every report beside it references one shared
+copy, ``assets/plotly-<version>.min.js``, written once next to the reports.
 
 Sections: the recommendation card, the VX term structure against a week and a month ago,
 VIX with regime bands and lit ladder layers, VVIX with its MACD, SPX with RSI, the A/D line
@@ -18,6 +21,7 @@ from typing import Any
 import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
+from plotly import __version__ as PLOTLY_VERSION
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
@@ -287,7 +291,7 @@ def second_engine_figure(hist: pl.DataFrame) -> go.Figure:
 
 # -- HTML --------------------------------------------------------------------------------
 def chart_html(chart_id: str, fig: go.Figure) -> str:
-    """One chart in its ``div.chart``; plotly.js itself is inlined once in the page head."""
+    """One chart in its ``div.chart``; the page head loads plotly.js once."""
     body = pio.to_html(fig, include_plotlyjs=False, full_html=False, config=PLOT_CONFIG,
                        div_id=f"{chart_id}-plot")
     return f'<div class="chart" id="{chart_id}">{body}</div>'
@@ -356,11 +360,14 @@ padding:3px 8px;text-align:left}.muted{color:#757575}.headline{font-weight:600}
 """
 
 
+PLOTLY_BUNDLE = f"assets/plotly-{PLOTLY_VERSION}.min.js"  # relative to the report's folder
+
+
 def page_html(day: dt.date, sections: Sequence[str], generated: dt.datetime) -> str:
-    """The whole page: plotly.js inlined in the head, then the sections."""
+    """The whole page: the shared local plotly.js in the head, then the sections."""
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>ALVH daily report {day}</title><style>{_CSS}</style>"
-            f"<script type=\"text/javascript\">{get_plotlyjs()}</script></head><body>"
+            f"<script type=\"text/javascript\" src=\"{PLOTLY_BUNDLE}\"></script></head><body>"
             f"<h1>ALVH daily report {day}</h1><p class=\"muted\">Generated "
             f"{generated:%Y-%m-%d %H:%M} UTC from the lake; charts cover the last "
             f"{HISTORY_DAYS} days.</p>{''.join(sections)}</body></html>")
@@ -409,8 +416,14 @@ def write_report(lake: Lake, day: dt.date, out_path: str | os.PathLike[str] | No
     data = page.encode("utf-8")
     if out_path is None:
         target = report_path(lake, day)
+        bundle = lake.path("reports", PLOTLY_BUNDLE)
+        if not lake.fs.exists(bundle):
+            lake.put_bytes(bundle, get_plotlyjs().encode("utf-8"))
         lake.put_bytes(target, data)
         return target
+    bundle_path = Path(out_path).parent / PLOTLY_BUNDLE
+    if not bundle_path.exists():
+        _write_local(bundle_path, get_plotlyjs().encode("utf-8"))
     return _write_local(Path(out_path), data)
 
 

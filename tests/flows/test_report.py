@@ -1,6 +1,7 @@
-"""The daily report on a simulated year: one offline HTML file with every section."""
+"""The daily report on a simulated year: one offline HTML page with every section."""
 
 import datetime as dt
+import os
 import re
 import shutil
 
@@ -8,6 +9,7 @@ import polars as pl
 import pytest
 
 from flows.report import (
+    PLOTLY_BUNDLE,
     curve_points,
     history,
     lit_layers_by_day,
@@ -49,11 +51,13 @@ def test_every_section_is_in_the_page(page):
     assert "stored by the nightly run" in text
 
 
-def test_page_is_self_contained(page):
-    _, text = page
-    # plotly.js is inlined once; nothing is loaded from the network.
-    assert text.count("plotly.js v") >= 1 and len(text) > 3_000_000
-    assert not re.search(r"""<script[^>]+src=""", text)
+def test_page_loads_one_shared_local_plotly(page):
+    path, text = page
+    # One local plotly.js beside the reports, referenced by every page; no network.
+    scripts = re.findall(r'<script[^>]+src="([^"]+)"', text)
+    assert scripts == [PLOTLY_BUNDLE] and len(text) < 1_000_000
+    bundle = os.path.join(os.path.dirname(path), PLOTLY_BUNDLE)
+    assert "plotly.js v" in open(bundle).read(2000) and os.path.getsize(bundle) > 3_000_000
     assert not re.search(r"""<link[^>]+href=["']https?:""", text)
 
 
