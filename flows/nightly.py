@@ -26,7 +26,7 @@ from prefect.tasks import exponential_backoff
 from flows.ingest import SOURCE_NAMES, Run
 from flows.ingest import ingest as ingest_files
 from flows.settings import NEW_YORK, Settings, utc_now
-from sources.http import HttpClient
+from sources.http import REFUSED, HttpClient
 from storage.errors import SourceDataError, SourceUnavailable
 
 MARKET_SOURCES = tuple(s for s in SOURCE_NAMES if s != "calendar")
@@ -40,8 +40,13 @@ def _settings(home: str | None, sources: str | None) -> Settings:
 
 
 def _retryable(task: Any, task_run: Any, state: State) -> bool:
-    """Retry a source only when something was unavailable (never a bad payload or a 4xx)."""
-    return isinstance(state.result(raise_on_failure=False), SourceUnavailable)
+    """Retry a source only when something was unavailable (never a bad payload or a 4xx).
+
+    A host that refused every connection is down, not busy: the HTTP client already
+    retried it, and waiting minutes more would only delay the run's report.
+    """
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, SourceUnavailable) and REFUSED not in str(error)
 
 
 @task(retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=30),
@@ -159,6 +164,9 @@ def _wait_all(futures: dict[str, PrefectFuture]) -> dict[str, str | None]:
         key = names[id(future)]
         outcome[key] = None if state.is_completed() else str(
             state.result(raise_on_failure=False))
+        error = outcome[key]
+        if error:  # said at once, not only in the run's final message
+            get_run_logger().error("%s failed: %s", key, error[:300])
         for listener in PROGRESS:
             listener(key, done, len(futures))
     return {k: outcome[k] for k in futures}
@@ -261,6 +269,8 @@ def backfill(start: dt.date, end: dt.date, sources: list[str] | None = None, wor
              dask_address: str | None = None, home: str | None = None,
              sources_file: str | None = None) -> State:
     """Ingest [start, end] for ``sources`` fanned out on Dask, then rebuild the features."""
+    if start > end:  # refuse before any worker starts
+        return Failed(message=f"start {start} is after end {end}: nothing done")
     chosen = [s for s in SOURCE_NAMES if s in (sources or SOURCE_NAMES)]
     units = backfill_units(chosen, start, end)
     if "calendar" in chosen:  # release days must be known before FRED's availability

@@ -31,6 +31,7 @@ _SECRET = re.compile(r"(?i)(api_key=)[^&#]*")
 # Transport failures worth another try; ChunkedEncodingError covers a body cut mid-transfer.
 _TRANSIENT = (requests.ConnectionError, requests.Timeout,
               requests.exceptions.ChunkedEncodingError)
+REFUSED = "refused connections"  # in the message of a host that refused every attempt
 _HTML = re.compile(rb"^\s*(<!doctype\s+html|<html|<head|<body)", re.IGNORECASE)
 
 
@@ -200,6 +201,9 @@ class HttpClient:
                                    sleep=sleep)
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = user_agent()
+        # Hosts that refused every attempt: later URLs there fail at once, so a source whose
+        # server is down costs one URL's retries, not one per symbol or series.
+        self.refused: dict[str, str] = {}
 
     def close(self) -> None:
         """Release the pooled connections."""
@@ -251,7 +255,12 @@ class HttpClient:
 
     def _get_with_retries(self, url: str, *, source: str, conditional: bool) -> Fetched:
         shown = redact(url)
+        host = urlsplit(url).netloc
+        if host in self.refused:
+            raise SourceUnavailable(f"source {source!r}, url {shown}: not tried, host {host} "
+                                    f"{REFUSED} ({self.refused[host]})")
         last_error, delay = "no attempt made", 0.0
+        refused = True
         for attempt in range(self.retries + 1):
             if attempt:
                 self.sleep(delay)
@@ -260,16 +269,24 @@ class HttpClient:
             except _TRANSIENT as e:
                 # requests repeats the URL (query and key included) in its messages.
                 last_error, delay = redact(f"{type(e).__name__}: {e}"), self.backoff(attempt)
+                refused = refused and isinstance(e, requests.ConnectionError) and not isinstance(
+                    e, requests.Timeout)
                 continue
             except requests.RequestException as e:  # bad URL, redirect loop: retrying won't help
                 raise SourceDataError(
                     f"source {source!r}, url {shown}: {redact(f'{type(e).__name__}: {e}')}"
                 ) from e
+            refused = False
             done = self._outcome(response, url, shown, source=source)
             if done is not None:
                 return done
             last_error = f"HTTP {response.status_code} {response.reason}"
             delay = self._retry_delay(response, attempt)
+        if refused:
+            self.refused[host] = f"{self.retries + 1} attempts"
+            raise SourceUnavailable(f"source {source!r}, url {shown}: host {host} {REFUSED} "
+                                    f"({self.retries + 1} attempts); last error: "
+                                    f"{last_error}")
         raise SourceUnavailable(
             f"source {source!r}, url {shown}: unavailable after {self.retries + 1} attempts; "
             f"last error: {last_error}")

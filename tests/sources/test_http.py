@@ -171,6 +171,27 @@ def test_connection_refused_is_retried_then_unavailable():
     assert "s3cr3tkey" not in str(err.value)
 
 
+def test_a_host_that_refused_every_attempt_is_not_tried_again():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sleeps = Sleeps()
+    http = client(sleeps, retries=2)
+    with pytest.raises(SourceUnavailable, match=f"host 127.0.0.1:{port} refused connections"):
+        http.fetch(f"http://127.0.0.1:{port}/VIX_History.csv", source="cboe")
+    started = time.monotonic()
+    with pytest.raises(SourceUnavailable, match="not tried"):
+        http.fetch(f"http://127.0.0.1:{port}/SPX_History.csv", source="cboe")
+    assert len(sleeps) == 2 and time.monotonic() - started < 0.5
+
+
+def test_a_refused_host_that_answered_once_keeps_being_tried(server):
+    server.expect_request("/ok.csv").respond_with_data(VIX_CSV)
+    http = client(Sleeps(), retries=1)
+    assert http.fetch(server.url_for("/ok.csv"), source="cboe").status == 200
+    assert http.refused == {}
+
+
 def serve_raw(answers: list[bytes]) -> tuple[str, threading.Thread]:
     """A one-off server on 127.0.0.1 writing each raw answer to one connection, then closing."""
     listener = socket.socket()
