@@ -2,8 +2,8 @@
 
 The nightly run publishes a new catalog file and renames it over the old one. A Store keeps
 one read-only connection per catalog file and opens the new file when the path points at a
-new inode (checked on every query: one stat), so a reader is never blocked by a publish and never reads a half-built file;
-queries already running finish on the file they started with.
+new inode (one stat per query), so a reader is never blocked by a publish and never reads a
+half-built file; queries already running finish on the file they started with.
 """
 
 from __future__ import annotations
