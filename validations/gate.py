@@ -27,13 +27,13 @@ import great_expectations as gx
 import numpy as np
 import pandas as pd
 import polars as pl
-from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from storage import schemas
 from storage.errors import DataValidationFailed
 from storage.lake import Lake, in_partition, iter_partitions
 from storage.paths import safe_segment
+from validations import docs
 from validations.suites import Rules, Suite, build_suite
 from validations.suites.base import PUBLISHED_ROWS
 
@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 SAMPLES = 5
 ARROW_BACKED = False
 DATASOURCE = "alvh"
-DOCS_SITE = "alvh_validation"
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLES}
 
 
@@ -113,7 +112,8 @@ def validate(table: str, frame: pl.DataFrame, *, published_rows: int | None = No
             row-count check.
         context: a GX data context (default: the process-wide ephemeral one).
         rules: range/row rules, macro series bounds, soft overrides (see ``Rules``).
-        docs_dir: when given, Data Docs HTML is (re)built there.
+        docs_dir: when given, the result goes into the Data Docs there at once; otherwise
+            it is kept for the next ``build_docs``.
 
     Returns:
         A GateResult; ``success`` is False when any blocking expectation failed.
@@ -128,8 +128,23 @@ def validate(table: str, frame: pl.DataFrame, *, published_rows: int | None = No
         suite, vd = _registered(ctx, table, rules or Rules(), published_rows is not None)
         data = pandas_view(suite.prepare(frame), suite)
         params = {} if published_rows is None else {PUBLISHED_ROWS: published_rows}
-        result = _run(ctx, vd, data, params, docs_dir)
-    return _gate_result(table, frame.height, result, time.perf_counter() - start)
+        result = vd.run(batch_parameters={"dataframe": data}, expectation_parameters=params,
+                        result_format=RESULT_FORMAT)
+    gate = _gate_result(table, frame.height, result, time.perf_counter() - start)
+    _keep_for_docs(gate, frame, docs_dir)
+    return gate
+
+
+def _keep_for_docs(gate: GateResult, frame: pl.DataFrame, docs_dir: str | Path | None) -> None:
+    """Write the result into Data Docs now (docs_dir), or keep it for ``build_docs``."""
+    column = schemas.get(gate.table).date_col
+    first, last = (frame[column].min(), frame[column].max()) if frame.height else (None, None)
+    record = docs.result_record(gate.table, gate.success, gate.rows, gate.elapsed, first, last,
+                                gate.evaluated)
+    if docs_dir is None:
+        docs.remember(record)
+    else:
+        docs.write_docs(docs_dir, [record])
 
 
 def pandas_view(frame: pl.DataFrame, suite: Suite) -> Any:
@@ -159,19 +174,6 @@ def _registered(ctx: Any, table: str, rules: Rules, with_rows: bool) -> tuple[Su
     return _REGISTERED[key]
 
 
-def _run(ctx: Any, vd: Any, data: Any, params: dict[str, Any],
-         docs_dir: str | Path | None) -> Any:
-    if docs_dir is None:
-        return vd.run(batch_parameters={"dataframe": data}, expectation_parameters=params,
-                      result_format=RESULT_FORMAT)
-    site = _docs_site(ctx, str(docs_dir))
-    cp = ctx.checkpoints.add_or_update(gx.Checkpoint(
-        name=f"{vd.name}_{site}", validation_definitions=[vd], result_format=RESULT_FORMAT,
-        actions=[UpdateDataDocsAction(name="data_docs", site_names=[site])]))
-    run = cp.run(batch_parameters={"dataframe": data}, expectation_parameters=params)
-    return next(iter(run.run_results.values()))
-
-
 def _batch_definition(ctx: Any, table: str) -> Any:
     try:
         ds = ctx.data_sources.get(DATASOURCE)
@@ -183,30 +185,14 @@ def _batch_definition(ctx: Any, table: str) -> Any:
 
 
 def build_docs(docs_dir: str | Path, context: Any = None) -> str:
-    """Build Data Docs in ``docs_dir`` from every validation this process has run.
+    """Write every validation this process kept into the Data Docs in ``docs_dir``.
 
-    One build at the end of a run costs what one table's update costs (~0.2-0.5 s), where
-    updating after every table's gate costs that much per table.
+    Merged with what other runs and processes wrote there (see ``validations.docs``).
 
     Returns:
         The path of the site's ``index.html``.
     """
-    ctx = context or default_context()
-    with _GX_LOCK:
-        ctx.build_data_docs(site_names=[_docs_site(ctx, str(docs_dir))])
-    return str(Path(docs_dir) / "index.html")
-
-
-def _docs_site(ctx: Any, base_directory: str) -> str:
-    """The name of the Data Docs site writing to ``base_directory``, added when missing."""
-    name = f"{DOCS_SITE}_{hashlib.sha256(base_directory.encode()).hexdigest()[:12]}"
-    if name not in (ctx.variables.data_docs_sites or {}):
-        ctx.add_data_docs_site(name, {
-            "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                              "base_directory": base_directory},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
-    return name
+    return docs.write_docs(docs_dir)
 
 
 def _gate_result(table: str, rows: int, result: Any, elapsed: float) -> GateResult:

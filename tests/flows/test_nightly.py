@@ -9,6 +9,7 @@ from polars.testing import assert_frame_equal
 
 from flows.demo import sources_toml
 from flows.nightly import backfill, backfill_units, nightly, trading_day
+from flows.report import PLOTLY_BUNDLE
 from flows.serve import serve_directory
 from sources import simulator
 from storage import schemas
@@ -81,7 +82,9 @@ def test_nightly_completes_and_leaves_artifacts(harness, provider, tmp_path):
     assert set(kinds) == {"alvh-recommendation", "alvh-lit-signals"}
     assert "Iron condor" in kinds["alvh-recommendation"].data
     assert f"Report: [{DAY}.html]" in kinds["alvh-recommendation"].data
-    assert (tmp_path / "lake" / "reports" / f"{DAY}.html").stat().st_size > 1_000_000
+    reports = tmp_path / "lake" / "reports"
+    assert (reports / f"{DAY}.html").stat().st_size > 10_000
+    assert (reports / PLOTLY_BUNDLE).stat().st_size > 3_000_000  # one shared plotly.js
     docs = (tmp_path / "lake" / "reports" / "validation" / "index.html").read_text()
     for table in ("index_daily", "vx_futures", "features_daily", "recommendations"):
         assert table in docs  # one Data Docs build covers every gate of the run

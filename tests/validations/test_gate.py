@@ -16,6 +16,7 @@ from tests.conftest import NOW
 from tests.validations import real_frames
 from validations import (
     Rules,
+    build_docs,
     gate_partition,
     registered_ranges,
     summary_rows,
@@ -183,8 +184,29 @@ def test_validate_lake_summary_and_data_docs(
     rows = summary_rows([result])
     assert {r["check"] for r in rows} >= {"settle_in_5_150", "expiries_strictly_increasing"}
     assert {r["severity"] for r in rows} == {"blocking", "soft"}
-    assert (docs / "index.html").exists()
-    assert list((docs / "validations").rglob("*.html"))
+    page = (docs / "index.html").read_text()
+    assert 'id="vx_futures"' in page and "settle_in_5_150" in page
+    assert list((docs / "results" / "vx_futures").glob("*.json"))
+
+
+def test_data_docs_merge_runs_and_need_no_network(
+        published: dict[str, tuple[Lake, pl.DataFrame]], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    build_docs(tmp_path / "flushed")  # what earlier tests validated without a docs folder
+    docs = tmp_path / "docs"
+    tables = ["vx_futures", "index_daily"]
+    for table in tables:  # two partial runs, one table each (as Dask workers do)
+        lake, _ = published[table]
+        validate_lake(lake, [table], docs_dir=docs)
+    lake, _ = published["vx_futures"]
+    validate_lake(lake, ["vx_futures"])  # kept in memory until build_docs
+    build_docs(docs)
+    page = (docs / "index.html").read_text()
+    for table in tables:
+        assert f'id="{table}"' in page
+    assert "2 earlier" not in page and "1 earlier" in page  # vx_futures validated twice
+    assert not re.search(r"<script|<link|https?://", page)
 
 
 def test_validate_lake_takes_snapshot_tables_one_partition_at_a_time(
