@@ -23,6 +23,7 @@ from rich.table import Table as RichTable
 from typer.core import TyperGroup
 
 from flows.settings import Settings, today_new_york, utc_now
+from flows.stoppable import run_stoppable
 from storage.catalog import connect_readonly, publish_catalog
 from storage.errors import PipelineError
 from storage.lake import Lake
@@ -376,9 +377,10 @@ def nightly_cmd(
     from flows.nightly import nightly
 
     with progress_bar("nightly"):
-        state = nightly(run_date=_as_date(date), home=State.settings.home,
-                        sources=sources or State.settings.sources, equity=equity,
-                        return_state=True)
+        state = run_stoppable("nightly", lambda: nightly(
+            run_date=_as_date(date), home=State.settings.home,
+            sources=sources or State.settings.sources, equity=equity, return_state=True),
+            say=err.print)
     _finish(state)
 
 
@@ -399,9 +401,10 @@ def backfill_cmd(
     from flows.nightly import backfill
 
     with progress_bar("backfill"):
-        state = backfill(start=start.date(), end=end.date(), sources=source, workers=workers,
-                         dask_address=dask_address, home=State.settings.home,
-                         sources_file=sources or State.settings.sources, return_state=True)
+        state = run_stoppable("backfill", lambda: backfill(
+            start=start.date(), end=end.date(), sources=source, workers=workers,
+            dask_address=dask_address, home=State.settings.home,
+            sources_file=sources or State.settings.sources, return_state=True), say=err.print)
     _finish(state)
 
 

@@ -30,3 +30,39 @@ def test_a_reversed_range_is_refused_before_any_work(tmp_path):
     assert not (tmp_path / "tables").exists()
     res = run("ingest", "cboe", "--start", "2025-06-13", "--end", "2025-06-01", home=tmp_path)
     assert res.returncode == 2 and "after --end" in res.stderr
+
+
+def test_sigterm_stops_a_backfill_and_its_workers(tmp_path):
+    import os
+    import signal
+    import socket
+    import subprocess
+
+    import psutil
+
+    from tests.flows.test_cli import ALVH
+
+    with socket.socket() as silent:  # accepts connections, never answers: reads time out
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        toml = tmp_path / "sources.toml"
+        toml.write_text(f'[cboe]\nurl = "http://127.0.0.1:{silent.getsockname()[1]}'
+                        '/{symbol}_History.csv"\n')
+        proc = subprocess.Popen(
+            [ALVH, "--home", str(tmp_path / "lake"), "backfill", "--start", "2024-01-02",
+             "--end", "2024-03-01", "--source", "cboe", "--sources", str(toml)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=os.environ | {"PREFECT_HOME": str(tmp_path / "prefect")})
+        deadline = time.monotonic() + 120
+        workers = []
+        while time.monotonic() < deadline and len(workers) < 2:  # the Dask workers are up
+            workers = [c for c in psutil.Process(proc.pid).children(recursive=True)
+                       if "spawn_main" in " ".join(c.cmdline())]
+            time.sleep(0.5)
+        assert len(workers) >= 2 and proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr
+    assert "SIGTERM received" in stderr
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert alive == []
