@@ -29,7 +29,9 @@ from storage.errors import PipelineError
 from storage.lake import Lake
 
 # Quiet defaults for Prefect when run from the CLI; users' own settings win.
+# Dask's scheduler and nannies log every worker start and stop at INFO (also for workers).
 for _key, _value in {"PREFECT_LOGGING_LEVEL": "WARNING",
+                     "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "error",
                      "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}.items():
     os.environ.setdefault(_key, _value)
 

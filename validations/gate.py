@@ -94,6 +94,8 @@ def reports_dir(home: str | Path) -> Path:
 @lru_cache(maxsize=1)
 def default_context() -> Any:
     """One ephemeral GX context per process (creating one costs ~0.1 s; importing GX ~5 s)."""
+    # GX announces its ephemeral docs folder at INFO on every context (every Dask worker).
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     ctx.variables.analytics_enabled = False

@@ -66,3 +66,29 @@ def test_sigterm_stops_a_backfill_and_its_workers(tmp_path):
     assert "SIGTERM received" in stderr
     _, alive = psutil.wait_procs(workers, timeout=10)
     assert alive == []
+
+
+def test_piped_backfill_output_is_quiet(tmp_path):
+    import datetime as dt
+    import os
+    import subprocess
+
+    from flows.demo import sources_toml
+    from sources import simulator
+    from tests.flows.test_cli import ALVH
+
+    simulator.write_raw(tmp_path / "p", dt.date(2025, 1, 2), dt.date(2025, 2, 28), seed=3,
+                        chain_days=2)
+    toml = tmp_path / "s.toml"
+    toml.write_text(sources_toml(simulator.sources_overrides(str(tmp_path / "p"))))
+    res = subprocess.run(
+        [ALVH, "--home", str(tmp_path / "lake"), "backfill", "--start", "2025-01-02", "--end",
+         "2025-02-28", "--source", "cboe", "--source", "cfe", "--workers", "2", "--sources",
+         str(toml)], capture_output=True, text=True, timeout=300,
+        env=os.environ | {"PREFECT_HOME": str(tmp_path / "prefect")})
+    assert res.returncode == 0, res.stdout + res.stderr
+    lines = [ln for ln in (res.stdout + res.stderr).splitlines() if ln.strip()]
+    # The final state and where the lake is: no Dask, GX or Prefect chatter.
+    assert lines[0].startswith("Completed:") and lines[1].startswith("lake:"), lines
+    chatter = ("distributed", "great_expectations", "| INFO", "DeprecationWarning")
+    assert not [ln for ln in lines if any(c in ln for c in chatter)], lines
