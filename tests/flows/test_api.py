@@ -184,3 +184,14 @@ def test_the_backtest_summary_once_the_view_exists(api, lake):
     res = requests.get(f"{api}/v1/backtest/summary", timeout=10)
     assert res.status_code == 200 and res.json() == [{"trades": 12, "sharpe": None}]
     assert pl.DataFrame(res.json()).height == 1
+
+
+def test_before_the_first_publish_every_endpoint_says_so(tmp_path):
+    proc, base = start_server(Lake(tmp_path / "empty"))
+    try:
+        for path in ("/v1/features/latest", "/v1/signals", "/healthz"):
+            res = requests.get(f"{base}{path}", timeout=10)
+            assert res.status_code == 503 and "alvh publish" in res.json()["detail"], path
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
