@@ -184,7 +184,13 @@ def make_source_flow(source: str) -> Any:
 SOURCE_FLOWS = {s: make_source_flow(s) for s in SOURCE_NAMES}
 
 
-@flow(name="nightly", flow_run_name="nightly-{run_date}")
+def nightly_run_name() -> str:
+    """``nightly-<day D>``, also for scheduled runs (no run_date: D from the start time)."""
+    run_date = flow_run.parameters.get("run_date")
+    return f"nightly-{trading_day(run_date) if run_date is None else run_date}"
+
+
+@flow(name="nightly", flow_run_name=nightly_run_name)
 def nightly(run_date: dt.date | None = None, home: str | None = None,
             sources: str | None = None, equity: float = 1_000_000.0,
             policy: str | None = None) -> State:

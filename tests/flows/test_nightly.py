@@ -118,3 +118,17 @@ def test_backfill_on_dask_equals_a_sequential_run(harness, provider, tmp_path):
         a, b = (lakes[w].scan(t.name).drop(stamps).sort(list(t.keys)).collect() for w in (0, 2))
         assert_frame_equal(a, b)
     assert lakes[2].scan("option_chain").collect().height > 0
+
+
+def test_a_run_is_named_after_its_trading_day_even_without_run_date(harness):
+    from prefect import flow
+    from prefect.runtime import flow_run
+
+    from flows.nightly import nightly_run_name
+
+    @flow(flow_run_name=nightly_run_name)
+    def probe(run_date: dt.date | None = None) -> str:
+        return flow_run.name
+
+    assert probe(run_date=dt.date(2025, 6, 13)) == "nightly-2025-06-13"
+    assert probe() == f"nightly-{trading_day(None)}"  # a scheduled run: D from the clock
