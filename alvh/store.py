@@ -189,11 +189,17 @@ class Store:
                           [name, name])["n"].sum() > 0
 
     def backtest_summary(self) -> pl.DataFrame:
-        """The backtest's summary (``v_backtest_summary``); NotFound until a backtest ran."""
-        if not self.has_view("v_backtest_summary"):
+        """The backtest's summary (``v_backtest_summary``).
+
+        Raises:
+            NotFound: no such view yet, or it is empty (no backtest has been run).
+        """
+        summary = (self.query("SELECT * FROM v_backtest_summary")
+                   if self.has_view("v_backtest_summary") else pl.DataFrame())
+        if summary.height == 0:
             raise NotFound("no backtest summary in the catalog yet: run `alvh backtest` "
                            "and publish")
-        return self.query("SELECT * FROM v_backtest_summary")
+        return summary
 
 
 def open(home: str | os.PathLike[str] = "./lake") -> Store:  # noqa: A001
