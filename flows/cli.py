@@ -151,6 +151,10 @@ def sql(
     emit(columns, rows, format)
 
 
+# `alvh ingest` published, but without some rows (in quarantine): neither success nor failure.
+INGEST_DROPPED_ROWS = 3
+
+
 @app.command()
 def ingest(
     source: Annotated[str, typer.Argument(help="calendar, cboe, cfe, chains, breadth or fred")],
@@ -164,7 +168,7 @@ def ingest(
                                               "folder named as the provider names files")] = None,
 ) -> None:
     """Fetch one source (or read it --from files), validate it and publish it to the lake."""
-    from flows.ingest import SOURCE_NAMES, Run, plan_from
+    from flows.ingest import SOURCE_NAMES, Run, plan_from, publish_catalog_if_stale
     from flows.ingest import ingest as ingest_source
     from sources.http import HttpClient
 
@@ -178,13 +182,20 @@ def ingest(
         files = plan_from(source, from_) if from_ else None
         with HttpClient(**run.config.http.client_kwargs()) as client:
             report = ingest_source(source, run, client=client, files=files)
+        catalog = publish_catalog_if_stale(run.lake)
     except PipelineError as e:
         raise fail(str(e), 2) from None
-    out.print(report.line(), highlight=False)
+    out.print(escape(report.line()), highlight=False)
+    if catalog:
+        out.print(f"catalog published: {catalog}", highlight=False)
+    for dropped in report.dropped:
+        err.print(f"[yellow]{source}:[/] {escape(dropped)}", highlight=False, soft_wrap=True)
     for problem in report.errors:
         err.print(f"[red]{source}:[/] {escape(problem)}", highlight=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
+    if report.dropped:
+        raise typer.Exit(INGEST_DROPPED_ROWS)
 
 
 DateOpt = Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])]

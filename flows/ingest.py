@@ -20,6 +20,7 @@ from sources.config import SourcesConfig
 from sources.expiry import listed_expiries
 from sources.http import HttpClient, ensure_data, local_path
 from storage import schemas
+from storage.catalog import catalog_tables, published_tables
 from storage.errors import (
     DataValidationFailed,
     PipelineError,
@@ -29,6 +30,7 @@ from storage.errors import (
 from storage.lake import Lake, iter_partitions
 from storage.sessions import trading_days
 from validations.gate import gate_partition
+from validations.row_quarantine import DropPolicy
 from validations.suites.base import Rules
 
 Plan = list[tuple[str, str]]  # (file name, location)
@@ -70,6 +72,8 @@ class SourceReport:
     rows: int = 0
     errors: list[str] = field(default_factory=list)
     unavailable: bool = False  # some file failed for a reason a later retry may cure
+    dropped: list[str] = field(default_factory=list)  # per partition: rows sent to quarantine
+    dropped_rows: int = 0
 
     @property
     def ok(self) -> bool:
@@ -79,8 +83,11 @@ class SourceReport:
     def line(self) -> str:
         """One line for logs and the CLI."""
         state = "ok" if self.ok else f"{len(self.errors)} error(s)"
+        unchanged = f", {self.not_modified} unchanged" if self.not_modified else ""
+        dropped = (f", {self.dropped_rows} row(s) dropped to quarantine"
+                   if self.dropped_rows else "")
         return (f"{self.source}: {self.files} file(s), {self.rows} row(s) -> {self.table}"
-                f"{f', {self.not_modified} unchanged' if self.not_modified else ''} [{state}]")
+                f"{unchanged}{dropped} [{state}]")
 
 
 # -- plans: what to fetch ----------------------------------------------------------------
@@ -323,10 +330,35 @@ def _publish(source: str, table: str, frame: pl.DataFrame, run: Run,
     if run.end:
         frame = frame.filter(pl.col(date_col) <= run.end)
     frame = restamped(run.lake, table, frame, run.now)
+    drop = DropPolicy(run.config.quarantine.max_row_share)
     try:
-        gate_partition(run.lake, table, None, frame, at=run.now,
-                       rules=rules_for(table, run.config), docs_dir=run.docs_dir)
-        report.rows += frame.height
+        result = gate_partition(run.lake, table, None, frame, at=run.now, drop=drop,
+                                rules=rules_for(table, run.config), docs_dir=run.docs_dir)
+        report.rows += frame.height - result.dropped_new_rows
+        _count_dropped(source, report, [d.describe() for d in result.dropped],
+                       result.dropped_new_rows)
     except DataValidationFailed as e:
         report.rows += e.published_rows  # partitions that passed their own gate
         report.errors.append(f"source {source!r}: {e}")
+        _count_dropped(source, report, e.dropped, e.dropped_rows)
+
+
+def publish_catalog_if_stale(lake: Lake) -> str | None:
+    """Publish the catalog when the home has none or its tables with data changed.
+
+    A catalog built before a table had data holds an empty view for it, so an ingest on a
+    new home (or of a new source) would leave ``alvh sql`` blind to what it published.
+
+    Returns:
+        The catalog's path when it was published, else None (current, or not a local home).
+    """
+    if not lake.local or catalog_tables(lake) == published_tables(lake):
+        return None
+    from flows.pipeline import publish  # features and hedge: only when publishing
+
+    return publish(lake)
+
+
+def _count_dropped(source: str, report: SourceReport, lines: list[str], rows: int) -> None:
+    report.dropped += [f"source {source!r}: {line}" for line in lines]
+    report.dropped_rows += rows

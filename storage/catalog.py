@@ -100,6 +100,21 @@ def publish_catalog(lake: Lake, extra_sql: Iterable[str] = (),
     return target
 
 
+def catalog_tables(lake: Lake) -> frozenset[str] | None:
+    """The tables that had rows when the catalog was built, or None when there is none."""
+    path = catalog_path(lake)
+    if not os.path.exists(path):
+        return None
+    with duckdb.connect(path, read_only=True) as con:
+        rows = con.execute("SELECT table_name FROM table_status WHERE rows > 0").fetchall()
+    return frozenset(name for (name,) in rows)
+
+
+def published_tables(lake: Lake) -> frozenset[str]:
+    """The declared tables that have published data files."""
+    return frozenset(t.name for t in schemas.all_tables() if lake.partitions(t.name))
+
+
 def connect_readonly(lake: Lake) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the published catalog."""
     path = catalog_path(lake)

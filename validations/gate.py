@@ -486,7 +486,7 @@ def _gate_each(lake: Lake, table: str, parts: list[dict[str, object]], frame: pl
         raise DataValidationFailed(
             f"{table}: {len(failed)} of {len(parts)} partition(s) not published "
             f"(the other {len(parts) - len(failed)} were): " + " | ".join(failed), published,
-            [d.describe() for d in dropped])
+            [d.describe() for d in dropped], sum(d.new_rows for d in dropped))
     assert last is not None
     last.dropped = dropped
     return last
