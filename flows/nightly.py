@@ -62,7 +62,10 @@ def ingest_source(source: str, run_date: dt.date, home: str | None = None,
               docs_dir=_docs_dir(settings) if docs else None)
     with HttpClient(**run.config.http.client_kwargs()) as client:
         report = ingest_files(source, run, client=client)
-    get_run_logger().info(report.line())
+    logger = get_run_logger()
+    logger.info(report.line())
+    for dropped in report.dropped:  # published, but these rows went to quarantine
+        logger.warning(dropped)
     if not report.ok:
         kind = SourceUnavailable if report.unavailable else SourceDataError
         raise kind(f"{report.line()}: " + " | ".join(report.errors))

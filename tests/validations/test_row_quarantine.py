@@ -125,3 +125,19 @@ def real_frames_sessions(year: int) -> list[dt.date]:
     from storage.sessions import trading_days
 
     return trading_days(dt.date(year, 1, 1), dt.date(year, 12, 31)).to_list()
+
+
+@pytest.mark.parametrize(("table", "structural"), [
+    ("index_daily", {"symbol_not_null", "date_not_null", "key_unique", "rows_not_shrinking"}),
+    ("vx_futures", {"trade_date_not_null", "expiry_not_null", "key_unique", "rows_not_shrinking",
+                    "expiries_strictly_increasing"}),
+    ("breadth_daily", {"date_not_null", "key_unique", "rows_not_shrinking"}),
+])
+def test_only_checks_of_single_rows_may_drop_rows(table: str, structural: set[str]) -> None:
+    from validations import build_suite
+
+    suite = build_suite(table, published_rows=0)
+    blocking = {c.name: c.row_level for c in suite.checks if c.blocking}
+    assert {name for name, row_level in blocking.items() if not row_level} == structural
+    gaps = [c for c in suite.checks if c.name.endswith("no_session_gap")]
+    assert gaps and not any(c.row_level for c in gaps)
