@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import great_expectations as gx
 import numpy as np
@@ -381,13 +381,14 @@ class _Gate:
     docs_dir: str | Path | None
     published: int | None
 
-    def validate(self, candidate: pl.DataFrame) -> GateResult:
-        return validate(self.table, candidate.drop(NEW), published_rows=self.published,
+    def validate(self, candidate: pl.DataFrame, unpublished: int) -> GateResult:
+        """The gate on ``candidate``, whose partition may shrink by the published rows dropped."""
+        published = None if self.published is None else self.published - unpublished
+        return validate(self.table, candidate.drop(NEW), published_rows=published,
                         context=self.context, rules=self.rules, docs_dir=self.docs_dir)
 
-    def refuse(self, candidate: pl.DataFrame, result: GateResult, why: str = "") -> None:
-        paths = _quarantine(self.lake, self.label, candidate.drop(NEW, strict=False), result,
-                            self.at)
+    def refuse(self, candidate: pl.DataFrame, result: GateResult, why: str = "") -> NoReturn:
+        paths = _quarantine(self.lake, self.label, candidate, result, self.at)
         raise DataValidationFailed(f"{self.label} not published ({paths[0]}): "
                                    f"{why}{result.message()}")
 
@@ -400,29 +401,41 @@ class _Gate:
             self.refuse(candidate, result, f"{first} of {candidate.height} row(s) failed "
                         f"row-level checks, more than the {policy.max_share:.2%} policy "
                         "allows to drop: ")
+        kept, dropped, results = self.without_failing_rows(partition, frame, candidate, result)
+        final = results[-1]
+        final.dropped = [self.quarantine_dropped(dropped, results[:-1])]
+        log.warning("%s", final.dropped[0].describe())
+        _log_warnings(self.label, final)
+        self.lake.write_partition(self.table, partition, kept)
+        return final
+
+    def without_failing_rows(self, partition: Mapping[str, object], frame: pl.DataFrame,
+                             candidate: pl.DataFrame, result: GateResult
+                             ) -> tuple[pl.DataFrame, pl.DataFrame, list[GateResult]]:
+        """The candidate that passes once failing rows are gone, those rows, every result.
+
+        A dropped key falls back to its published row, which is judged in turn: a published
+        row failing today's checks is dropped too (at most three rounds).
+        """
         keys = list(schemas.get(self.table).keys)
-        # Rows of the partition that ``frame`` replaces: a dropped key falls back to them.
         old = _published(self.lake, self.table, [partition])
-        old = schemas.get(self.table).empty() if old is None else old
-        restorable = old.join(frame.select(keys), on=keys, how="semi")
+        restorable = frame.clear() if old is None else old.join(frame.select(keys), on=keys,
+                                                                 how="semi")
         is_new = pl.int_range(pl.len()) >= candidate.height - frame.height
-        current = candidate.with_columns(is_new.alias(NEW))
-        dropped, results = [], [result]
+        current, results = candidate.with_columns(is_new.alias(NEW)), [result]
+        dropped: list[pl.DataFrame] = []
         while not results[-1].success:
             if not droppable(results[-1].failures) or len(results) > 3:
-                self.refuse(current, results[-1])
+                self.refuse(candidate, results[-1], f"after dropping "
+                            f"{sum(d.height for d in dropped)} failing row(s): ")
             current, gone = split(current, failing_rows(results[-1].failures))
             back = restorable.join(gone.select(keys), on=keys, how="semi")
             restorable = restorable.join(gone.select(keys), on=keys, how="anti")
             current = pl.concat([current, back.with_columns(pl.lit(False).alias(NEW))])
             dropped.append(gone)
-            results.append(self.validate(current))
-        final = results[-1]
-        final.dropped = [self.quarantine_dropped(pl.concat(dropped), results[:-1])]
-        log.warning("%s", final.dropped[0].describe())
-        _log_warnings(self.label, final)
-        self.lake.write_partition(self.table, partition, current.drop(NEW))
-        return final
+            old_dropped = sum(d.height - int(d[NEW].sum()) for d in dropped)
+            results.append(self.validate(current, old_dropped))
+        return current.drop(NEW), pl.concat(dropped), results
 
     def quarantine_dropped(self, dropped: pl.DataFrame,
                            results: list[GateResult]) -> DroppedRows:

@@ -141,3 +141,17 @@ def test_only_checks_of_single_rows_may_drop_rows(table: str, structural: set[st
     assert {name for name, row_level in blocking.items() if not row_level} == structural
     gaps = [c for c in suite.checks if c.name.endswith("no_session_gap")]
     assert gaps and not any(c.row_level for c in gaps)
+
+
+def test_a_published_row_that_fails_today_s_checks_is_dropped_too(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A lake written before high >= low blocked: the bad row is live, and the provider
+    # sends it again. Falling back to the published row would publish it once more.
+    lake, good = Lake(tmp_path / "lake"), real_frames.index_daily()
+    bad = put("low", float(good["high"][5]) + 1.0, row=5)(good)
+    lake.write_partition("index_daily", YEAR, bad)
+    result = gate_partition(lake, "index_daily", None, bad, at=NOW, drop=DROP)
+    (dropped,) = result.dropped
+    assert (dropped.rows, dropped.new_rows) == (2, 1)  # the resent row, then the published one
+    assert dropped.keys == [f"VIX {good['date'][5]}"] * 2
+    assert_frame_equal(published(lake, "index_daily"),
+                       good.filter(pl.col("date") != good["date"][5]))
