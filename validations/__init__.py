@@ -12,9 +12,12 @@ from validations.gate import (
     validate,
     validate_lake,
 )
+from validations.row_quarantine import DroppedRows, DropPolicy
 from validations.suites import Rules, build_suite, registered_ranges
 
 __all__ = [
+    "DropPolicy",
+    "DroppedRows",
     "Failure",
     "GateResult",
     "Rules",
