@@ -101,12 +101,15 @@ def publish_catalog(lake: Lake, extra_sql: Iterable[str] = (),
 
 
 def catalog_tables(lake: Lake) -> frozenset[str] | None:
-    """The tables that had rows when the catalog was built, or None when there is none."""
+    """The tables that had rows when the catalog was built; None when there is no readable one."""
     path = catalog_path(lake)
     if not os.path.exists(path):
         return None
-    with duckdb.connect(path, read_only=True) as con:
-        rows = con.execute("SELECT table_name FROM table_status WHERE rows > 0").fetchall()
+    try:
+        with duckdb.connect(path, read_only=True) as con:
+            rows = con.execute("SELECT table_name FROM table_status WHERE rows > 0").fetchall()
+    except duckdb.Error:  # an older or damaged catalog: a new one replaces it
+        return None
     return frozenset(name for (name,) in rows)
 
 

@@ -112,3 +112,21 @@ def test_catalog_is_unaffected_by_rejected_writes(lake, bad):
             "available_at": [day], "ingested_at": [NOW]}))
     with duckdb.connect(publish_catalog(lake), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM macro_observations").fetchone()[0] == 0
+
+
+def test_catalog_tables_are_those_with_rows_when_it_was_built(lake) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from storage.catalog import catalog_tables, published_tables
+    from tests.conftest import index_frame
+
+    assert catalog_tables(lake) is None and published_tables(lake) == frozenset()
+    publish_catalog(lake)
+    assert catalog_tables(lake) == frozenset()
+    lake.upsert("index_daily", index_frame("VIX", [dt.date(2024, 1, 2)], [13.2]))
+    assert published_tables(lake) == {"index_daily"} != catalog_tables(lake)
+    publish_catalog(lake)
+    assert catalog_tables(lake) == {"index_daily"}
+    with open(lake.path("alvh.duckdb"), "wb") as fh:
+        fh.write(b"not a database")
+    assert catalog_tables(lake) is None
