@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from features.macro import SIGNALS as SECOND_ENGINE_SIGNALS
 from hedge.document import RuleFired, Signal, Value
 from hedge.policy import Policy
 
@@ -110,10 +111,17 @@ def vix_rsi_high(row: Row, policy: Policy) -> Signal:
 
 
 def second_engine(row: Row, at_least: int, layer: str) -> Signal:
-    """Second Engine: second_engine_score at or above ``at_least``."""
+    """Second Engine: second_engine_score at or above ``at_least``.
+
+    The score is null while any of its signals is unknown; the test is still known (true)
+    when the signals known to be lit already reach ``at_least``.
+    """
     score = number(row, "second_engine_score")
-    return _signal(f"second_engine_{at_least}", layer, _cmp(score, ">=", at_least), score,
-                   f"second_engine_score >= {at_least}", second_engine_score=score)
+    lit = sum(flag(row, s) is True for s in SECOND_ENGINE_SIGNALS)
+    value = score if score is not None else (float(lit) if lit >= at_least else None)
+    return _signal(f"second_engine_{at_least}", layer, _cmp(value, ">=", at_least), value,
+                   f"second_engine_score >= {at_least}", second_engine_score=score,
+                   second_engine_lit=float(lit))
 
 
 def spx_rsi_extreme_in_contango(row: Row, policy: Policy) -> Signal:
