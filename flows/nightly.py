@@ -7,7 +7,9 @@ number of retries (sources config ``[http]``), which bounds the task.
 Final state of ``nightly``: Completed when every configured source was ingested; Failed
 when any source still failed after its retries, even though features, the recommendation
 and the catalog were built on what was fresh (stale inputs are flagged in both): the
-failure stays visible to alerts while the trader still gets a recommendation.
+failure stays visible to alerts while the trader still gets a recommendation. Failed too
+when D has no SPX and VIX closes: features_daily then ends before D and nothing is
+recommended for D (a later run completes it).
 """
 
 from __future__ import annotations
