@@ -110,18 +110,28 @@ def vix_rsi_high(row: Row, policy: Policy) -> Signal:
                    vix_rsi_14=rsi)
 
 
-def second_engine(row: Row, at_least: int, layer: str) -> Signal:
-    """Second Engine: second_engine_score at or above ``at_least``.
+def second_engine_floor(row: Row) -> float | None:
+    """second_engine_score, else (a signal unknown) how many are known lit, if any.
 
-    The score is null while any of its signals is unknown; the test is still known (true)
-    when the signals known to be lit already reach ``at_least``.
+    The score is null while any of its signals is unknown, but the lit ones still count:
+    the score is at least that many.
     """
     score = number(row, "second_engine_score")
     lit = sum(flag(row, s) is True for s in SECOND_ENGINE_SIGNALS)
-    value = score if score is not None else (float(lit) if lit >= at_least else None)
+    return score if score is not None else (float(lit) if lit else None)
+
+
+def second_engine(row: Row, at_least: int, layer: str) -> Signal:
+    """Second Engine: second_engine_score at or above ``at_least``.
+
+    Known while a signal is unknown too, when the ones known to be lit already reach it.
+    """
+    score, floor = number(row, "second_engine_score"), second_engine_floor(row)
+    known = score is not None or (floor is not None and floor >= at_least)
+    value = floor if known else None
     return _signal(f"second_engine_{at_least}", layer, _cmp(value, ">=", at_least), value,
                    f"second_engine_score >= {at_least}", second_engine_score=score,
-                   second_engine_lit=float(lit))
+                   second_engine_lit=floor)
 
 
 def spx_rsi_extreme_in_contango(row: Row, policy: Policy) -> Signal:
