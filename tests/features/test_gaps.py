@@ -57,6 +57,9 @@ def test_vx_rsi_restarts_after_the_missing_year_instead_of_bridging_it(full):
     assert np.array_equal(np.isnan(got), np.isnan(want)) and np.isnan(got).sum() == 14
     assert np.nanmax(np.abs(got - want)) <= 1e-9
     assert after["vx_cm30_rsi_14_warming"].to_list() == [True] * 14 + [False] * 106
+    # Windowed features never reach across the hole either: 60 changes need 61 closes.
+    beta = full.filter(pl.col("date") >= D(2009, 1, 2))["vx_cm30_beta"]
+    assert beta.head(60).null_count() == 60 and beta[60] is not None
     # The RSIs whose inputs have no hole are untouched.
     assert first["spx_rsi_14"] is not None and not first["spx_rsi_14_warming"]
 

@@ -91,8 +91,10 @@ def test_event_flags_are_unknown_outside_each_calendars_range():
 def test_config_loads_from_toml_and_keeps_defaults(tmp_path):
     path = tmp_path / "features.toml"
     path.write_text("[term_structure]\nsteep_slope_points = 2.5\n[macro]\nhy_widening_bp = 75\n"
-                    "max_age_days = { DGS2 = 3 }\n")
+                    "max_age_days = { DGS2 = 3 }\n[indicators]\nmax_gap_sessions = 10\n")
     cfg = load_config(path)
+    assert cfg.indicators.max_gap_sessions == 10
+    assert FeatureConfig().indicators.max_gap_sessions == 5
     assert cfg.term_structure.steep_slope_points == 2.5
     assert cfg.macro.hy_widening_bp == 75
     assert cfg.macro.max_age_days["DGS2"] == 3 and cfg.macro.max_age_days["SOFR"] == 5
