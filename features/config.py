@@ -21,6 +21,9 @@ class IndicatorConfig(_Frozen):
     macd_signal: int = 9
     # Bars an incremental run replays before its window so recursions reach the same floats.
     warmup_bars: int = 1000
+    # A hole of more than this many sessions in an indicator's input restarts it (and it
+    # re-warms) rather than treating the change across the hole as one day's.
+    max_gap_sessions: int = 5
 
 
 class TermStructureConfig(_Frozen):
@@ -32,6 +35,8 @@ class TermStructureConfig(_Frozen):
     beta_window: int = 60
     # A listed contract expiring on the trade date is excluded from VX1/VX2 and the curve.
     drop_expiring_today: bool = True
+    # Monthly expiries (CFE rule) after the trade date considered listed: CFE lists up to 9.
+    listed_months: int = 9
 
 
 class RegimeConfig(_Frozen):

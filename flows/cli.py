@@ -112,11 +112,21 @@ def status() -> None:
     with con:
         rows = con.execute("SELECT table_name, rows, first_date, last_date, last_ingested_at "
                            "FROM table_status ORDER BY table_name").fetchall()
+        closes = con.execute(_LAST_CLOSES).fetchone()
     today = today_new_york()
     shown = [(name, f"{n:,}", first, last, _age(last, today),
               f"{stamp:%Y-%m-%d %H:%M}" if stamp else "") for name, n, first, last, stamp in rows]
     emit(["table", "rows", "first", "last", "age", "last ingested"], shown, Format.table,
          title=f"lake {lake.url}")
+    if closes and closes[0]:
+        out.print(f"inputs: the last session with SPX and VIX closes is {closes[0]} "
+                  f"({_age(closes[0], today)}); features_daily ends there", highlight=False)
+
+
+# The last session features_daily can hold (``features.build.last_input_day``).
+_LAST_CLOSES = ("SELECT max(date) FROM (SELECT date FROM index_daily WHERE symbol IN "
+                "('SPX', 'VIX') AND close IS NOT NULL GROUP BY date "
+                "HAVING count(DISTINCT symbol) = 2)")
 
 
 def _age(last: dt.date | None, today: dt.date) -> str:

@@ -7,7 +7,9 @@ number of retries (sources config ``[http]``), which bounds the task.
 Final state of ``nightly``: Completed when every configured source was ingested; Failed
 when any source still failed after its retries, even though features, the recommendation
 and the catalog were built on what was fresh (stale inputs are flagged in both): the
-failure stays visible to alerts while the trader still gets a recommendation.
+failure stays visible to alerts while the trader still gets a recommendation. Failed too
+when D has no SPX and VIX closes: features_daily then ends before D and nothing is
+recommended for D (a later run completes it).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from flows.ingest import SOURCE_NAMES, Run
 from flows.ingest import ingest as ingest_files
 from flows.settings import NEW_YORK, Settings, utc_now
 from sources.http import HttpClient
-from storage.errors import SourceDataError, SourceUnavailable
+from storage.errors import PipelineError, SourceDataError, SourceUnavailable
 
 MARKET_SOURCES = tuple(s for s in SOURCE_NAMES if s != "calendar")
 MORNING_CUTOFF = dt.time(12, 0)  # a run before noon ET (the catch-up) is for the last session
@@ -194,6 +196,10 @@ def nightly(run_date: dt.date | None = None, home: str | None = None,
                         for s in MARKET_SOURCES})
     failed = {s: e for s, e in (calendar | market).items() if e}
     build_task(day, home)
+    if (through := features_through(day, home)) != day:
+        publish_task(home)
+        return Failed(message=f"{day}: no SPX and VIX closes for the day (features end "
+                              f"{through}): no recommendation; a later run retries")
     rec_json = recommend_task(day, home, equity, policy)
     catalog = publish_task(home)
     report = report_task(day, home, policy)
@@ -204,6 +210,16 @@ def nightly(run_date: dt.date | None = None, home: str | None = None,
                               "features and recommendation built on fresh inputs, stale "
                               "ones flagged")
     return Completed(message=f"{day}: recommendation for the next session stored")
+
+
+def features_through(day: dt.date, home: str | None) -> dt.date | None:
+    """The last features_daily day on or before ``day`` (None: none)."""
+    from flows.pipeline import last_session
+
+    try:
+        return last_session(_settings(home, None).lake(), day)
+    except PipelineError:
+        return None
 
 
 def summarize(day: dt.date, rec_json: str, failed: dict[str, str], catalog: str,

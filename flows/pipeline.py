@@ -124,6 +124,20 @@ def compute(lake: Lake, end: dt.date, *, now: dt.datetime, full: bool = False,
     return start, frame
 
 
+def rows_with_inputs(lake: Lake) -> int | None:
+    """Stored features_daily rows up to the last one with SPX and VIX closes (None: empty).
+
+    Earlier builds wrote rows past the inputs, up to the run date; a rebuild no longer
+    does, and must not be refused as a shrinking table for dropping them.
+    """
+    stored = lake.scan("features_daily").select("date", "spx_close", "vix_close")
+    last = stored.filter(pl.col("spx_close").is_not_null() & pl.col("vix_close").is_not_null()
+                         ).select(pl.col("date").max()).collect().item()
+    if last is None:
+        return None
+    return stored.filter(pl.col("date") <= last).select(pl.len()).collect().item()
+
+
 def build(lake: Lake, end: dt.date, *, now: dt.datetime, full: bool = False,
           config: FeatureConfig | None = None) -> BuildReport:
     """Compute features_daily through ``end`` (incrementally unless ``full``) and publish it.
@@ -138,7 +152,8 @@ def build(lake: Lake, end: dt.date, *, now: dt.datetime, full: bool = False,
         return BuildReport(None, None, 0, full)  # nothing ingested yet: nothing to build
     start, frame = compute(lake, end, now=now, full=full, config=config)
     if start is None and frame.height:
-        gate_table(lake, "features_daily", frame, at=now, rules=feature_rules())
+        gate_table(lake, "features_daily", frame, at=now, rules=feature_rules(),
+                   published_rows=rows_with_inputs(lake))
     elif frame.height:
         gate_partition(lake, "features_daily", None, frame, at=now, rules=feature_rules())
     return BuildReport(frame["date"].min() if frame.height else None,  # type: ignore[arg-type]

@@ -37,6 +37,7 @@ from hedge.rules import (
     lit_layers,
     lit_triggers,
     number,
+    second_engine_floor,
     signal,
     unknown_features,
     vix_regime,
@@ -245,7 +246,8 @@ def regime_cut_risk_pct(ctx: _Context, base: float, regime: str) -> float:
         ctx.fire("no_new_condor_extreme", "extreme regime: no new iron condor",
                  vix_close=ctx.vix, extreme_from=ctx.policy.regime.extreme_from)
         return 0.0
-    score = number(ctx.row, "second_engine_score")
+    # While a signal is unknown the cut follows the ones known to be lit.
+    score = second_engine_floor(ctx.row)
     if score is None or score < 1 or ctx.vix >= c.second_engine_vix_below:
         return base
     cut = c.second_engine_cut_two if score >= 2 else c.second_engine_cut_one

@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from features.macro import SIGNALS as SECOND_ENGINE_SIGNALS
 from hedge.document import RuleFired, Signal, Value
 from hedge.policy import Policy
 
@@ -109,11 +110,28 @@ def vix_rsi_high(row: Row, policy: Policy) -> Signal:
                    vix_rsi_14=rsi)
 
 
-def second_engine(row: Row, at_least: int, layer: str) -> Signal:
-    """Second Engine: second_engine_score at or above ``at_least``."""
+def second_engine_floor(row: Row) -> float | None:
+    """second_engine_score, else (a signal unknown) how many are known lit, if any.
+
+    The score is null while any of its signals is unknown, but the lit ones still count:
+    the score is at least that many.
+    """
     score = number(row, "second_engine_score")
-    return _signal(f"second_engine_{at_least}", layer, _cmp(score, ">=", at_least), score,
-                   f"second_engine_score >= {at_least}", second_engine_score=score)
+    lit = sum(flag(row, s) is True for s in SECOND_ENGINE_SIGNALS)
+    return score if score is not None else (float(lit) if lit else None)
+
+
+def second_engine(row: Row, at_least: int, layer: str) -> Signal:
+    """Second Engine: second_engine_score at or above ``at_least``.
+
+    Known while a signal is unknown too, when the ones known to be lit already reach it.
+    """
+    score, floor = number(row, "second_engine_score"), second_engine_floor(row)
+    known = score is not None or (floor is not None and floor >= at_least)
+    value = floor if known else None
+    return _signal(f"second_engine_{at_least}", layer, _cmp(value, ">=", at_least), value,
+                   f"second_engine_score >= {at_least}", second_engine_score=score,
+                   second_engine_lit=floor)
 
 
 def spx_rsi_extreme_in_contango(row: Row, policy: Policy) -> Signal:

@@ -458,13 +458,15 @@ class _Gate:
 
 def gate_table(lake: Lake, table: str, frame: pl.DataFrame, *, at: dt.datetime,
                context: Any = None, rules: Rules | None = None,
-               docs_dir: str | Path | None = None) -> GateResult:
+               docs_dir: str | Path | None = None,
+               published_rows: int | None = None) -> GateResult:
     """Validate ``frame`` as the complete new contents of ``table``, then publish it whole.
 
     For rebuilds: the frame is validated once, against the published table's row count, and
     only on success replaces the table (``Lake.replace``: new partitions written, then the
     ones it no longer has removed). On failure nothing is touched: the published table stays
-    as it was, the frame and the GX result are quarantined.
+    as it was, the frame and the GX result are quarantined. ``published_rows`` overrides the
+    count the frame must reach, for a caller that knows some published rows are void.
 
     Raises:
         DataValidationFailed: a blocking expectation failed; nothing was written.
@@ -472,7 +474,8 @@ def gate_table(lake: Lake, table: str, frame: pl.DataFrame, *, at: dt.datetime,
     """
     frame = schemas.get(table).conform(frame)
     files = lake.partitions(table)
-    published = lake.scan(table, files=files).select(pl.len()).collect().item() if files else None
+    published = published_rows if published_rows is not None else (
+        lake.scan(table, files=files).select(pl.len()).collect().item() if files else None)
     result = validate(table, frame, published_rows=published, context=context, rules=rules,
                       docs_dir=docs_dir)
     if not result.success:

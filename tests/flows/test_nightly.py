@@ -115,3 +115,23 @@ def test_backfill_on_dask_equals_a_sequential_run(harness, provider, tmp_path):
         a, b = (lakes[w].scan(t.name).drop(stamps).sort(list(t.keys)).collect() for w in (0, 2))
         assert_frame_equal(a, b)
     assert lakes[2].scan("option_chain").collect().height > 0
+
+
+def test_without_the_days_vix_close_there_is_no_feature_row_and_no_recommendation(
+        harness, provider, tmp_path):
+    """CBOE has not published D yet: nothing is made up for D, and the run says so."""
+    late = tmp_path / "provider"
+    shutil.copytree(provider, late)
+    vix = late / "cboe" / "VIX_History.csv"
+    lines = vix.read_text().splitlines(keepends=True)
+    assert lines[-1].startswith(DAY.strftime("%m/%d/%Y"))
+    vix.write_text("".join(lines[:-1]))
+    lake = Lake(tmp_path / "lake")
+    with serve_directory(str(late)) as base:
+        state = nightly(run_date=DAY, home=lake.root, sources=served_toml(late, base, tmp_path),
+                        return_state=True)
+    assert state.is_failed() and "no SPX and VIX closes" in state.message, state.message
+    assert lake.scan("features_daily").select(pl.col("date").max()).collect().item() == \
+        dt.date(2025, 6, 12)
+    assert lake.scan("recommendations").collect().height == 0
+    assert (tmp_path / "lake" / "alvh.duckdb").exists()

@@ -86,6 +86,16 @@ def test_second_engine_cut_only_below_vix_15(vix, score, cut):
     assert ("second_engine_cut" in rules(r)) is (cut > 0)
 
 
+@pytest.mark.parametrize(("lit", "cut"), [(0, 0.0), (1, 0.25), (2, 0.40)])
+def test_second_engine_cut_follows_the_lit_signals_while_one_is_unknown(lit, cut):
+    """Score null (funding unknown, as before 2021 on the real data): lit ones still cut."""
+    signals = {"funding_stress": None, "nfci_leverage_rising": lit >= 1,
+               "hy_oas_widening": lit >= 2, "dollar_rising": False}
+    r = rec(vix_close=14.0, second_engine_score=None, **signals)
+    assert r.condor.requested_risk_pct == pytest.approx(0.02 * 12 / 14 * (1 - cut))
+    assert ("second_engine_cut" in rules(r)) is (cut > 0)
+
+
 @pytest.mark.parametrize("vix", [35.0, 60.0])
 def test_no_new_condor_in_extreme_regime_unless_allowed(policy, vix):
     r = rec(vix_close=vix)

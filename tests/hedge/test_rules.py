@@ -51,6 +51,19 @@ def test_second_engine_thresholds(policy, score, one, two):
     assert lit(row, "second_engine_2", policy) is two
 
 
+@pytest.mark.parametrize(("signals", "one", "two"), [
+    ((None, True, True, False), True, True),  # 2020-03-16: two lit, funding unknown
+    ((None, True, False, False), True, None),
+    ((None, False, False, False), None, None),  # 2010-01-04: nothing lit, one unknown
+])
+def test_second_engine_with_an_unknown_signal(policy, signals, one, two):
+    """Score null (a signal unknown): a threshold the lit signals already reach is lit."""
+    names = ("funding_stress", "nfci_leverage_rising", "hy_oas_widening", "dollar_rising")
+    row = calm_row(second_engine_score=None, **dict(zip(names, signals, strict=True)))
+    assert lit(row, "second_engine_1", policy) is one
+    assert lit(row, "second_engine_2", policy) is two
+
+
 @pytest.mark.parametrize(("vix", "expected"), [(34.99, False), (35.0, True)])
 def test_layer3_threshold(policy, vix, expected):
     assert lit(calm_row(vix_close=vix), "vix_extreme", policy) is expected
