@@ -376,7 +376,7 @@ def recommend(
     base: dict[str, Any] = dict(
         date=day, trade_date=ctx.trade_date, policy_version=pol.version,
         feature_set_version=feature_set_version or row.get("feature_set_version"),
-        equity=equity, rate=ctx.rate, rate_source=source, spx=spx, vix=vix,
+        equity=equity, rate=ctx.rate, rate_source=source, spx=spx, vix=vix, prior=prior,
         lit_signals=lit_triggers(signals), signals=signals, caps_bound=ctx.caps,
         rules=ctx.rules, unknown_features=unknown_features(row))
     if spx is None or vix is None or spx <= 0 or vix <= 0:

@@ -108,12 +108,14 @@ def test_two_days_a_losing_condor_forbids_a_larger_size():
     pnl = condor_pnl(first.legs, crash, 100.0)
     assert pnl == pytest.approx((c.credit_points - 10.0) * 100 * c.contracts)
     prior = prior_day(first, crash, 100.0)
-    assert prior == PriorDay(lost=True, risk_pct=c.risk_pct, pnl=pnl)
+    assert prior == PriorDay(lost=True, risk_pct=c.risk_pct, pnl=pnl, settled_on=D1,
+                             spx_close=crash)
     calmer = day(D1, vix_close=18.0)  # lower VIX: would size up
     assert calmer.condor.risk_pct > c.risk_pct
     held_back = day(D1, prior=prior, vix_close=18.0)
     assert held_back.condor.risk_pct <= c.risk_pct
     assert [x.cap for x in held_back.caps_bound] == ["no_doubling"]
+    assert held_back.prior == prior  # recorded in the document
     won = prior_day(first, c.short_put + 50.0, 100.0)
     assert not won.lost and won.pnl == pytest.approx(c.credit_points * 100 * c.contracts)
     assert day(D1, prior=won, vix_close=18.0).condor.risk_pct == calmer.condor.risk_pct

@@ -30,13 +30,14 @@ def test_schema_doc_names_every_field():
         Layer,
         Leg,
         Position,
+        PriorDay,
         Recommendation,
         StressScenario,
         json_schema,
     )
 
     doc = (Path(__file__).parents[2] / "hedge" / "SCHEMA.md").read_text()
-    for model in (Recommendation, Condor, Ladder, Layer, Leg, Position, StressScenario):
+    for model in (Recommendation, Condor, Ladder, Layer, Leg, Position, StressScenario, PriorDay):
         for name in model.model_fields:
             assert f"`{name}`" in doc or f"| {name} " in doc or f"{name}," in doc, name
     assert json_schema()["title"] == "Recommendation"
