@@ -305,18 +305,15 @@ def _layer(ctx: Context, p: _Priced, bought: int) -> Layer:
                  stress_gain=after * mult * (p.stress_price - p.price))
 
 
-def positions_after(layers: list[Layer], held: dict[str, Position]) -> list[Position]:
+def positions_after(day: dt.date, layers: list[Layer],
+                    held: Sequence[Position]) -> list[Position]:
     """The ladder held after the session: the next session's ``held`` input."""
-    out = []
-    for la in layers:
-        if la.contracts <= 0:
-            continue
-        before = held.get(f"{la.name}:{la.expiry}:{la.strike}")
-        entry = before.entry_price if before and la.action == "held" else la.price
-        out.append(Position(name=la.name, expiry=la.expiry, strike=la.strike,
-                            contracts=la.contracts, bought_on=la.bought_on or la.expiry,
-                            entry_price=entry, unlit_sessions=la.unlit_sessions))
-    return out
+    paid = {(p.name, p.expiry, p.strike): p.entry_price for p in held}
+    return [Position(name=la.name, expiry=la.expiry, strike=la.strike, contracts=la.contracts,
+                     bought_on=la.bought_on or day, unlit_sessions=la.unlit_sessions,
+                     entry_price=paid.get((la.name, la.expiry, la.strike), la.price)
+                     if la.action == "held" else la.price)
+            for la in layers if la.contracts > 0]
 
 
 def priced_layers(ctx: Context, curve: Curve, plans: list[_Plan], expiries: ExpiryRule,
@@ -341,7 +338,7 @@ def coverage_target(ctx: Context, n_lit: int, steep: bool | None) -> float:
     return min(pct, lad.max_coverage)
 
 
-def _off_target_causes(ctx: Context, layers: list[Layer], target: float) -> list[str]:
+def _off_target_causes(ctx: Context, layers: list[Layer]) -> list[str]:
     """Why coverage missed its band: the caps that bound, one-contract floors, held layers."""
     causes = [c.cap for c in ctx.caps if c.cap != "no_doubling"]
     if any(r.rule == "min_one_contract" for r in ctx.rules):
@@ -364,10 +361,9 @@ def ladder_doc(ctx: Context, layers: list[Layer], ref: Reference, target_pct: fl
         target * (1 - tol) - 1e-9 <= reached <= target * (1 + tol) + 1e-9)
     if within is False:
         ctx.fire("coverage_off_target", "coverage off target: "
-                 + ", ".join(_off_target_causes(ctx, layers, target)),
+                 + ", ".join(_off_target_causes(ctx, layers)),
                  target_dollars=target, reached_dollars=reached, tolerance=tol)
     mult = ctx.policy.ladder.multiplier
-    keyed = {f"{p.name}:{p.expiry}:{p.strike}": p for p in held}
     return Ladder(
         layers=layers, target_pct=target_pct, target_dollars=target, reached_dollars=reached,
         reached_pct=reached / base if base > 0 else None, within_band=within,
@@ -376,7 +372,7 @@ def ladder_doc(ctx: Context, layers: list[Layer], ref: Reference, target_pct: fl
         stress_loss=ref.stress_loss, stress_gain=gain,
         stress_coverage=gain / ref.stress_loss if ref.stress_loss > 0 else None,
         stress=ref.scenario, proceeds=sum(la.sell_contracts * la.price * mult for la in layers),
-        positions=positions_after(layers, keyed))
+        positions=positions_after(ctx.date, layers, held))
 
 
 def unknown_ladder(ctx: Context, held: Sequence[Position], target_pct: float,
