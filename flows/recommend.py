@@ -15,7 +15,7 @@ import polars as pl
 import features.registry  # noqa: F401  (registers features_daily)
 import hedge  # noqa: F401  (registers the recommendation tables)
 from hedge.document import Leg, PriorDay, Recommendation
-from hedge.ladder import Curve
+from hedge.ladder import Curve, curve_of
 from hedge.outcome import settled
 from hedge.policy import Policy
 from hedge.rates import risk_free_rate
@@ -81,7 +81,8 @@ def settled_prior(lake: Lake, previous: Recommendation | None, row: pl.DataFrame
 
 def last_curve(lake: Lake, day: dt.date, policy: Policy) -> Curve | None:
     """The latest VX constant-maturity curve before ``day`` and its age in sessions."""
-    cols = [f"vx_cm{la.target_dte}" for la in policy.ladder.layers]
+    tenors = [la.target_dte for la in policy.ladder.layers]
+    cols = [f"vx_cm{d}" for d in tenors]
     since = day - dt.timedelta(days=31)  # far beyond any max_curve_age worth having
     recent = (lake.scan("features_daily", since=since)
               .filter(pl.col("date").is_between(since, day)).select("date", *cols)
@@ -91,9 +92,7 @@ def last_curve(lake: Lake, day: dt.date, policy: Policy) -> Curve | None:
         return None
     last = known.row(-1, named=True)
     age = recent.filter(pl.col("date") > last["date"]).height
-    points = {la.target_dte: last[c] for la, c in zip(policy.ladder.layers, cols, strict=True)
-              if last[c] is not None}
-    return Curve(as_of=last["date"], points=points, age_sessions=age)
+    return curve_of(last, last["date"], age, tenors)
 
 
 def recommend_day(lake: Lake, day: dt.date, *, policy: Policy, equity: float,

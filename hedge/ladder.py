@@ -75,11 +75,16 @@ class _Priced:
     stress_price: float
 
 
-def curve_from_row(row: Mapping[str, object], ctx: Context, age_sessions: int = 0) -> Curve | None:
-    """The constant-maturity points of a features row, or None when it has none."""
-    points = {la.target_dte: v for la in ctx.policy.ladder.layers
-              if (v := number(row, f"vx_cm{la.target_dte}")) is not None}
-    return Curve(ctx.date, points, age_sessions) if points else None
+def curve_of(row: Mapping[str, object], as_of: dt.date, age_sessions: int = 0,
+             tenors: Sequence[int] = (30, 110, 220)) -> Curve | None:
+    """The ``vx_cm<tenor>`` points of a features row as a Curve, or None when it has none."""
+    points = {d: v for d in tenors if (v := number(row, f"vx_cm{d}")) is not None}
+    return Curve(as_of, points, age_sessions) if points else None
+
+
+def curve_from_row(row: Mapping[str, object], ctx: Context) -> Curve | None:
+    """D's own curve (the policy's layer tenors), or None when the row has none."""
+    return curve_of(row, ctx.date, 0, [la.target_dte for la in ctx.policy.ladder.layers])
 
 
 def usable_curve(ctx: Context, last: Curve | None) -> Curve | None:
@@ -378,10 +383,14 @@ def ladder_doc(ctx: Context, layers: list[Layer], ref: Reference, target_pct: fl
 def unknown_ladder(ctx: Context, held: Sequence[Position], target_pct: float,
                    ref: Reference | None, peel: bool | None) -> Ladder:
     """No usable curve (or no closes): nothing priced or bought, the held ladder carried."""
+    for p in held:
+        if p.expiry <= ctx.date:  # cannot be carried past its expiry, priced or not
+            ctx.fire("layer_expired", f"{p.name} {p.expiry} expired while the ladder is "
+                     "unknown: dropped", expiry=p.expiry.isoformat(), contracts=p.contracts)
     return Ladder(layers=[], target_pct=target_pct, target_dollars=0.0, reached_dollars=0.0,
                   reached_pct=None, within_band=None, debit=0.0, peel_back_allowed=peel,
                   sizing=ctx.policy.ladder.sizing, status="unknown",
                   target_coverage=target_pct if ref else None,
                   stress_loss=ref.stress_loss if ref else None,
                   stress=ref.scenario if ref else None,
-                  positions=[p for p in held if p.contracts > 0])
+                  positions=[p for p in held if p.contracts > 0 and p.expiry > ctx.date])

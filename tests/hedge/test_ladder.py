@@ -151,3 +151,21 @@ def test_vega_sizing_rounds_to_zero_where_stress_buys(policy):
     assert 0.35 <= by_stress.ladder.stress_coverage <= 1.0
     # One more contract of L3 would cover more than the whole stress loss: it stays at none.
     assert layer(by_stress, "L3").contracts == 0 and "min_one_blocked" in rules(by_stress)
+
+
+def test_unknown_ladder_drops_only_expired_positions():
+    stale = {"vx_cm30": None, "vx_cm110": None, "vx_cm220": None}
+    gone = Position(name="L1", expiry=D1, strike=19.0, contracts=3, bought_on=D0,
+                    entry_price=1.0)
+    kept = gone.model_copy(update={"name": "L3", "expiry": dt.date(2022, 6, 15)})
+    r = day(D1, held=[gone, kept], **stale)
+    assert r.ladder.positions == [kept] and "layer_expired" in rules(r)
+
+
+def test_curve_of_a_features_row():
+    from hedge.ladder import curve_of
+
+    row = calm_row(vx_cm110=None)
+    assert curve_of(row, D1, 2) == Curve(as_of=D1, points={30: 16.5, 220: 22.0},
+                                         age_sessions=2)
+    assert curve_of(calm_row(vx_cm30=None, vx_cm110=None, vx_cm220=None), D1) is None
