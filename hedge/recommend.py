@@ -378,7 +378,7 @@ def recommend(
         feature_set_version=feature_set_version or row.get("feature_set_version"),
         equity=equity, rate=ctx.rate, rate_source=source, spx=spx, vix=vix, prior=prior,
         lit_signals=lit_triggers(signals), signals=signals, caps_bound=ctx.caps,
-        rules=ctx.rules, unknown_features=unknown_features(row))
+        rules=ctx.rules, unknown_features=unknown_features(row, signals))
     if spx is None or vix is None or spx <= 0 or vix <= 0:
         return _blank(ctx, regime, base, held, signal(signals, "rsi_normalised").lit)
     return _full(ctx, regime, signals, base, chain, prior,
