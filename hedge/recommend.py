@@ -116,7 +116,11 @@ def condor_k(ctx: Context, regime: str) -> float:
 def wing_width(ctx: Context) -> float:
     """Wing width, tightened by the policy's strike steps when vvix_macd_hook is lit."""
     c = ctx.policy.condor
-    if flag(ctx.row, "vvix_macd_hook") is not True:
+    hook = flag(ctx.row, "vvix_macd_hook")
+    if hook is None:
+        ctx.fire("wing_hook_unknown", "vvix_macd_hook unknown: wing not tightened",
+                 vvix_macd_hook=None, wing_width=c.wing_width)
+    if hook is not True:
         return c.wing_width
     width = max(c.min_wing_width, c.wing_width - c.hook_tighten_steps * c.strike_step)
     ctx.fire("wing_tightened", f"vvix_macd_hook lit: wing {c.wing_width:g} -> {width:g}",
