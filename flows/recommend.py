@@ -75,8 +75,10 @@ def settled_prior(lake: Lake, previous: Recommendation | None, row: pl.DataFrame
     close = row["spx_close"][0]
     if previous is None or close is None or previous.trade_date != row["date"][0]:
         return None
-    return settled(previous, stored_condor_legs(lake, previous), close,
-                   policy.condor.multiplier)
+    legs = stored_condor_legs(lake, previous)
+    if not legs and previous.condor is not None and previous.condor.contracts:
+        return None  # a condor was opened but its legs are not stored: outcome unknown
+    return settled(previous, legs, close, policy.condor.multiplier)
 
 
 def last_curve(lake: Lake, day: dt.date, policy: Policy) -> Curve | None:

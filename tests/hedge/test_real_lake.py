@@ -141,3 +141,7 @@ def test_two_sessions_settled_from_the_lake(real_lake, tmp_path):
     kept = next(la for la in second.ladder.layers if la.name == "L1")
     assert (kept.action, kept.buy_contracts, kept.contracts) == ("held", 0, l1.contracts)
     assert (kept.expiry, kept.strike, kept.bought_on) == (l1.expiry, l1.strike, D(2024, 8, 14))
+    # Without its stored legs the previous condor's outcome is unknown, not "no loss".
+    shutil.rmtree(Path(lake.root) / "tables" / "recommendation_legs")
+    blind = recommend_day(lake, D(2024, 8, 15), policy=pol, equity=EQUITY, now=NOW, store=False)
+    assert blind.prior is None and not any(x.cap == "no_doubling" for x in blind.caps_bound)
