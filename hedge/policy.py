@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import tomllib
@@ -146,6 +147,32 @@ class PricingPolicy(_Section):
     vix_vol_default: Positive = 1.0
 
 
+class BacktestPolicy(_Section):
+    """Costs and conventions of the backtest (``alvh backtest``); the engine never reads them."""
+
+    initial_equity: Positive = 1_000_000.0
+    condor_half_spread: NonNegative = 0.05
+    condor_commission: NonNegative = 1.50
+    vix_half_spread_min: NonNegative = 0.05
+    vix_half_spread_pct: Share = 0.05
+    vix_commission: NonNegative = 1.50
+    crash_drop_pct: Share = 0.03
+    crash_days: tuple[dt.date, ...] = (
+        dt.date(2018, 2, 5), dt.date(2020, 2, 24), dt.date(2020, 3, 16), dt.date(2024, 8, 5),
+        dt.date(2025, 4, 4))
+    static_roll_dte: Annotated[int, Field(ge=0)] = 7
+    vxth_forward_bounds: tuple[float, float, float] = (15.0, 30.0, 50.0)
+    vxth_weights: tuple[Share, Share] = (0.01, 0.005)
+    vxth_delta: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.30
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        lo, mid, hi = self.vxth_forward_bounds
+        if not lo < mid < hi:
+            raise ValueError("vxth_forward_bounds must increase")
+        return self
+
+
 class Policy(_Section):
     """A whole ALVH policy; ``version`` is a short hash of its canonical content."""
 
@@ -157,6 +184,7 @@ class Policy(_Section):
     caps: CapPolicy = CapPolicy()
     ladder: LadderPolicy
     pricing: PricingPolicy = PricingPolicy()
+    backtest: BacktestPolicy = BacktestPolicy()
 
     @cached_property
     def version(self) -> str:

@@ -1,0 +1,127 @@
+"""What the backtest reads from the lake, and what was known after each close.
+
+``load_market`` reads every input of a run once; ``Market.known(D)`` hands the walk only the
+data of day D (its features row, its closes and settlements, the rate published by D, its
+chain), so a decision for D cannot see a later day by construction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+import features.registry  # noqa: F401  (registers features_daily)
+from hedge.rates import RATE_SERIES
+from storage.lake import Lake
+from storage.sessions import trading_days
+
+
+@dataclass(frozen=True)
+class Known:
+    """Everything public after the close of one day, and nothing else."""
+
+    date: dt.date
+    row: Mapping[str, Any] | None
+    spx_close: float | None
+    settles: Mapping[dt.date, float]
+    rate: float | None
+    chain: pl.DataFrame | None
+
+    def settle(self, expiry: dt.date) -> float | None:
+        """The VX settlement of the contract expiring on ``expiry``, this day."""
+        return self.settles.get(expiry)
+
+
+@dataclass(frozen=True)
+class Market:
+    """A run's inputs, indexed by day."""
+
+    sessions: list[dt.date]
+    rows: dict[dt.date, dict[str, Any]]
+    spx: dict[dt.date, float]
+    settles: dict[dt.date, dict[dt.date, float]]
+    rates: dict[dt.date, float]
+    chain_days: frozenset[dt.date]
+    lake: Lake | None = field(default=None, compare=False)
+
+    def known(self, day: dt.date) -> Known:
+        """What was known after the close of ``day``."""
+        return Known(date=day, row=self.rows.get(day), spx_close=self.spx.get(day),
+                     settles=self.settles.get(day, {}), rate=self.rates.get(day),
+                     chain=self.chain(day))
+
+    def chain(self, day: dt.date) -> pl.DataFrame | None:
+        """``day``'s SPX option chain, read only on the days one is stored."""
+        if day not in self.chain_days or self.lake is None:
+            return None
+        return self.lake.scan("option_chain").filter(pl.col("quote_date") == day).collect()
+
+
+def daily_rates(macro: pl.LazyFrame, days: pl.Series,
+                series: tuple[str, ...] = RATE_SERIES) -> dict[dt.date, float]:
+    """Per session, the rate ``hedge.rates.risk_free_rate`` would give, for all days at once.
+
+    For each series: the value of the latest observation date published by the day (an as-of
+    join on ``available_at`` over the running latest observation); the first series wins.
+    """
+    obs = macro.filter(pl.col("series_id").is_in(series) & pl.col("value").is_not_null()
+                       ).select("series_id", "date", "value", "available_at").collect()
+    grid = pl.DataFrame({"day": days}).sort("day")
+    found: dict[dt.date, float] = {}
+    for sid in reversed(series):  # later series first, overwritten by preferred ones
+        s = obs.filter(pl.col("series_id") == sid).sort("available_at", "date")
+        if s.is_empty():
+            continue
+        latest = s.with_columns(pl.col("date").cum_max().alias("latest")).filter(
+            pl.col("date") == pl.col("latest")).unique("available_at", keep="last")
+        hit = grid.join_asof(latest.sort("available_at"), left_on="day",
+                             right_on="available_at", strategy="backward").drop_nulls("value")
+        # Divided in Python as risk_free_rate does, so both give the very same float.
+        found |= {d: v / 100.0 for d, v in zip(hit["day"], hit["value"], strict=True)}
+    return found
+
+
+def _rows(lake: Lake, start: dt.date, end: dt.date) -> dict[dt.date, dict[str, Any]]:
+    """features_daily rows of [start, end] by date."""
+    frame = lake.scan("features_daily", since=start, until=end).filter(
+        pl.col("date").is_between(start, end)).collect()
+    return {r["date"]: r for r in frame.iter_rows(named=True)}
+
+
+def _spx(lake: Lake, start: dt.date, end: dt.date) -> dict[dt.date, float]:
+    """SPX closes of [start, end]."""
+    frame = lake.scan("index_daily", since=start, until=end).filter(
+        (pl.col("symbol") == "SPX") & pl.col("date").is_between(start, end)
+        & pl.col("close").is_not_null()).select("date", "close").collect()
+    return dict(zip(frame["date"], frame["close"], strict=True))
+
+
+def _settles(lake: Lake, start: dt.date, end: dt.date) -> dict[dt.date, dict[dt.date, float]]:
+    """VX settlements of [start, end]: trade date -> contract expiry -> settle."""
+    frame = lake.scan("vx_futures", since=start, until=end).filter(
+        pl.col("trade_date").is_between(start, end) & pl.col("settle").is_not_null()
+        & (pl.col("settle") > 0)).select("trade_date", "expiry", "settle").collect()
+    out: dict[dt.date, dict[dt.date, float]] = {}
+    for day, expiry, settle in frame.iter_rows():
+        out.setdefault(day, {})[expiry] = settle
+    return out
+
+
+def _chain_days(lake: Lake, start: dt.date, end: dt.date) -> frozenset[dt.date]:
+    """Days in [start, end] with a stored SPX chain."""
+    days = lake.scan("option_chain").filter(pl.col("quote_date").is_between(start, end)
+                                            ).select(pl.col("quote_date").unique()).collect()
+    return frozenset(days["quote_date"].to_list())
+
+
+def load_market(lake: Lake, start: dt.date, end: dt.date) -> Market:
+    """Every input of a run over the NYSE sessions of [start, end], read once."""
+    sessions = trading_days(start, end)
+    return Market(sessions=sessions.to_list(), rows=_rows(lake, start, end),
+                  spx=_spx(lake, start, end), settles=_settles(lake, start, end),
+                  rates=daily_rates(lake.scan("macro_observations"), sessions),
+                  chain_days=_chain_days(lake, start, end), lake=lake)
