@@ -232,7 +232,7 @@ def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
     """Dotted (key, value) pairs of a nested dump, layers indexed by name."""
     if isinstance(value, dict):
         return [kv for k, v in value.items() for kv in _flatten(f"{prefix}.{k}".lstrip("."), v)]
-    if isinstance(value, list):
+    if isinstance(value, list) and all(isinstance(item, dict) for item in value):
         return [kv for item in value for kv in _flatten(f"{prefix}.{item.get('name')}", item)]
     return [(prefix, value)]
 
