@@ -16,7 +16,7 @@ import polars as pl
 
 from hedge.document import Recommendation
 from hedge.policy import Policy
-from hedge.recommend import PriorDay, recommend
+from hedge.recommend import ExpiryRule, PriorDay, recommend
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ def prior_day(lost: bool | None, risk_pct: float, held: Sequence[HeldCall]) -> P
 
 def recommend_next(row: Mapping[str, Any], *, policy: Policy, held: Sequence[HeldCall],
                    prior: PriorDay | None, rate: float | None, equity: float,
-                   chain: pl.DataFrame | None) -> Recommendation:
+                   chain: pl.DataFrame | None, expiries: ExpiryRule) -> Recommendation:
     """The engine's recommendation for the session after the row's day."""
     # The engine of this branch takes no held ladder yet: its target is the whole ladder.
-    return recommend(row, chain=chain, rate=rate, equity=equity, policy=policy, prior=prior)
+    return recommend(row, chain=chain, rate=rate, equity=equity, policy=policy, prior=prior,
+                     expiries=expiries)

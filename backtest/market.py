@@ -16,8 +16,43 @@ import polars as pl
 
 import features.registry  # noqa: F401  (registers features_daily)
 from hedge.rates import RATE_SERIES
+from sources.expiry import monthly_expiries, nearest_expiries, nearest_expiry
 from storage.lake import Lake
 from storage.sessions import trading_days
+
+
+@dataclass(frozen=True)
+class Expiries:
+    """The VX/VIX expiry rule of sources.expiry, from tables computed once per run.
+
+    The rule is known in advance; asking sources.expiry day by day cost ~3 ms a session.
+    """
+
+    nearest: Mapping[tuple[dt.date, int], dt.date] = field(default_factory=dict)
+    monthly: tuple[dt.date, ...] = ()
+
+    def __call__(self, on: dt.date, target_dte: int) -> dt.date:
+        """The monthly expiry on or after ``on`` nearest ``target_dte`` days out."""
+        hit = self.nearest.get((on, target_dte))
+        return hit if hit is not None else nearest_expiry(on, target_dte)
+
+    def front_two(self, on: dt.date) -> tuple[dt.date, dt.date]:
+        """The two nearest monthly expiries on or after ``on``."""
+        later = [e for e in self.monthly if e >= on][:2]
+        if len(later) < 2:
+            later = monthly_expiries(on, 3).filter(monthly_expiries(on, 3) >= on).to_list()
+        return later[0], later[1]
+
+
+def run_expiries(sessions: list[dt.date], dtes: tuple[int, ...]) -> Expiries:
+    """The expiry tables of a run's sessions for the given targets (days to expiry)."""
+    if not sessions:
+        return Expiries()
+    days = pl.Series("date", sessions, dtype=pl.Date)
+    nearest = {(d, n): e for n in dtes
+               for d, e in zip(sessions, nearest_expiries(days, n).to_list(), strict=True)}
+    months = (sessions[-1].year - sessions[0].year) * 12 + 14
+    return Expiries(nearest, tuple(monthly_expiries(sessions[0], months).to_list()))
 
 
 @dataclass(frozen=True)
@@ -30,6 +65,7 @@ class Known:
     settles: Mapping[dt.date, float]
     rate: float | None
     chain: pl.DataFrame | None
+    expiries: Expiries = Expiries()
 
     def settle(self, expiry: dt.date) -> float | None:
         """The VX settlement of the contract expiring on ``expiry``, this day."""
@@ -47,12 +83,13 @@ class Market:
     rates: dict[dt.date, float]
     chain_days: frozenset[dt.date]
     lake: Lake | None = field(default=None, compare=False)
+    expiries: Expiries = Expiries()
 
     def known(self, day: dt.date) -> Known:
         """What was known after the close of ``day``."""
         return Known(date=day, row=self.rows.get(day), spx_close=self.spx.get(day),
                      settles=self.settles.get(day, {}), rate=self.rates.get(day),
-                     chain=self.chain(day))
+                     chain=self.chain(day), expiries=self.expiries)
 
     def chain(self, day: dt.date) -> pl.DataFrame | None:
         """``day``'s SPX option chain, read only on the days one is stored."""
@@ -118,10 +155,16 @@ def _chain_days(lake: Lake, start: dt.date, end: dt.date) -> frozenset[dt.date]:
     return frozenset(days["quote_date"].to_list())
 
 
-def load_market(lake: Lake, start: dt.date, end: dt.date) -> Market:
-    """Every input of a run over the NYSE sessions of [start, end], read once."""
+def load_market(lake: Lake, start: dt.date, end: dt.date,
+                dtes: tuple[int, ...] = (30, 110, 220)) -> Market:
+    """Every input of a run over the NYSE sessions of [start, end], read once.
+
+    ``dtes``: the ladder's target days to expiry, whose nearest expiries are tabulated.
+    """
     sessions = trading_days(start, end)
-    return Market(sessions=sessions.to_list(), rows=_rows(lake, start, end),
+    days = sessions.to_list()
+    return Market(sessions=days, rows=_rows(lake, start, end),
                   spx=_spx(lake, start, end), settles=_settles(lake, start, end),
                   rates=daily_rates(lake.scan("macro_observations"), sessions),
-                  chain_days=_chain_days(lake, start, end), lake=lake)
+                  chain_days=_chain_days(lake, start, end), lake=lake,
+                  expiries=run_expiries(days, dtes))

@@ -101,7 +101,8 @@ def backtest_market(market: Market, policy: Policy, start: dt.date, end: dt.date
 def backtest(lake: Lake, start: dt.date, end: dt.date, policy: Policy,
              now: dt.datetime) -> Result:
     """One run over the lake's sessions in [start, end]."""
-    return backtest_market(load_market(lake, start, end), policy, start, end, now)
+    dtes = tuple(layer.target_dte for layer in policy.ladder.layers)
+    return backtest_market(load_market(lake, start, end, dtes), policy, start, end, now)
 
 
 def store(lake: Lake, result: Result) -> None:

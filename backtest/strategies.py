@@ -20,7 +20,6 @@ from backtest.market import Known
 from hedge.policy import Policy
 from hedge.pricing import black76
 from hedge.recommend import vix_strike
-from sources.expiry import listed_expiries, nearest_expiry
 
 
 def static_targets(known: Known, held: list[HeldCall], policy: Policy) -> list[HeldCall] | None:
@@ -36,7 +35,7 @@ def static_targets(known: Known, held: list[HeldCall], policy: Policy) -> list[H
         if kept:
             out.extend(kept)
             continue
-        expiry = nearest_expiry(known.date, layer.target_dte)
+        expiry = known.expiries(known.date, layer.target_dte)
         fwd = known.settle(expiry)
         if fwd is None:
             return None
@@ -72,10 +71,9 @@ def delta_strike(fwd: float, expiry: dt.date, day: dt.date, rate: float, vvix: f
 def vxth_targets(known: Known, held: list[HeldCall], policy: Policy, equity: float,
                  rate: float, vvix: float | None) -> list[HeldCall] | None:
     """VXTH: at a monthly expiry, one-month 30-delta calls by the weight schedule; else hold."""
-    expiries = listed_expiries(known.date, 2)
-    if expiries[0] != known.date:
+    front, expiry = known.expiries.front_two(known.date)
+    if front != known.date:
         return held  # not a roll day
-    expiry = expiries[1]
     fwd = known.settle(expiry)
     if fwd is None or vvix is None:
         return None

@@ -96,6 +96,9 @@ def mark_calls(book: Book, known: Known, policy: Policy, out: Day) -> None:
         if settle is None or (vvix is None and expiry > known.date):
             out.reasons.append(f"no VX settlement or VVIX to mark {layer} {expiry} {strike:g}")
             out.ladder_pnl = None
+            if expiry <= known.date:  # gone without a final settlement: its P&L stays unknown
+                out.reasons.append(f"{layer} {expiry} {strike:g} expired unsettled: dropped")
+                del book.calls[key], book.marks[key]
             continue
         mark = call_mark(settle, strike, known.date, expiry, _rate(known, policy), vvix or 0.0,
                          policy.pricing)
@@ -206,7 +209,7 @@ class Walk:
         return recommend_next(
             known.row or {}, policy=with_sizing(self.policy, ENGINE_SIZING[name]), held=held,
             prior=prior_day(book.lost, book.condor_risk_pct, held), rate=known.rate,
-            equity=self.equity, chain=known.chain)
+            equity=self.equity, chain=known.chain, expiries=known.expiries)
 
     def targets(self, name: str, known: Known, recs: dict[str, Recommendation]
                 ) -> list[HeldCall] | None:

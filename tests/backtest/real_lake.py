@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from features.build import build_features
-from sources import fred
+from sources import cfe, fred
 from storage import schemas
 from storage.lake import Lake
 from tests.conftest import NOW, SHARED_DATA
@@ -49,3 +49,27 @@ def shared_inputs() -> dict[str, pl.DataFrame]:
     macro = pl.concat([inputs["macro_observations"],
                        schemas.get("macro_observations").conform(dtb3)])
     return inputs | {"macro_observations": macro}
+
+
+VX_HISTORY = ("vx_futures", "cfe_2008_2015")
+VX_2006 = ("CFE_VX_K2007.csv", "CFE_VX_K2008.csv")
+
+
+def vx_history() -> pl.DataFrame:
+    """VX settlements from CFE's per-contract files (2006-2015), as stored."""
+    folder = SHARED_DATA.joinpath(*VX_HISTORY)
+    paths = [*sorted(folder.glob("*.csv")), *(SHARED_DATA / "vx_futures" / f for f in VX_2006)]
+    frame = pl.concat([cfe.parse(p.read_bytes(), p.name) for p in paths], how="vertical_relaxed")
+    frame = frame.unique(["trade_date", "expiry"], keep="first").with_columns(
+        pl.lit(NOW, dtype=pl.Datetime("us", "UTC")).alias("ingested_at"))
+    return schemas.get("vx_futures").conform(frame)
+
+
+def history_inputs() -> dict[str, pl.DataFrame]:
+    """shared_inputs with the VX curve from 2006: the combined 2013-2025 file, and the
+    per-contract files for the contracts and days it lacks (e.g. Jan 2013 in Jan 2013)."""
+    inputs = shared_inputs()
+    combined = inputs["vx_futures"]
+    older = vx_history().join(combined, on=["trade_date", "expiry"], how="anti")
+    vx = pl.concat([older, combined]).sort("trade_date", "expiry")
+    return inputs | {"vx_futures": vx}
