@@ -1,8 +1,9 @@
 """The one door from the backtest to the hedge engine: the nightly run's own recommendation.
 
-A thin adapter so the walk does not depend on the engine's signature: it passes day D's
-features row, the policy (with the strategy's sizing), the ladder held after D and D's condor
-outcome, and returns the engine's document unchanged.
+A thin adapter over ``hedge.recommend.recommend`` (the signature of issue 13's API commit):
+day D's features row, the policy with the strategy's sizing, the ladder held after the
+session before, that session's condor outcome (``hedge.outcome.prior_day``), D's rate, the
+last VX curve when D has none. The engine's document comes back unchanged.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from typing import Any
 
 import polars as pl
 
-from hedge.document import Recommendation
-from hedge.policy import Policy
-from hedge.recommend import ExpiryRule, PriorDay, recommend
+from hedge.document import Position, Recommendation
+from hedge.ladder import Curve
+from hedge.outcome import PriorDay, prior_day
+from hedge.policy import Policy, policy_from_mapping
+from hedge.rates import RateQuote
+from hedge.recommend import ExpiryRule, recommend
 
 
 @dataclass(frozen=True)
@@ -30,24 +34,53 @@ class HeldCall:
 
 
 def with_sizing(policy: Policy, sizing: str) -> Policy:
-    """``policy`` with the ladder sized by ``sizing`` ("stress" or "vega"), where supported."""
-    if "sizing" not in type(policy).model_fields:
-        return policy  # an engine without the choice: both ALVH strategies run its one sizing
-    return policy.model_copy(update={"sizing": sizing})
+    """``policy`` with its ladder sized by ``sizing`` ("stress" or "vega")."""
+    if policy.ladder.sizing == sizing:
+        return policy
+    data = policy.model_dump(mode="json")
+    data["ladder"]["sizing"] = sizing
+    return policy_from_mapping(data, f"{policy.version} with ladder.sizing = {sizing}")
 
 
-def prior_day(lost: bool | None, risk_pct: float, held: Sequence[HeldCall]) -> PriorDay | None:
-    """D's outcome as the engine's no-doubling and peel-back input (None when unknown)."""
-    if lost is None:
+def outcome(previous: Recommendation | None, day: dt.date, spx_close: float | None,
+            policy: Policy) -> PriorDay | None:
+    """The previous recommendation's condor settled on D's close (None when unknown)."""
+    if previous is None or previous.trade_date != day:
+        return PriorDay(lost=False, risk_pct=0.0, pnl=0.0)  # no condor expired on D
+    if spx_close is None:
         return None
-    return PriorDay(lost=lost, risk_pct=risk_pct,
-                    layers=tuple(sorted({h.layer for h in held if h.contracts > 0})))
+    return prior_day(previous, spx_close, policy.condor.multiplier)
 
 
-def recommend_next(row: Mapping[str, Any], *, policy: Policy, held: Sequence[HeldCall],
-                   prior: PriorDay | None, rate: float | None, equity: float,
-                   chain: pl.DataFrame | None, expiries: ExpiryRule) -> Recommendation:
+def held_positions(previous: Recommendation | None,
+                   holding: Mapping[tuple[dt.date, float], float]) -> list[Position]:
+    """The engine's positions after the session before, as the strategy really holds them.
+
+    A purchase that could not be priced (no settlement for its contract) was not made.
+    """
+    if previous is None:
+        return []
+    out = []
+    for p in previous.ladder.positions:
+        n = int(holding.get((p.expiry, p.strike), 0))
+        if n > 0:
+            out.append(p if n == p.contracts else p.model_copy(update={"contracts": n}))
+    return out
+
+
+def last_curve(row: Mapping[str, Any], policy: Policy) -> Curve | None:
+    """D's VX constant-maturity curve at the ladder's tenors, when the row has all of it."""
+    points = {la.target_dte: row.get(f"vx_cm{la.target_dte}") for la in policy.ladder.layers}
+    known = {k: float(v) for k, v in points.items() if v is not None}
+    if len(known) < len(points) or not isinstance(row.get("date"), dt.date):
+        return None
+    return Curve(as_of=row["date"], points=known)
+
+
+def recommend_next(row: Mapping[str, Any], *, policy: Policy, held: Sequence[Position],
+                   prior: PriorDay | None, rate: RateQuote | None, equity: float,
+                   chain: pl.DataFrame | None, curve: Curve | None,
+                   expiries: ExpiryRule) -> Recommendation:
     """The engine's recommendation for the session after the row's day."""
-    # The engine of this branch takes no held ladder yet: its target is the whole ladder.
     return recommend(row, chain=chain, rate=rate, equity=equity, policy=policy, prior=prior,
-                     expiries=expiries)
+                     held=held, curve=curve, expiries=expiries)

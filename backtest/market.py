@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 import features.registry  # noqa: F401  (registers features_daily)
-from hedge.rates import RATE_SERIES
+from hedge.rates import RATE_SERIES, RateQuote
 from sources.expiry import monthly_expiries, nearest_expiries, nearest_expiry
 from storage.lake import Lake
 from storage.sessions import trading_days
@@ -63,7 +63,7 @@ class Known:
     row: Mapping[str, Any] | None
     spx_close: float | None
     settles: Mapping[dt.date, float]
-    rate: float | None
+    rate: RateQuote | None
     chain: pl.DataFrame | None
     expiries: Expiries = Expiries()
 
@@ -80,7 +80,7 @@ class Market:
     rows: dict[dt.date, dict[str, Any]]
     spx: dict[dt.date, float]
     settles: dict[dt.date, dict[dt.date, float]]
-    rates: dict[dt.date, float]
+    rates: dict[dt.date, RateQuote]
     chain_days: frozenset[dt.date]
     lake: Lake | None = field(default=None, compare=False)
     expiries: Expiries = Expiries()
@@ -98,28 +98,38 @@ class Market:
         return self.lake.scan("option_chain").filter(pl.col("quote_date") == day).collect()
 
 
-def daily_rates(macro: pl.LazyFrame, days: pl.Series,
-                series: tuple[str, ...] = RATE_SERIES) -> dict[dt.date, float]:
-    """Per session, the rate ``hedge.rates.risk_free_rate`` would give, for all days at once.
+def _latest_by_day(obs: pl.DataFrame, grid: pl.DataFrame) -> pl.DataFrame:
+    """Per day, the latest observation (date, value) of one series published by that day."""
+    latest = obs.sort("available_at", "date").with_columns(
+        pl.col("date").cum_max().alias("newest")).filter(pl.col("date") == pl.col("newest"))
+    latest = latest.unique("available_at", keep="last").sort("available_at")
+    return grid.join_asof(latest, left_on="day", right_on="available_at",
+                          strategy="backward").drop_nulls("value")
 
-    For each series: the value of the latest observation date published by the day (an as-of
-    join on ``available_at`` over the running latest observation); the first series wins.
+
+def daily_rates(macro: pl.LazyFrame, days: pl.Series, max_age_days: int,
+                series: tuple[str, ...] = RATE_SERIES) -> dict[dt.date, RateQuote]:
+    """Per session, the quote ``hedge.rates.risk_free_rate`` gives, for all days at once.
+
+    Per series, the latest observation published by the day (an as-of join on
+    ``available_at``); then, per day, the first series whose observation is fresh.
     """
     obs = macro.filter(pl.col("series_id").is_in(series) & pl.col("value").is_not_null()
                        ).select("series_id", "date", "value", "available_at").collect()
     grid = pl.DataFrame({"day": days}).sort("day")
-    found: dict[dt.date, float] = {}
-    for sid in reversed(series):  # later series first, overwritten by preferred ones
-        s = obs.filter(pl.col("series_id") == sid).sort("available_at", "date")
-        if s.is_empty():
-            continue
-        latest = s.with_columns(pl.col("date").cum_max().alias("latest")).filter(
-            pl.col("date") == pl.col("latest")).unique("available_at", keep="last")
-        hit = grid.join_asof(latest.sort("available_at"), left_on="day",
-                             right_on="available_at", strategy="backward").drop_nulls("value")
-        # Divided in Python as risk_free_rate does, so both give the very same float.
-        found |= {d: v / 100.0 for d, v in zip(hit["day"], hit["value"], strict=True)}
-    return found
+    seen: dict[str, dict[dt.date, tuple[dt.date, float]]] = {}
+    for sid in series:
+        hit = _latest_by_day(obs.filter(pl.col("series_id") == sid), grid)
+        seen[sid] = {d: (o, v) for d, o, v in hit.select("day", "date", "value").iter_rows()}
+    out: dict[dt.date, RateQuote] = {}
+    for day in grid["day"].to_list():
+        for i, sid in enumerate(series):
+            got = seen[sid].get(day)
+            if got is not None and (day - got[0]).days <= max_age_days:
+                # Divided in Python as risk_free_rate does: the very same float.
+                out[day] = RateQuote(sid, float(got[1]) / 100.0, got[0], series[:i])
+                break
+    return out
 
 
 def _rows(lake: Lake, start: dt.date, end: dt.date) -> dict[dt.date, dict[str, Any]]:
@@ -155,16 +165,24 @@ def _chain_days(lake: Lake, start: dt.date, end: dt.date) -> frozenset[dt.date]:
     return frozenset(days["quote_date"].to_list())
 
 
-def load_market(lake: Lake, start: dt.date, end: dt.date,
-                dtes: tuple[int, ...] = (30, 110, 220)) -> Market:
+def load_market(lake: Lake, start: dt.date, end: dt.date, *, dtes: tuple[int, ...],
+                max_rate_age: int) -> Market:
     """Every input of a run over the NYSE sessions of [start, end], read once.
 
-    ``dtes``: the ladder's target days to expiry, whose nearest expiries are tabulated.
+    Args:
+        lake: The lake.
+        start: First day.
+        end: Last day.
+        dtes: The ladder's target days to expiry, whose nearest expiries are tabulated.
+        max_rate_age: Calendar days a rate observation stays fresh (policy pricing).
+
+    Returns:
+        The run's market.
     """
     sessions = trading_days(start, end)
     days = sessions.to_list()
     return Market(sessions=days, rows=_rows(lake, start, end),
                   spx=_spx(lake, start, end), settles=_settles(lake, start, end),
-                  rates=daily_rates(lake.scan("macro_observations"), sessions),
+                  rates=daily_rates(lake.scan("macro_observations"), sessions, max_rate_age),
                   chain_days=_chain_days(lake, start, end), lake=lake,
                   expiries=run_expiries(days, dtes))

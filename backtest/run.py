@@ -101,8 +101,9 @@ def backtest_market(market: Market, policy: Policy, start: dt.date, end: dt.date
 def backtest(lake: Lake, start: dt.date, end: dt.date, policy: Policy,
              now: dt.datetime) -> Result:
     """One run over the lake's sessions in [start, end]."""
-    dtes = tuple(layer.target_dte for layer in policy.ladder.layers)
-    return backtest_market(load_market(lake, start, end, dtes), policy, start, end, now)
+    market = load_market(lake, start, end, max_rate_age=policy.pricing.max_rate_age,
+                         dtes=tuple(layer.target_dte for layer in policy.ladder.layers))
+    return backtest_market(market, policy, start, end, now)
 
 
 def store(lake: Lake, result: Result) -> None:

@@ -28,7 +28,7 @@ def static_targets(known: Known, held: list[HeldCall], policy: Policy) -> list[H
     Returns None when a contract to buy has no settlement (nothing is traded that day).
     """
     out = []
-    roll = policy.backtest.static_roll_dte
+    roll = policy.ladder.roll_dte
     for layer in policy.ladder.layers:
         kept = [h for h in held if h.layer == layer.name
                 and (h.expiry - known.date).days > roll]

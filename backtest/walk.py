@@ -11,7 +11,7 @@ untestable with the reason; its P&L is left null, never filled.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from backtest.accounting import (
@@ -21,10 +21,18 @@ from backtest.accounting import (
     condor_pnl_per_contract,
     vix_haircut,
 )
-from backtest.engine import HeldCall, prior_day, recommend_next, with_sizing
+from backtest.engine import (
+    HeldCall,
+    held_positions,
+    last_curve,
+    outcome,
+    recommend_next,
+    with_sizing,
+)
 from backtest.market import Known, Market
 from backtest.strategies import static_targets, vxth_targets
 from hedge.document import Recommendation
+from hedge.ladder import Curve
 from hedge.policy import Policy
 
 ENGINE_SIZING = {"alvh_stress": "stress", "alvh_vega": "vega"}
@@ -42,8 +50,7 @@ class Book:
     calls: dict[tuple[str, dt.date, float], float] = field(default_factory=dict)
     marks: dict[tuple[str, dt.date, float], float] = field(default_factory=dict)
     condor: CondorTicket | None = None
-    condor_risk_pct: float = 0.0
-    lost: bool | None = None
+    rec: Recommendation | None = None
     trades: list[dict[str, Any]] = field(default_factory=list)
 
     def held(self) -> list[HeldCall]:
@@ -72,16 +79,13 @@ def settle_condor(book: Book, known: Known, policy: Policy, out: Day) -> None:
     """The condor opened on the session before, settled at this close."""
     t, book.condor = book.condor, None
     if t is None:
-        book.lost = False  # nothing open, nothing lost
         return
     if known.spx_close is None:
         out.reasons.append("no SPX close to settle the condor")
         out.condor_pnl = out.ref_condor_pnl = None
-        book.lost = None
         return
     per = condor_pnl_per_contract(t, known.spx_close, policy.backtest, policy.condor.multiplier)
     out.condor_pnl, out.ref_condor_pnl = per * t.contracts, per * t.reference_contracts
-    book.lost = out.condor_pnl < 0
     _trade(book, known.date, instrument="iron_condor", action="settle", layer=None,
            expiry=known.date, strikes=t.strikes, contracts=float(t.contracts),
            price=known.spx_close, haircut=0.0, commission=0.0, cash=out.condor_pnl)
@@ -113,8 +117,8 @@ def mark_calls(book: Book, known: Known, policy: Policy, out: Day) -> None:
 
 
 def _rate(known: Known, policy: Policy) -> float:
-    """D's rate (DTB3, else SOFR, as published by D), else the policy default as the engine."""
-    return known.rate if known.rate is not None else policy.pricing.default_rate
+    """D's rate (a fresh DTB3, else SOFR, else DFF), else the policy default, as the engine."""
+    return known.rate.value if known.rate is not None else policy.pricing.default_rate
 
 
 def _vvix(known: Known) -> float | None:
@@ -157,9 +161,9 @@ def trade_to(book: Book, targets: list[HeldCall], known: Known, policy: Policy,
 
 
 def engine_targets(rec: Recommendation) -> list[HeldCall]:
-    """The ladder the engine asks to hold after this close."""
-    return [HeldCall(leg.layer or leg.leg, leg.expiry, leg.strike, float(leg.contracts))
-            for leg in rec.legs if leg.kind == "vix_call" and leg.contracts > 0]
+    """The ladder the engine holds after this close."""
+    return [HeldCall(p.name, p.expiry, p.strike, float(p.contracts))
+            for p in rec.ladder.positions if p.contracts > 0]
 
 
 def open_condor(book: Book, rec: Recommendation, known: Known, policy: Policy,
@@ -171,7 +175,6 @@ def open_condor(book: Book, rec: Recommendation, known: Known, policy: Policy,
     book.condor = CondorTicket(c.long_put, c.short_put, c.short_call, c.long_call,
                                c.credit_points, c.contracts if c.open else 0,
                                c.reference_contracts)
-    book.condor_risk_pct = c.risk_pct
     out.contracts_opened = book.condor.contracts
     if c.open and c.contracts > 0:
         costs = policy.backtest
@@ -201,15 +204,27 @@ class Walk:
     equity: float
     books: dict[str, Book] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)
+    curve: Curve | None = None  # the last VX curve seen, for a day whose row has none
 
     def recommend(self, name: str, known: Known) -> Recommendation:
         """The engine's recommendation for one ALVH strategy after this close."""
         book = self.books[name]
-        held = book.held()
-        return recommend_next(
-            known.row or {}, policy=with_sizing(self.policy, ENGINE_SIZING[name]), held=held,
-            prior=prior_day(book.lost, book.condor_risk_pct, held), rate=known.rate,
-            equity=self.equity, chain=known.chain, expiries=known.expiries)
+        holding = {(k[1], k[2]): n for k, n in book.calls.items()}
+        rec = recommend_next(
+            known.row or {}, policy=with_sizing(self.policy, ENGINE_SIZING[name]),
+            held=held_positions(book.rec, holding),
+            prior=outcome(book.rec, known.date, known.spx_close, self.policy), rate=known.rate,
+            equity=self.equity, chain=known.chain, curve=self.curve, expiries=known.expiries)
+        book.rec = rec
+        return rec
+
+    def see_curve(self, known: Known) -> None:
+        """Keep D's curve (or age the last one) for the next session's recommendation."""
+        today = last_curve(known.row or {}, self.policy)
+        if today is not None:
+            self.curve = today
+        elif self.curve is not None:
+            self.curve = replace(self.curve, age_sessions=self.curve.age_sessions + 1)
 
     def targets(self, name: str, known: Known, recs: dict[str, Recommendation]
                 ) -> list[HeldCall] | None:
@@ -231,6 +246,7 @@ class Walk:
             settle_condor(book, known, self.policy, days[name])
             mark_calls(book, known, self.policy, days[name])
         why = decidable(known)
+        self.see_curve(known)
         recs = {} if why else {n: self.recommend(n, known) for n in ENGINE_SIZING}
         for name, book in self.books.items():
             out = days[name]

@@ -168,9 +168,9 @@ def recommend_day(lake: Lake, day: dt.date, *, policy: Policy, equity: float,
     """The recommendation for the session after ``day``, stored through the gate."""
     row = features_row(lake, day)
     chain = lake.scan("option_chain").filter(pl.col("quote_date") == day).collect()
-    rate = risk_free_rate(lake.scan("macro_observations"), day)
+    rate = risk_free_rate(lake.scan("macro_observations"), day, policy.pricing.max_rate_age)
     rec = recommend(row, chain=chain if chain.height else None,
-                    rate=rate[1] if rate else None, equity=equity, policy=policy, date=day)
+                    rate=rate, equity=equity, policy=policy, date=day)
     if store:
         gate_partition(lake, "recommendations", None, recommendation_frame(rec, now), at=now,
                        rules=recommendation_rules(policy))

@@ -11,9 +11,10 @@ from backtest.engine import HeldCall
 from backtest.market import Known
 from backtest.walk import Book, Day, Walk, mark_calls, settle_condor, trade_to
 from hedge.policy import load_policy
+from hedge.rates import RateQuote
 
 D1, D2, EXPIRY = dt.date(2018, 2, 1), dt.date(2018, 2, 2), dt.date(2018, 2, 5)
-RATE, VVIX = 0.02, 100.0
+RATE, VVIX = RateQuote("DTB3", 0.02, D1, ()), 100.0
 
 
 def n(x):
@@ -39,7 +40,7 @@ def test_one_condor_and_one_call_over_three_days():
     # Day 1: buy 2 calls (strike 20, VX at 17, 4 days left), sell 5 condors for 2.00.
     day1 = Day()
     trade_to(book, [HeldCall("L1", EXPIRY, 20.0, 2.0)], known(D1, 17.0), policy, day1)
-    m1 = black76_call(17.0, 20.0, 4 / 365, RATE, 1.0 * (30 / 4) ** 0.3)
+    m1 = black76_call(17.0, 20.0, 4 / 365, RATE.value, 1.0 * (30 / 4) ** 0.3)
     h1 = max(0.05, 0.05 * m1)
     assert day1.ladder_pnl == pytest.approx(-2 * h1 * 100 - 2 * 1.5)
     assert day1.premium == pytest.approx(2 * (m1 + h1) * 100 + 2 * 1.5)
@@ -53,7 +54,7 @@ def test_one_condor_and_one_call_over_three_days():
     per_condor = (2.0 - 4 * 0.05 - 10.0) * 100 - 4 * 1.5  # -826
     assert day2.condor_pnl == pytest.approx(5 * per_condor) == pytest.approx(-4130.0)
     assert day2.ref_condor_pnl == pytest.approx(8 * per_condor)
-    m2 = black76_call(19.0, 20.0, 3 / 365, RATE, 1.0 * (30 / 3) ** 0.3)
+    m2 = black76_call(19.0, 20.0, 3 / 365, RATE.value, 1.0 * (30 / 3) ** 0.3)
     assert day2.ladder_pnl == pytest.approx(2 * (m2 - m1) * 100)
     row2 = w.row(book, known(D2, 19.0, 2715.0), day2)
 

@@ -80,7 +80,8 @@ def test_the_hand_checked_condor_of_a_real_day(real_lake, quarter, policy):
 
 
 def test_untestable_days_are_listed_with_their_reason(real_lake, policy):
-    market = load_market(real_lake, START, END)
+    market = load_market(real_lake, START, END, dtes=(30, 110, 220),
+                         max_rate_age=policy.pricing.max_rate_age)
     gap = D(2018, 2, 6)
     # The VX settlements of one session never arrived.
     settles = {d: s for d, s in market.settles.items() if d != gap}
@@ -93,13 +94,13 @@ def test_untestable_days_are_listed_with_their_reason(real_lake, policy):
     assert run.run["untestable_days"][0] >= 1
 
 
-def test_rates_are_risk_free_rate_for_every_day(real_lake):
-    days = trading_days(D(2018, 1, 2), D(2018, 6, 29))
+def test_rates_are_risk_free_rate_for_every_day(real_lake, policy):
+    days = trading_days(D(2017, 12, 1), D(2018, 6, 29))
     macro = real_lake.scan("macro_observations")
-    fast = daily_rates(macro, days)
-    for day in days.to_list()[::7]:
-        found = risk_free_rate(macro, day)
-        assert fast.get(day) == (found[1] if found else None), day
+    age = policy.pricing.max_rate_age
+    fast = daily_rates(macro, days, age)
+    for day in days.to_list()[::5]:
+        assert fast.get(day) == risk_free_rate(macro, day, age), day
 
 
 def test_stored_in_the_lake_and_queried_through_the_views(tmp_path, quarter):

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.realdata
 def check(real_lake):
     path = shared("options", "vix_options_datashop_UnderlyingOptionsEODCalcs_2016-06-01.csv")
     chain = parse_datashop(path.read_bytes(), path.name)
-    settles = load_market(real_lake, DAY, DAY).settles[DAY]
+    settles = load_market(real_lake, DAY, DAY, dtes=(30,), max_rate_age=5).settles[DAY]
     return ladder_strike_vols(chain, settles, DAY, VVIX, 0.003, load_policy())
 
 

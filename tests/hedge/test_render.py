@@ -24,10 +24,19 @@ def test_render_without_condor():
 def test_schema_doc_names_every_field():
     from pathlib import Path
 
-    from hedge.document import Condor, Ladder, Layer, Leg, Recommendation, json_schema
+    from hedge.document import (
+        Condor,
+        Ladder,
+        Layer,
+        Leg,
+        Position,
+        Recommendation,
+        StressScenario,
+        json_schema,
+    )
 
     doc = (Path(__file__).parents[2] / "hedge" / "SCHEMA.md").read_text()
-    for model in (Recommendation, Condor, Ladder, Layer, Leg):
+    for model in (Recommendation, Condor, Ladder, Layer, Leg, Position, StressScenario):
         for name in model.model_fields:
             assert f"`{name}`" in doc or f"| {name} " in doc or f"{name}," in doc, name
     assert json_schema()["title"] == "Recommendation"

@@ -17,8 +17,8 @@ from tests.hedge.rows import calm_row
     (14.99, "calm"), (15.0, "normal"), (19.99, "normal"), (20.0, "elevated"),
     (34.99, "elevated"), (35.0, "extreme"), (None, "unknown"),
 ])
-def test_regime_thresholds(policy, vix, regime):
-    assert vix_regime(vix, policy) == regime
+def test_regime_thresholds(vix, regime):
+    assert vix_regime(vix) == regime
 
 
 def lit(row, name, policy):
@@ -99,3 +99,16 @@ def test_layer3_only_at_extreme_vix_with_confirmation(policy):
     assert lit_layers(sigs, policy)[0] == ["L1", "L3"]
     alone = evaluate_signals(calm_row(vix_close=35.0), policy)
     assert lit_layers(alone, policy)[0] == []
+
+
+def test_layer_states_unknown_is_not_unlit(policy):
+    from hedge.rules import layer_states
+
+    quiet = layer_states(evaluate_signals(calm_row(), policy), policy)
+    assert quiet == {"L1": False, "L2": False, "L3": False}
+    # L1's VIX RSI unknown and nothing else lit: L1 is unknown, never unlit.
+    row = calm_row(vix_rsi_14=None)
+    assert layer_states(evaluate_signals(row, policy), policy)["L1"] is None
+    # L2's trigger lit but blocked while another trigger is unknown: unknown too.
+    blocked = calm_row(vvix_macd_cross_up=True, vix_above_200dma=None, vix_sma_200=None)
+    assert layer_states(evaluate_signals(blocked, policy), policy)["L2"] is None
