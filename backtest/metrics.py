@@ -87,3 +87,33 @@ def claims(daily: pl.DataFrame, summary: pl.DataFrame, policy: Policy) -> pl.Dat
         pl.col("max_drawdown"),
         pl.lit(unhedged_dd[0] if unhedged_dd.len() else None).alias("unhedged_max_drawdown"),
         "testable", "untestable_reason").sort("date", "strategy")
+
+
+def verdict(table: pl.DataFrame, summary: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """Per hedged strategy, the three claims against the data.
+
+    Recovery: the median of gain / loss over the crash days on which the condor lost, and the
+    share of those days inside the claimed band. Drawdown: 1 - max drawdown / the unhedged
+    one. Exit timing: the median of unhedged minus hedged recovery sessions over crash days.
+    """
+    b = policy.backtest
+    lo, hi = b.claim_recovery
+    dd = summary.filter(pl.col("scope") == "all").select("strategy", "max_drawdown")
+    unhedged = dd.filter(pl.col("strategy") == "no_hedge")["max_drawdown"]
+    if table.is_empty() or unhedged.is_empty():
+        return pl.DataFrame()
+    lost = table.filter(pl.col("condor_pnl") < 0)
+    recovery = lost.group_by("strategy").agg(
+        pl.len().alias("crash_days_condor_lost"),
+        pl.col("recovery").median().alias("median_recovery"),
+        pl.col("recovery").is_between(lo, hi).mean().alias("share_in_claimed_band"))
+    exits = table.group_by("strategy").agg(
+        pl.col("exit_gain_sessions").median().alias("median_exit_gain_sessions"))
+    return dd.filter(pl.col("strategy").is_in(HEDGED)).join(recovery, on="strategy",
+                                                            how="left").join(
+        exits, on="strategy", how="left").with_columns(
+        (1 - pl.col("max_drawdown") / unhedged[0]).alias("drawdown_cut")).with_columns(
+        pl.col("median_recovery").is_between(lo, hi).alias("recovery_claim_holds"),
+        (pl.col("drawdown_cut") > b.claim_drawdown_cut).alias("drawdown_claim_holds"),
+        pl.col("median_exit_gain_sessions").is_between(*b.claim_exit_sessions)
+        .alias("exit_claim_holds")).sort("strategy")

@@ -205,13 +205,17 @@ class Walk:
     books: dict[str, Book] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)
     curve: Curve | None = None  # the last VX curve seen, for a day whose row has none
+    sized: dict[str, Policy] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.sized = {n: with_sizing(self.policy, s) for n, s in ENGINE_SIZING.items()}
 
     def recommend(self, name: str, known: Known) -> Recommendation:
         """The engine's recommendation for one ALVH strategy after this close."""
         book = self.books[name]
         holding = {(k[1], k[2]): n for k, n in book.calls.items()}
         rec = recommend_next(
-            known.row or {}, policy=with_sizing(self.policy, ENGINE_SIZING[name]),
+            known.row or {}, policy=self.sized[name],
             held=held_positions(book.rec, holding),
             prior=outcome(book.rec, known.date, known.spx_close, self.policy), rate=known.rate,
             equity=self.equity, chain=known.chain, curve=self.curve, expiries=known.expiries)

@@ -55,7 +55,7 @@ def table_html(frame: pl.DataFrame) -> str:
 
 
 def page(run: pl.DataFrame, daily: pl.DataFrame, summary: pl.DataFrame, claims: pl.DataFrame,
-         generated: dt.datetime) -> str:
+         verdict: pl.DataFrame, generated: dt.datetime) -> str:
     """The whole page."""
     r = run.row(0, named=True)
     title = f"ALVH backtest {r['start']} .. {r['end']} (policy {r['policy_version']})"
@@ -63,8 +63,10 @@ def page(run: pl.DataFrame, daily: pl.DataFrame, summary: pl.DataFrame, claims: 
     untestable = daily.filter(~pl.col("testable")).select("date", "strategy",
                                                           "untestable_reason")
     sections = [
+        f'<section class="card"><h2>The claims against the data</h2>{table_html(verdict)}'
+        "</section>",
         f'<section class="card"><h2>Summary</h2>{table_html(summary)}</section>',
-        f'<section class="card"><h2>Claims</h2>{table_html(claims) if claims.height else "<p>No crash day in the run.</p>"}</section>',  # noqa: E501
+        f'<section class="card"><h2>Claims: every crash day</h2>{table_html(claims) if claims.height else "<p>No crash day in the run.</p>"}</section>',  # noqa: E501
         chart_html("equity", _lines(daily, "equity", "Equity ($)", ",.0f")),
         chart_html("drawdown", _lines(daily, "drawdown", "Drawdown", ".1%")),
         *(chart_html(f"crash-{d}", crash_figure(daily, d)) for d in crashes),

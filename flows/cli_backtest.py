@@ -9,13 +9,19 @@ import datetime as dt
 import json
 import sys
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from flows.cli import Format, State, app, emit, fail, out
 from flows.cli_report import parse_day
 from storage.errors import PipelineError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from backtest.run import Result
+    from storage.lake import Lake
 
 
 class BacktestFormat(StrEnum):
@@ -63,7 +69,7 @@ def backtest_cmd(
 
 def _single(first: dt.date, last: dt.date, policy: str | None, fmt: BacktestFormat,
             report: bool) -> None:
-    from backtest.metrics import claims, views
+    from backtest.metrics import claims, verdict, views
     from backtest.run import backtest, store
     from flows.pipeline import publish
     from flows.settings import utc_now
@@ -80,14 +86,16 @@ def _single(first: dt.date, last: dt.date, policy: str | None, fmt: BacktestForm
         raise fail(str(e)) from None
     daily, summary = views(result)
     table = claims(daily, summary, pol)
+    claimed = verdict(table, summary, pol)
     if report:
-        _write_report(lake, result, daily, summary, table)
+        _write_report(lake, result, daily, summary, table, claimed)
     if fmt is BacktestFormat.json:
         untestable = result.daily.filter(~result.daily["testable"]).select(
             "date", "strategy", "untestable_reason")
         sys.stdout.write(json.dumps({"run_id": result.run_id,
                                      "run": result.run.drop("policy").to_dicts(),
                                      "summary": summary.to_dicts(), "claims": table.to_dicts(),
+                                     "verdict": claimed.to_dicts(),
                                      "untestable": untestable.to_dicts()},
                                     default=str, indent=1) + "\n")
         return
@@ -95,18 +103,25 @@ def _single(first: dt.date, last: dt.date, policy: str | None, fmt: BacktestForm
                                  summary.select(SUMMARY_COLUMNS).iter_rows()],
          Format.table, title=f"backtest {result.run_id}")
     if table.height:
+        named = table.filter(table["date"].is_in(list(pol.backtest.crash_days))
+                             | (table["spx_return"] < -2 * pol.backtest.crash_drop_pct))
         emit(list(CLAIM_COLUMNS), [tuple(_cell(v) for v in r) for r in
-                                   table.select(CLAIM_COLUMNS).iter_rows()], Format.table,
-             title="claims: crash days")
+                                   named.select(CLAIM_COLUMNS).iter_rows()], Format.table,
+             title=f"claims: named crash days and SPX falls over "
+                   f"{2 * pol.backtest.crash_drop_pct:.0%} ({table['date'].n_unique()} crash "
+                   "days in all: --format json)")
+        emit(claimed.columns, [tuple(_cell(v) for v in r) for r in claimed.iter_rows()],
+             Format.table, title="the claims against the data")
 
 
-def _write_report(lake, result, daily, summary, table) -> None:  # type: ignore[no-untyped-def]
+def _write_report(lake: Lake, result: Result, daily: pl.DataFrame, summary: pl.DataFrame,
+                  table: pl.DataFrame, claimed: pl.DataFrame) -> None:
     from flows.backtest_report import page
     from flows.settings import utc_now
 
     name = result.run_id.replace(":", "_")
     path = lake.path("reports", f"backtest_{name}.html")
-    lake.put_bytes(path, page(result.run, daily, summary, table, utc_now()).encode())
+    lake.put_bytes(path, page(result.run, daily, summary, table, claimed, utc_now()).encode())
     out.print(f"report written: {path}", highlight=False, soft_wrap=True)
 
 

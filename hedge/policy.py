@@ -166,6 +166,9 @@ class BacktestPolicy(_Section):
     vxth_forward_bounds: tuple[float, float, float] = (15.0, 30.0, 50.0)
     vxth_weights: tuple[Share, Share] = (0.01, 0.005)
     vxth_delta: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.30
+    claim_recovery: tuple[Share, Share] = (0.35, 0.55)
+    claim_drawdown_cut: Share = 0.50
+    claim_exit_sessions: tuple[NonNegative, NonNegative] = (2.0, 4.0)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

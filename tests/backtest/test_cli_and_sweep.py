@@ -34,6 +34,8 @@ def test_cli_json_and_report(real_lake):
     crash = [c for c in doc["claims"] if c["date"] == "2018-02-05"]
     assert {c["strategy"] for c in crash} == {"alvh_stress", "alvh_vega", "static", "vxth"}
     assert {s["scope"] for s in doc["summary"]} == {"all", "listed"}
+    assert {v["strategy"] for v in doc["verdict"]} == {"alvh_stress", "alvh_vega", "static",
+                                                       "vxth"}
     report = Path(real_lake.root, "reports",
                   f"backtest_{doc['run_id'].replace(':', '_')}.html")
     page = report.read_text()

@@ -7,7 +7,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from backtest.market import daily_rates, load_market
-from backtest.metrics import claims, views
+from backtest.metrics import claims, verdict, views
 from backtest.run import backtest, backtest_market
 from hedge.policy import load_policy
 from hedge.rates import risk_free_rate
@@ -48,6 +48,21 @@ def test_claims_row_for_2018_02_05(quarter, policy):
     assert table.filter(pl.col("date") == D(2018, 2, 5))["condor_pnl"].n_unique() == 1
     # 2018-02-08 (SPX -3.75%) is a crash day by the policy's 3% rule.
     assert D(2018, 2, 8) in table["date"].to_list()
+
+
+def test_the_verdict_tests_each_claim_per_hedged_strategy(quarter, policy):
+    daily, summary = views(quarter)
+    table = claims(daily, summary, policy)
+    got = verdict(table, summary, policy)
+    assert got["strategy"].to_list() == ["alvh_stress", "alvh_vega", "static", "vxth"]
+    stress = got.row(0, named=True)
+    unhedged = summary.filter((pl.col("scope") == "all") & (pl.col("strategy") == "no_hedge"))
+    assert stress["drawdown_cut"] == pytest.approx(
+        1 - stress["max_drawdown"] / unhedged["max_drawdown"][0])
+    assert stress["drawdown_claim_holds"] == (stress["drawdown_cut"] > 0.5)
+    lost = table.filter((pl.col("strategy") == "alvh_stress") & (pl.col("condor_pnl") < 0))
+    assert stress["crash_days_condor_lost"] == lost.height
+    assert stress["median_recovery"] == pytest.approx(lost["recovery"].median())
 
 
 def test_the_future_never_changes_the_past(real_lake, quarter, policy):
