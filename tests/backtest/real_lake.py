@@ -67,9 +67,10 @@ def vx_history() -> pl.DataFrame:
 
 def history_inputs() -> dict[str, pl.DataFrame]:
     """shared_inputs with the VX curve from 2006: the combined 2013-2025 file, and the
-    per-contract files for the contracts and days it lacks (e.g. Jan 2013 in Jan 2013)."""
+    per-contract files for the rows it lacks or leaves without a settlement (early 2013)."""
     inputs = shared_inputs()
-    combined = inputs["vx_futures"]
-    older = vx_history().join(combined, on=["trade_date", "expiry"], how="anti")
-    vx = pl.concat([older, combined]).sort("trade_date", "expiry")
+    both = pl.concat([inputs["vx_futures"].with_columns(pl.lit(0).alias("rank")),
+                      vx_history().with_columns(pl.lit(1).alias("rank"))])
+    vx = (both.sort("trade_date", "expiry", pl.col("settle").is_null(), "rank")
+          .unique(["trade_date", "expiry"], keep="first", maintain_order=True).drop("rank"))
     return inputs | {"vx_futures": vx}
