@@ -51,6 +51,7 @@ class Book:
     marks: dict[tuple[str, dt.date, float], float] = field(default_factory=dict)
     condor: CondorTicket | None = None
     rec: Recommendation | None = None
+    blind: str | None = None  # why the strategy could not decide its ladder, while it lasts
     trades: list[dict[str, Any]] = field(default_factory=list)
 
     def held(self) -> list[HeldCall]:
@@ -231,17 +232,29 @@ class Walk:
             self.curve = replace(self.curve, age_sessions=self.curve.age_sessions + 1)
 
     def targets(self, name: str, known: Known, recs: dict[str, Recommendation]
-                ) -> list[HeldCall] | None:
-        """The ladder a strategy wants after this close (None: cannot say; hold)."""
-        held = self.books[name].held()
+                ) -> tuple[list[HeldCall] | None, str | None]:
+        """The ladder a strategy wants after this close, or None and why it cannot say.
+
+        VXTH between its rolls keeps what it holds; a roll that could not be priced leaves
+        it blind (and its days untestable) until the next roll.
+        """
+        book = self.books[name]
+        held = book.held()
         if name in ENGINE_SIZING:
-            return engine_targets(recs[name])
+            rec = recs[name]
+            if rec.ladder.status == "unknown":
+                return None, "the engine could not size the ladder (status unknown)"
+            return engine_targets(rec), None
         if name == "static":
-            return static_targets(known, held, self.policy)
-        if name == "vxth":
-            return vxth_targets(known, held, self.policy, self.equity,
-                                _rate(known, self.policy), _vvix(known))
-        return []
+            got = static_targets(known, held, self.policy)
+        elif name == "vxth":
+            got = vxth_targets(known, held, self.policy, self.equity,
+                               _rate(known, self.policy), _vvix(known))
+            if got is held:
+                return held, book.blind
+        else:
+            return [], None
+        return got, None if got is not None else "no VX settlement for the benchmark's contract"
 
     def step(self, known: Known) -> None:
         """One session for every strategy."""
@@ -257,10 +270,10 @@ class Walk:
             if why:
                 out.reasons.append(f"{why}: no decision")
             else:
-                targets = self.targets(name, known, recs)
-                if targets is None:
-                    out.reasons.append("no VX settlement for the benchmark's contract")
-                else:
+                targets, book.blind = self.targets(name, known, recs)
+                if book.blind:
+                    out.reasons.append(book.blind)
+                if targets is not None:
                     trade_to(book, targets, known, self.policy, out)
                 open_condor(book, recs[CONDOR_FROM.get(name, name)], known, self.policy, out)
             self.rows.append(self.row(book, known, out))
