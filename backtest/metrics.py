@@ -92,8 +92,8 @@ def claims(daily: pl.DataFrame, summary: pl.DataFrame, policy: Policy) -> pl.Dat
 def verdict(table: pl.DataFrame, summary: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     """Per hedged strategy, the three claims against the data.
 
-    Recovery: the median of gain / loss over the crash days on which the condor lost, and the
-    share of those days inside the claimed band. Drawdown: 1 - max drawdown / the unhedged
+    Recovery: the median of gain / loss over the testable crash days on which the condor
+    lost, and the share of those days inside the claimed band. Drawdown: 1 - max drawdown / the unhedged
     one. Exit timing: the median of unhedged minus hedged recovery sessions over crash days.
     """
     b = policy.backtest
@@ -102,6 +102,7 @@ def verdict(table: pl.DataFrame, summary: pl.DataFrame, policy: Policy) -> pl.Da
     unhedged = dd.filter(pl.col("strategy") == "no_hedge")["max_drawdown"]
     if table.is_empty() or unhedged.is_empty():
         return pl.DataFrame()
+    table = table.filter(pl.col("testable"))  # an untestable day says nothing either way
     lost = table.filter(pl.col("condor_pnl") < 0)
     recovery = lost.group_by("strategy").agg(
         pl.len().alias("crash_days_condor_lost"),
