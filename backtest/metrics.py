@@ -93,8 +93,9 @@ def verdict(table: pl.DataFrame, summary: pl.DataFrame, policy: Policy) -> pl.Da
     """Per hedged strategy, the three claims against the data.
 
     Recovery: the median of gain / loss over the testable crash days on which the condor
-    lost, and the share of those days inside the claimed band. Drawdown: 1 - max drawdown / the unhedged
-    one. Exit timing: the median of unhedged minus hedged recovery sessions over crash days.
+    lost, and the share of those days inside the claimed band. Drawdown: 1 - max drawdown /
+    the unhedged one. Exit timing: the median of unhedged minus hedged recovery sessions over
+    the testable crash days.
     """
     b = policy.backtest
     lo, hi = b.claim_recovery

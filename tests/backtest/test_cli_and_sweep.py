@@ -78,3 +78,16 @@ def test_sweep_on_two_dask_workers_equals_sequential_runs(prefect_api, real_lake
         mine = stored.filter(pl.col("policy_version") == policy.version)
         assert_frame_equal(mine.drop("computed_at").sort("strategy", "date"),
                            alone.drop("computed_at").sort("strategy", "date"))
+
+
+def test_the_backtest_deployment_loads_its_flow_with_its_parameters():
+    import yaml
+    from prefect.flows import load_flow_from_entrypoint
+
+    root = Path(__file__).resolve().parents[2]
+    doc = yaml.safe_load((root / "prefect.yaml").read_text())
+    dep = next(d for d in doc["deployments"] if d["name"] == "backtest")
+    flow = load_flow_from_entrypoint(str(root / dep["entrypoint"]))
+    assert flow.name == "backtest"
+    params = flow.validate_parameters(dep["parameters"])
+    assert params["start"] == D(2006, 1, 3) and params["workers"] == 2
