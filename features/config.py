@@ -24,7 +24,10 @@ class IndicatorConfig(_Frozen):
 
 
 class TermStructureConfig(_Frozen):
-    """Constant maturities, the steep-curve threshold and the beta regression window."""
+    """Constant maturities, the steep-curve threshold and the beta regression window.
+
+    steep_slope_points is also the hedge rules' steep curve (hedge.rules reads it here).
+    """
 
     maturities_days: tuple[int, ...] = (30, 110, 220)
     steep_slope_points: float = 3.0
@@ -35,7 +38,10 @@ class TermStructureConfig(_Frozen):
 
 
 class RegimeConfig(_Frozen):
-    """VIX regime bounds, moving-average and realised-vol windows."""
+    """VIX regime bounds, moving-average and realised-vol windows.
+
+    The bounds are the hedge rules' regimes too (hedge.rules reads them here): one definition.
+    """
 
     calm_below: float = 15.0
     normal_below: float = 20.0

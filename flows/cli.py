@@ -259,9 +259,14 @@ def recommend_cmd(
     equity: Annotated[float, typer.Option(help="Account equity in dollars")] = 1_000_000.0,
     policy: Annotated[str | None, typer.Option(help="Policy TOML [env: ALVH_POLICY]")] = None,
     format: Annotated[RecFormat, typer.Option("--format", "-f")] = RecFormat.table,
+    store: Annotated[bool, typer.Option(
+        "--store", help="Write it to recommendations (the nightly run does)")] = False,
 ) -> None:
-    """The iron condor and VIX call ladder for the session after day D, with its reasons."""
-    from flows.pipeline import last_session, recommend_day
+    """The iron condor and VIX call ladder for the session after day D, with its reasons.
+
+    Read-only unless --store: an ad hoc run never replaces the nightly run's stored row.
+    """
+    from flows.recommend import last_session, recommend_day
     from hedge.policy import load_policy
     from hedge.render import render_markdown, render_table
 
@@ -269,7 +274,7 @@ def recommend_cmd(
     try:
         pol = load_policy(policy or State.settings.policy)
         day = last_session(lake, date.date() if date else dt.date.max)
-        rec = recommend_day(lake, day, policy=pol, equity=equity, now=utc_now())
+        rec = recommend_day(lake, day, policy=pol, equity=equity, now=utc_now(), store=store)
     except (PipelineError, ValueError) as e:
         raise fail(str(e)) from None
     if format is RecFormat.json:
@@ -415,7 +420,7 @@ def demo(
         raise fail(str(e)) from None
     if state.is_completed():
         recommend_cmd(date=dt.datetime.combine(rec_day, dt.time()), equity=equity,
-                      policy=None, format=RecFormat.table)
+                      policy=None, format=RecFormat.table, store=False)
     _finish(state)
 
 

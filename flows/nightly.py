@@ -97,12 +97,13 @@ def build_task(day: dt.date, home: str | None = None, full: bool = False) -> str
 def recommend_task(day: dt.date, home: str | None = None, equity: float = 1_000_000.0,
                    policy: str | None = None) -> str:
     """Store the recommendation for the session after ``day``; returns its JSON."""
-    from flows.pipeline import recommend_day
+    from flows.recommend import recommend_day
     from hedge.policy import load_policy
 
     settings = _settings(home, None)
     pol = load_policy(policy or settings.policy)
-    rec = recommend_day(settings.lake(), day, policy=pol, equity=equity, now=utc_now())
+    rec = recommend_day(settings.lake(), day, policy=pol, equity=equity, now=utc_now(),
+                        store=True)
     return rec.to_json()
 
 

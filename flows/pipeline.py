@@ -14,13 +14,14 @@ import hedge  # noqa: F401  (registers the recommendation tables)
 from features.build import WINDOWED_TABLES, ad_line_seed, build_features, history_start
 from features.config import FeatureConfig
 from features.registry import FEATURE_SET_VERSION, FEATURES, feature_catalog
-from hedge.document import Recommendation
+
+# The recommend step moved to flows.recommend (a read path without GX); kept importable here.
+from flows.recommend import features_row as features_row
+from flows.recommend import last_session as last_session
+from flows.recommend import recommend_day as recommend_day
+from flows.recommend import stored_recommendation as stored_recommendation
 from hedge.policy import Policy
-from hedge.rates import risk_free_rate
-from hedge.recommend import recommend
-from hedge.tables import legs_frame, recommendation_frame
 from storage.catalog import publish_catalog
-from storage.errors import PipelineError
 from storage.lake import Lake
 from validations import Rules, gate_partition, gate_table, registered_ranges
 
@@ -144,38 +145,6 @@ def build(lake: Lake, end: dt.date, *, now: dt.datetime, full: bool = False,
     return BuildReport(frame["date"].min() if frame.height else None,  # type: ignore[arg-type]
                        frame["date"].max() if frame.height else None,  # type: ignore[arg-type]
                        frame.height, start is None)
-
-
-def last_session(lake: Lake, on_or_before: dt.date) -> dt.date:
-    """The latest features_daily date on or before ``on_or_before``."""
-    day = (lake.scan("features_daily").filter(pl.col("date") <= on_or_before)
-           .select(pl.col("date").max()).collect().item())
-    if day is None:
-        raise PipelineError(f"no features on or before {on_or_before}: run `alvh build` first")
-    return day
-
-
-def features_row(lake: Lake, day: dt.date) -> pl.DataFrame:
-    """The one features_daily row of ``day``."""
-    row = lake.scan("features_daily").filter(pl.col("date") == day).collect()
-    if row.height != 1:
-        raise PipelineError(f"features_daily has {row.height} row(s) for {day}")
-    return row
-
-
-def recommend_day(lake: Lake, day: dt.date, *, policy: Policy, equity: float,
-                  now: dt.datetime, store: bool = True) -> Recommendation:
-    """The recommendation for the session after ``day``, stored through the gate."""
-    row = features_row(lake, day)
-    chain = lake.scan("option_chain").filter(pl.col("quote_date") == day).collect()
-    rate = risk_free_rate(lake.scan("macro_observations"), day, policy.pricing.max_rate_age)
-    rec = recommend(row, chain=chain if chain.height else None,
-                    rate=rate, equity=equity, policy=policy, date=day)
-    if store:
-        gate_partition(lake, "recommendations", None, recommendation_frame(rec, now), at=now,
-                       rules=recommendation_rules(policy))
-        gate_partition(lake, "recommendation_legs", None, legs_frame(rec, now), at=now)
-    return rec
 
 
 FEATURES_ASOF = (

@@ -22,7 +22,8 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 import hedge  # noqa: F401  (registers the recommendation tables)
-from flows.pipeline import INPUT_TABLES, last_session, recommend_day
+from flows.pipeline import INPUT_TABLES
+from flows.recommend import last_session, recommend_day, stored_recommendation
 from flows.settings import utc_now
 from hedge import render, rules
 from hedge.document import Recommendation
@@ -53,16 +54,6 @@ def history(lake: Lake, day: dt.date, days: int = HISTORY_DAYS) -> pl.DataFrame:
     return (lake.scan("features_daily", since=first)
             .filter(pl.col("date").is_between(first, day))
             .sort("date").collect())
-
-
-def stored_recommendation(lake: Lake, day: dt.date, policy: Policy) -> Recommendation | None:
-    """The stored recommendation of ``day``, the last computed; under ``policy`` if stored."""
-    rows = (lake.scan("recommendations").filter(pl.col("date") == day)
-            .select("policy_version", "computed_at", "document").collect())
-    if not rows.height:
-        return None
-    rows = rows.sort(pl.col("policy_version") == policy.version, "computed_at", nulls_last=False)
-    return Recommendation.model_validate_json(rows["document"][-1])
 
 
 def day_recommendation(lake: Lake, day: dt.date, policy: Policy) -> tuple[Recommendation, str]:

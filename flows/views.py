@@ -39,12 +39,14 @@ _RECOMMENDATION_COLUMNS = {
     "ic_max_loss": "Iron condor maximum loss, dollars",
     "ic_vega_per_contract": "Iron condor dollar vega per contract",
     "ref_vega": "Dollar vega of the reference condor the ladder covers",
-    "layers_lit": "Comma-separated VIX call ladder layers bought (L1, L2, L3)",
-    "coverage_target_pct": "Target share of the reference dollar vega to cover",
-    "coverage_target_dollars": "Target coverage, dollars per VIX point",
-    "coverage_reached_dollars": "Coverage reached by the ladder, dollars per VIX point",
+    "layers_lit": "Comma-separated VIX call ladder layers bought or held (L1, L2, L3)",
+    "coverage_target_pct": "Target coverage: share of the reference condor's stress loss "
+                           "(or of its dollar vega under vega sizing)",
+    "coverage_target_dollars": "Target coverage in the sizing's unit: dollars of stress "
+                               "gain (or dollars per VIX point)",
+    "coverage_reached_dollars": "Coverage reached by the ladder, in the sizing's unit",
     "coverage_within_band": "True when the coverage reached is inside the policy band",
-    "hedge_debit": "Cost of the VIX call ladder, dollars",
+    "hedge_debit": "Cost of the session's VIX call purchases, dollars",
 }
 
 _LEG_COLUMNS = {

@@ -171,6 +171,16 @@ class Ladder(_Doc):
     positions: list[Position] = []
 
 
+class PriorDay(_Doc):
+    """The previous session's condor settled on its expiry's close: for no doubling."""
+
+    lost: bool
+    risk_pct: float
+    pnl: float | None = None
+    settled_on: dt.date | None = None
+    spx_close: float | None = None
+
+
 class Recommendation(_Doc):
     """The whole recommendation for the session after ``date``."""
 
@@ -189,6 +199,7 @@ class Recommendation(_Doc):
     signals: list[Signal]
     condor: Condor | None
     ladder: Ladder
+    prior: PriorDay | None = None
     caps_bound: list[CapBound]
     rules: list[RuleFired]
     unknown_features: list[str]

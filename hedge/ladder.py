@@ -75,11 +75,16 @@ class _Priced:
     stress_price: float
 
 
-def curve_from_row(row: Mapping[str, object], ctx: Context, age_sessions: int = 0) -> Curve | None:
-    """The constant-maturity points of a features row, or None when it has none."""
-    points = {la.target_dte: v for la in ctx.policy.ladder.layers
-              if (v := number(row, f"vx_cm{la.target_dte}")) is not None}
-    return Curve(ctx.date, points, age_sessions) if points else None
+def curve_of(row: Mapping[str, object], as_of: dt.date, age_sessions: int = 0,
+             tenors: Sequence[int] = (30, 110, 220)) -> Curve | None:
+    """The ``vx_cm<tenor>`` points of a features row as a Curve, or None when it has none."""
+    points = {d: v for d in tenors if (v := number(row, f"vx_cm{d}")) is not None}
+    return Curve(as_of, points, age_sessions) if points else None
+
+
+def curve_from_row(row: Mapping[str, object], ctx: Context) -> Curve | None:
+    """D's own curve (the policy's layer tenors), or None when the row has none."""
+    return curve_of(row, ctx.date, 0, [la.target_dte for la in ctx.policy.ladder.layers])
 
 
 def usable_curve(ctx: Context, last: Curve | None) -> Curve | None:
@@ -305,18 +310,15 @@ def _layer(ctx: Context, p: _Priced, bought: int) -> Layer:
                  stress_gain=after * mult * (p.stress_price - p.price))
 
 
-def positions_after(layers: list[Layer], held: dict[str, Position]) -> list[Position]:
+def positions_after(day: dt.date, layers: list[Layer],
+                    held: Sequence[Position]) -> list[Position]:
     """The ladder held after the session: the next session's ``held`` input."""
-    out = []
-    for la in layers:
-        if la.contracts <= 0:
-            continue
-        before = held.get(f"{la.name}:{la.expiry}:{la.strike}")
-        entry = before.entry_price if before and la.action == "held" else la.price
-        out.append(Position(name=la.name, expiry=la.expiry, strike=la.strike,
-                            contracts=la.contracts, bought_on=la.bought_on or la.expiry,
-                            entry_price=entry, unlit_sessions=la.unlit_sessions))
-    return out
+    paid = {(p.name, p.expiry, p.strike): p.entry_price for p in held}
+    return [Position(name=la.name, expiry=la.expiry, strike=la.strike, contracts=la.contracts,
+                     bought_on=la.bought_on or day, unlit_sessions=la.unlit_sessions,
+                     entry_price=paid.get((la.name, la.expiry, la.strike), la.price)
+                     if la.action == "held" else la.price)
+            for la in layers if la.contracts > 0]
 
 
 def priced_layers(ctx: Context, curve: Curve, plans: list[_Plan], expiries: ExpiryRule,
@@ -341,7 +343,7 @@ def coverage_target(ctx: Context, n_lit: int, steep: bool | None) -> float:
     return min(pct, lad.max_coverage)
 
 
-def _off_target_causes(ctx: Context, layers: list[Layer], target: float) -> list[str]:
+def _off_target_causes(ctx: Context, layers: list[Layer]) -> list[str]:
     """Why coverage missed its band: the caps that bound, one-contract floors, held layers."""
     causes = [c.cap for c in ctx.caps if c.cap != "no_doubling"]
     if any(r.rule == "min_one_contract" for r in ctx.rules):
@@ -364,10 +366,9 @@ def ladder_doc(ctx: Context, layers: list[Layer], ref: Reference, target_pct: fl
         target * (1 - tol) - 1e-9 <= reached <= target * (1 + tol) + 1e-9)
     if within is False:
         ctx.fire("coverage_off_target", "coverage off target: "
-                 + ", ".join(_off_target_causes(ctx, layers, target)),
+                 + ", ".join(_off_target_causes(ctx, layers)),
                  target_dollars=target, reached_dollars=reached, tolerance=tol)
     mult = ctx.policy.ladder.multiplier
-    keyed = {f"{p.name}:{p.expiry}:{p.strike}": p for p in held}
     return Ladder(
         layers=layers, target_pct=target_pct, target_dollars=target, reached_dollars=reached,
         reached_pct=reached / base if base > 0 else None, within_band=within,
@@ -376,16 +377,20 @@ def ladder_doc(ctx: Context, layers: list[Layer], ref: Reference, target_pct: fl
         stress_loss=ref.stress_loss, stress_gain=gain,
         stress_coverage=gain / ref.stress_loss if ref.stress_loss > 0 else None,
         stress=ref.scenario, proceeds=sum(la.sell_contracts * la.price * mult for la in layers),
-        positions=positions_after(layers, keyed))
+        positions=positions_after(ctx.date, layers, held))
 
 
 def unknown_ladder(ctx: Context, held: Sequence[Position], target_pct: float,
                    ref: Reference | None, peel: bool | None) -> Ladder:
     """No usable curve (or no closes): nothing priced or bought, the held ladder carried."""
+    for p in held:
+        if p.expiry <= ctx.date:  # cannot be carried past its expiry, priced or not
+            ctx.fire("layer_expired", f"{p.name} {p.expiry} expired while the ladder is "
+                     "unknown: dropped", expiry=p.expiry.isoformat(), contracts=p.contracts)
     return Ladder(layers=[], target_pct=target_pct, target_dollars=0.0, reached_dollars=0.0,
                   reached_pct=None, within_band=None, debit=0.0, peel_back_allowed=peel,
                   sizing=ctx.policy.ladder.sizing, status="unknown",
                   target_coverage=target_pct if ref else None,
                   stress_loss=ref.stress_loss if ref else None,
                   stress=ref.scenario if ref else None,
-                  positions=[p for p in held if p.contracts > 0])
+                  positions=[p for p in held if p.contracts > 0 and p.expiry > ctx.date])

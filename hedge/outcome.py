@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from hedge.document import Leg, Recommendation
+from hedge.document import Leg, PriorDay, Recommendation
 
-
-@dataclass(frozen=True)
-class PriorDay:
-    """What the previous session's condor did: its risk (% of equity) and P&L at expiry."""
-
-    lost: bool
-    risk_pct: float
-    pnl: float | None = None
+__all__ = ["PriorDay", "condor_pnl", "leg_payoff", "prior_day", "settled"]
 
 
 def leg_payoff(leg: Leg, spx: float) -> float:
@@ -30,8 +22,14 @@ def condor_pnl(legs: Sequence[Leg], spx_close: float, multiplier: float) -> floa
 
 def prior_day(previous: Recommendation, spx_close: float, multiplier: float) -> PriorDay:
     """The previous recommendation's condor settled on its expiry's SPX close."""
+    return settled(previous, previous.legs, spx_close, multiplier)
+
+
+def settled(previous: Recommendation, legs: Sequence[Leg], spx_close: float,
+            multiplier: float) -> PriorDay:
+    """``previous``'s condor, from ``legs`` (strikes, entry prices, signed contracts), settled."""
     c = previous.condor
-    if c is None or c.contracts == 0:
-        return PriorDay(lost=False, risk_pct=0.0, pnl=0.0)
-    pnl = condor_pnl(previous.legs, spx_close, multiplier)
-    return PriorDay(lost=pnl < 0, risk_pct=c.risk_pct, pnl=pnl)
+    risk = c.risk_pct if c is not None else 0.0
+    pnl = condor_pnl(legs, spx_close, multiplier)
+    return PriorDay(lost=pnl < 0, risk_pct=risk, pnl=pnl, settled_on=previous.trade_date,
+                    spx_close=spx_close)

@@ -119,7 +119,11 @@ def condor_k(ctx: Context, regime: str) -> float:
 def wing_width(ctx: Context) -> float:
     """Wing width, tightened by the policy's strike steps when vvix_macd_hook is lit."""
     c = ctx.policy.condor
-    if flag(ctx.row, "vvix_macd_hook") is not True:
+    hook = flag(ctx.row, "vvix_macd_hook")
+    if hook is None:
+        ctx.fire("wing_hook_unknown", "vvix_macd_hook unknown: wing not tightened",
+                 vvix_macd_hook=None, wing_width=c.wing_width)
+    if hook is not True:
         return c.wing_width
     width = max(c.min_wing_width, c.wing_width - c.hook_tighten_steps * c.strike_step)
     ctx.fire("wing_tightened", f"vvix_macd_hook lit: wing {c.wing_width:g} -> {width:g}",
@@ -379,9 +383,9 @@ def recommend(
     base: dict[str, Any] = dict(
         date=day, trade_date=ctx.trade_date, policy_version=pol.version,
         feature_set_version=feature_set_version or row.get("feature_set_version"),
-        equity=equity, rate=ctx.rate, rate_source=source, spx=spx, vix=vix,
+        equity=equity, rate=ctx.rate, rate_source=source, spx=spx, vix=vix, prior=prior,
         lit_signals=lit_triggers(signals), signals=signals, caps_bound=ctx.caps,
-        rules=ctx.rules, unknown_features=unknown_features(row))
+        rules=ctx.rules, unknown_features=unknown_features(row, signals))
     if spx is None or vix is None or spx <= 0 or vix <= 0:
         return _blank(ctx, regime, base, held, signal(signals, "rsi_normalised").lit)
     return _full(ctx, regime, signals, base, chain, prior,

@@ -8,7 +8,7 @@ counts as not lit for decisions, and the reasons say which inputs were unknown.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -55,9 +55,11 @@ def flag(row: Row, name: str) -> bool | None:
     return None if v is None else bool(v)
 
 
-def unknown_features(row: Row) -> list[str]:
-    """Engine inputs missing or null in the row."""
-    return [f for f in FEATURES if row.get(f) is None]
+def unknown_features(row: Row, signals: Sequence[Signal] = ()) -> list[str]:
+    """Engine inputs missing or null in the row, then any other null input of a signal."""
+    names = [f for f in FEATURES if row.get(f) is None]
+    extra = [k for s in signals for k, v in s.inputs.items() if v is None]
+    return names + [k for k in dict.fromkeys(extra) if k not in names]
 
 
 def vix_regime(vix: float | None, cfg: RegimeConfig = REGIME) -> str:

@@ -108,12 +108,14 @@ def test_two_days_a_losing_condor_forbids_a_larger_size():
     pnl = condor_pnl(first.legs, crash, 100.0)
     assert pnl == pytest.approx((c.credit_points - 10.0) * 100 * c.contracts)
     prior = prior_day(first, crash, 100.0)
-    assert prior == PriorDay(lost=True, risk_pct=c.risk_pct, pnl=pnl)
+    assert prior == PriorDay(lost=True, risk_pct=c.risk_pct, pnl=pnl, settled_on=D1,
+                             spx_close=crash)
     calmer = day(D1, vix_close=18.0)  # lower VIX: would size up
     assert calmer.condor.risk_pct > c.risk_pct
     held_back = day(D1, prior=prior, vix_close=18.0)
     assert held_back.condor.risk_pct <= c.risk_pct
     assert [x.cap for x in held_back.caps_bound] == ["no_doubling"]
+    assert held_back.prior == prior  # recorded in the document
     won = prior_day(first, c.short_put + 50.0, 100.0)
     assert not won.lost and won.pnl == pytest.approx(c.credit_points * 100 * c.contracts)
     assert day(D1, prior=won, vix_close=18.0).condor.risk_pct == calmer.condor.risk_pct
@@ -149,3 +151,21 @@ def test_vega_sizing_rounds_to_zero_where_stress_buys(policy):
     assert 0.35 <= by_stress.ladder.stress_coverage <= 1.0
     # One more contract of L3 would cover more than the whole stress loss: it stays at none.
     assert layer(by_stress, "L3").contracts == 0 and "min_one_blocked" in rules(by_stress)
+
+
+def test_unknown_ladder_drops_only_expired_positions():
+    stale = {"vx_cm30": None, "vx_cm110": None, "vx_cm220": None}
+    gone = Position(name="L1", expiry=D1, strike=19.0, contracts=3, bought_on=D0,
+                    entry_price=1.0)
+    kept = gone.model_copy(update={"name": "L3", "expiry": dt.date(2022, 6, 15)})
+    r = day(D1, held=[gone, kept], **stale)
+    assert r.ladder.positions == [kept] and "layer_expired" in rules(r)
+
+
+def test_curve_of_a_features_row():
+    from hedge.ladder import curve_of
+
+    row = calm_row(vx_cm110=None)
+    assert curve_of(row, D1, 2) == Curve(as_of=D1, points={30: 16.5, 220: 22.0},
+                                         age_sessions=2)
+    assert curve_of(calm_row(vx_cm30=None, vx_cm110=None, vx_cm220=None), D1) is None

@@ -61,6 +61,8 @@ def test_k_by_regime(vix, k):
 
 def test_hook_tightens_wing(policy):
     assert rec(vvix_macd_hook=True).condor.wing_width == 20
+    unknown = rec(vvix_macd_hook=None)
+    assert unknown.condor.wing_width == 25 and "wing_hook_unknown" in rules(unknown)
     data = policy.model_dump()
     data["condor"]["hook_tighten_steps"] = 2
     two = recommend(calm_row(vvix_macd_hook=True), rate=0.02, equity=EQUITY,

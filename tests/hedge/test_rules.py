@@ -112,3 +112,14 @@ def test_layer_states_unknown_is_not_unlit(policy):
     # L2's trigger lit but blocked while another trigger is unknown: unknown too.
     blocked = calm_row(vvix_macd_cross_up=True, vix_above_200dma=None, vix_sma_200=None)
     assert layer_states(evaluate_signals(blocked, policy), policy)["L2"] is None
+
+
+def test_every_rule_input_is_listed_when_unknown(policy):
+    from hedge.rules import FEATURES
+
+    blank = features_row({"spx_close": 4000.0})
+    sigs = evaluate_signals(blank, policy)
+    unknown = unknown_features(blank, sigs)
+    assert set(FEATURES) - {"spx_close"} <= set(unknown) and "spx_close" not in unknown
+    assert {k for s in sigs for k, v in s.inputs.items() if v is None} <= set(unknown)
+    assert len(unknown) == len(set(unknown))
