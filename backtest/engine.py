@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from hedge.document import Position, Recommendation
-from hedge.ladder import Curve
+from hedge.ladder import Curve, curve_of
 from hedge.outcome import PriorDay, prior_day
 from hedge.policy import Policy, policy_from_mapping
 from hedge.rates import RateQuote
@@ -69,12 +69,11 @@ def held_positions(previous: Recommendation | None,
 
 
 def last_curve(row: Mapping[str, Any], policy: Policy) -> Curve | None:
-    """D's VX constant-maturity curve at the ladder's tenors, when the row has all of it."""
-    points = {la.target_dte: row.get(f"vx_cm{la.target_dte}") for la in policy.ladder.layers}
-    known = {k: float(v) for k, v in points.items() if v is not None}
-    if len(known) < len(points) or not isinstance(row.get("date"), dt.date):
+    """D's VX constant-maturity curve at the ladder's tenors (the engine's own reading)."""
+    day = row.get("date")
+    if not isinstance(day, dt.date):
         return None
-    return Curve(as_of=row["date"], points=known)
+    return curve_of(row, day, 0, [la.target_dte for la in policy.ladder.layers])
 
 
 def recommend_next(row: Mapping[str, Any], *, policy: Policy, held: Sequence[Position],
