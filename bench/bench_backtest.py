@@ -74,7 +74,7 @@ def bench_run(lake: Lake) -> None:
 def bench_sweep(lake: Lake, tmp: Path) -> None:
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.backtest import backtest_flow
+    from flows.run_backtest import backtest_flow
 
     grid = tmp / "grid.toml"
     grid.write_text(GRID)

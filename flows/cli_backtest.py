@@ -127,7 +127,7 @@ def _write_report(lake: Lake, result: Result, daily: pl.DataFrame, summary: pl.D
 
 def _sweep(first: dt.date, last: dt.date, policy: str | None, sweep: str, workers: int,
            dask_address: str | None) -> None:
-    from flows.backtest import backtest_flow
+    from flows.run_backtest import backtest_flow
 
     try:
         ids = backtest_flow(start=first, end=last, policy=policy, sweep=sweep,

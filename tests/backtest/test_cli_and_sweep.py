@@ -65,7 +65,7 @@ def test_grid_variants(tmp_path):
 @pytest.mark.realdata
 @pytest.mark.integration
 def test_sweep_on_two_dask_workers_equals_sequential_runs(prefect_api, real_lake, tmp_path):
-    from flows.backtest import backtest_flow
+    from flows.run_backtest import backtest_flow
 
     grid = tmp_path / "grid.toml"
     grid.write_text('[grid]\n"backtest.vix_half_spread_pct" = [0.02, 0.08]\n')

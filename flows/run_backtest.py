@@ -1,5 +1,8 @@
 """Prefect flows of the backtest: one run, and a sweep of policy variants fanned out on Dask.
 
+Not named ``flows/backtest.py``: Prefect puts an entrypoint's folder on ``sys.path``, where
+that module would shadow the ``backtest`` package for every flow of this folder.
+
 Tasks pass dates, paths and policy mappings (never frames); each task reads the lake itself.
 """
 
