@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+import backtest  # noqa: F401  (registers the backtest tables for export, validate, status)
 from flows.cli import Format, State, app, emit, fail, out
 from flows.cli_report import parse_day
 from storage.errors import PipelineError
