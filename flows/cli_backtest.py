@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-import backtest  # noqa: F401  (registers the backtest tables for export, validate, status)
+import backtest.tables  # noqa: F401  (registers the backtest tables: export, validate, status)
 from flows.cli import Format, State, app, emit, fail, out
 from flows.cli_report import parse_day
 from storage.errors import PipelineError
@@ -71,7 +71,8 @@ def backtest_cmd(
 def _single(first: dt.date, last: dt.date, policy: str | None, fmt: BacktestFormat,
             report: bool) -> None:
     from backtest.metrics import claims, verdict, views
-    from backtest.run import backtest, store
+    from backtest.run import backtest as run_backtest
+    from backtest.run import store
     from flows.pipeline import publish
     from flows.settings import utc_now
     from hedge.policy import load_policy
@@ -79,7 +80,7 @@ def _single(first: dt.date, last: dt.date, policy: str | None, fmt: BacktestForm
     lake = State.lake()
     try:
         pol = load_policy(policy or State.settings.policy)
-        result = backtest(lake, first, last, pol, utc_now())
+        result = run_backtest(lake, first, last, pol, utc_now())
         store(lake, result)
         if lake.local:
             publish(lake)
