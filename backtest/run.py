@@ -42,9 +42,9 @@ def _listed(start: dt.date, end: dt.date) -> dict[dt.date, bool]:
     return listed_sessions(days.to_list())
 
 
-def daily_frame(w: Walk, rid: str, now: dt.datetime) -> pl.DataFrame:
-    """backtest_daily rows of a walk."""
-    listed = _listed(w.market.sessions[0], w.market.sessions[-1]) if w.market.sessions else {}
+def daily_frame(w: Walk, sessions: list[dt.date], rid: str, now: dt.datetime) -> pl.DataFrame:
+    """backtest_daily rows of a walk over ``sessions``."""
+    listed = _listed(sessions[0], sessions[-1]) if sessions else {}
     frame = pl.DataFrame(w.rows, schema={c: t for c, t in BACKTEST_DAILY.columns.items()
                                          if c not in ("run_id", "policy_version",
                                                       "spx_listed", "computed_at")})
@@ -73,18 +73,18 @@ def cost_scales(daily: pl.DataFrame) -> dict[str, float]:
     return {s: (target / spent[s] if spent.get(s) else 0.0) for s in SCALED}
 
 
-def run_frame(w: Walk, rid: str, daily: pl.DataFrame, start: dt.date, end: dt.date,
-              now: dt.datetime) -> pl.DataFrame:
+def run_frame(w: Walk, market: Market, rid: str, daily: pl.DataFrame, start: dt.date,
+              end: dt.date, now: dt.datetime) -> pl.DataFrame:
     """The backtest_runs row."""
     scales = cost_scales(daily)
-    versions = [r.get("feature_set_version") for r in w.market.rows.values()]
+    versions = [r.get("feature_set_version") for r in market.rows.values()]
     fsv = sorted({v for v in versions if v})
     untestable = daily.filter(~pl.col("testable"))["date"].n_unique()
     return BACKTEST_RUNS.conform(pl.DataFrame([{
         "run_id": rid, "start": start, "end": end, "policy_version": w.policy.version,
         "feature_set_version": ",".join(fsv) or None, "sizing_equity": w.equity,
         "static_scale": scales["static"], "vxth_scale": scales["vxth"],
-        "sessions": len(w.market.sessions), "untestable_days": untestable,
+        "sessions": len(market.sessions), "untestable_days": untestable,
         "policy": json.dumps(w.policy.model_dump(mode="json"), sort_keys=True),
         "computed_at": now}], schema=BACKTEST_RUNS.schema))
 
@@ -94,8 +94,9 @@ def backtest_market(market: Market, policy: Policy, start: dt.date, end: dt.date
     """Walk ``market`` with ``policy`` and tabulate the run."""
     w = walk(market, policy, strategies)
     rid = run_id(policy, start, end)
-    daily = daily_frame(w, rid, now)
-    return Result(run_frame(w, rid, daily, start, end, now), daily, trades_frame(w, rid, now))
+    daily = daily_frame(w, market.sessions, rid, now)
+    return Result(run_frame(w, market, rid, daily, start, end, now), daily,
+                  trades_frame(w, rid, now))
 
 
 def backtest(lake: Lake, start: dt.date, end: dt.date, policy: Policy,

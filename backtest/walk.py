@@ -201,7 +201,6 @@ class Walk:
     """Every strategy's book through one run, and the rows they produced."""
 
     policy: Policy
-    market: Market
     equity: float
     books: dict[str, Book] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -301,9 +300,13 @@ class Walk:
 
 
 def walk(market: Market, policy: Policy, strategies: tuple[str, ...]) -> Walk:
-    """Every session of ``market`` in order, for every strategy."""
+    """Every session of ``market`` in order, for every strategy.
+
+    The walk never holds the market: each step is handed only what was known after that
+    session's close, so no decision can read a later day.
+    """
     equity = policy.backtest.initial_equity
-    w = Walk(policy=policy, market=market, equity=equity,
+    w = Walk(policy=policy, equity=equity,
              books={s: Book(s, equity, equity) for s in strategies})
     for day in market.sessions:
         w.step(market.known(day))

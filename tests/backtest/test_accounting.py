@@ -34,7 +34,7 @@ def known(day, settle, spx=None):
 def test_one_condor_and_one_call_over_three_days():
     policy = load_policy()
     assert policy.backtest.condor_half_spread == 0.05 and policy.backtest.vix_commission == 1.5
-    w = Walk(policy=policy, market=None, equity=1_000_000.0)  # type: ignore[arg-type]
+    w = Walk(policy=policy, equity=1_000_000.0)
     book = Book("hand", 1_000_000.0, 1_000_000.0)
 
     # Day 1: buy 2 calls (strike 20, VX at 17, 4 days left), sell 5 condors for 2.00.
