@@ -445,4 +445,4 @@ def demo(
     _finish(state)
 
 
-from flows import cli_report  # noqa: E402,F401  (registers report/export)
+from flows import cli_backtest, cli_report  # noqa: E402,F401  (register their commands)

@@ -7,6 +7,7 @@ stays put. Every view and column carries a comment (``duckdb_views()``,
 
 from __future__ import annotations
 
+import backtest.views as backtest_views
 import features.registry as registry
 import hedge.tables as hedge_tables
 from storage.schemas import Table
@@ -149,8 +150,9 @@ def recommendation_legs_view() -> list[str]:
 def view_sql() -> list[str]:
     """Every statement creating and documenting the dashboard views, in order."""
     return [*features_view(), *signals_history_view(), *term_structure_view(),
-            *recommendation_latest_view(), *recommendation_legs_view()]
+            *recommendation_latest_view(), *recommendation_legs_view(),
+            *backtest_views.view_sql()]
 
 
 VIEWS = ("v_features", "v_signals_history", "v_term_structure", "v_recommendation_latest",
-         "v_recommendation_legs")
+         "v_recommendation_legs", *backtest_views.VIEWS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import tomllib
@@ -149,6 +150,34 @@ class PricingPolicy(_Section):
     max_rate_age: Annotated[int, Field(ge=0)] = 5
 
 
+class BacktestPolicy(_Section):
+    """Costs and conventions of the backtest (``alvh backtest``); the engine never reads them."""
+
+    initial_equity: Positive = 1_000_000.0
+    condor_half_spread: NonNegative = 0.05
+    condor_commission: NonNegative = 1.50
+    vix_half_spread_min: NonNegative = 0.05
+    vix_half_spread_pct: Share = 0.05
+    vix_commission: NonNegative = 1.50
+    crash_drop_pct: Share = 0.03
+    crash_days: tuple[dt.date, ...] = (
+        dt.date(2018, 2, 5), dt.date(2020, 2, 24), dt.date(2020, 3, 16), dt.date(2024, 8, 5),
+        dt.date(2025, 4, 4))
+    vxth_forward_bounds: tuple[float, float, float] = (15.0, 30.0, 50.0)
+    vxth_weights: tuple[Share, Share] = (0.01, 0.005)
+    vxth_delta: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.30
+    claim_recovery: tuple[Share, Share] = (0.35, 0.55)
+    claim_drawdown_cut: Share = 0.50
+    claim_exit_sessions: tuple[NonNegative, NonNegative] = (2.0, 4.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        lo, mid, hi = self.vxth_forward_bounds
+        if not lo < mid < hi:
+            raise ValueError("vxth_forward_bounds must increase")
+        return self
+
+
 class Policy(_Section):
     """A whole ALVH policy; ``version`` is a short hash of its canonical content."""
 
@@ -160,6 +189,7 @@ class Policy(_Section):
     ladder: LadderPolicy
     stress: StressPolicy = StressPolicy()
     pricing: PricingPolicy = PricingPolicy()
+    backtest: BacktestPolicy = BacktestPolicy()
 
     @cached_property
     def version(self) -> str:
@@ -207,7 +237,7 @@ def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
     """Dotted (key, value) pairs of a nested dump, layers indexed by name."""
     if isinstance(value, dict):
         return [kv for k, v in value.items() for kv in _flatten(f"{prefix}.{k}".lstrip("."), v)]
-    if isinstance(value, list):
+    if isinstance(value, list) and all(isinstance(item, dict) for item in value):
         return [kv for item in value for kv in _flatten(f"{prefix}.{item.get('name')}", item)]
     return [(prefix, value)]
 
