@@ -61,17 +61,19 @@ def open_table(uri: str, storage: Mapping[str, str], version: int | None = None,
     except TableNotFoundError:
         return None
     if as_of is not None:
-        table.load_as_version(as_of)
-        # A time before the first commit loads version 0: the table did not exist yet.
-        if table.version() == 0 and committed_at(table, 0) > as_of:
+        # A time before the first commit would load version 0: the table did not exist yet.
+        if first_commit_at(table) > as_of:
             return None
+        table.load_as_version(as_of)
     return table
 
 
-def committed_at(table: DeltaTable, version: int) -> dt.datetime:
-    """When ``version`` of ``table`` was committed (UTC)."""
-    entry = next(h for h in table.history() if h.get("version") == version)
-    return dt.datetime.fromtimestamp(entry["timestamp"] / 1000, dt.UTC)
+def first_commit_at(table: DeltaTable) -> dt.datetime:
+    """When the earliest version still in the log was committed (UTC); ask the latest handle
+    (``history`` of a handle loaded at an old version numbers its entries wrongly).
+    """
+    earliest = min(table.history(), key=lambda h: h.get("version", 0))
+    return dt.datetime.fromtimestamp(earliest["timestamp"] / 1000, dt.UTC)
 
 
 def predicate(t: schemas.Table, parts: Sequence[Mapping[str, object]]) -> str:

@@ -130,14 +130,7 @@ class Lake:
         base = self._writable(table)
         if _same_rows(t, self._rows(t, base, [dict(partition)]), frame):
             return target  # re-running a day: no new version, no new files
-        try:
-            self._commit(t, base, frame.sort(list(t.keys)), [dict(partition)], "write_partition")
-        except Exception as e:
-            if not delta.is_conflict(e):
-                raise
-            raise ConcurrentWriteError(
-                f"table {table}, partition {dict(partition)}: another writer committed to it "
-                f"meanwhile; not written (run the command again)") from e
+        self._commit_or_refuse(t, base, frame, [dict(partition)], "write_partition")
         return target
 
     def upsert(self, table: str, frame: pl.DataFrame) -> list[dict[str, object]]:
@@ -189,15 +182,7 @@ class Lake:
         frame = t.conform(frame)
         _check_unique_keys(t, frame)  # before any write: a bad frame leaves the table as it is
         parts = self._checked_partitions(t, frame)
-        base = self._writable(table)
-        try:
-            self._commit(t, base, frame.sort(list(t.keys)), None, "replace")
-        except Exception as e:
-            if not delta.is_conflict(e):
-                raise
-            raise ConcurrentWriteError(
-                f"table {table}: another writer committed meanwhile; full replace not "
-                "written (run the command again)") from e
+        self._commit_or_refuse(t, self._writable(table), frame, None, "replace")
         return parts
 
     def _checked_partitions(self, t: schemas.Table, frame: pl.DataFrame
@@ -207,6 +192,21 @@ class Lake:
         for part in parts:
             self.partition_dir(t.name, part)  # raises UnsafePathError
         return parts
+
+    def _commit_or_refuse(self, t: schemas.Table, base: DeltaTable | None, frame: pl.DataFrame,
+                          parts: list[dict[str, object]] | None, operation: str) -> None:
+        """Commit ``frame`` on ``base``; a lost race is refused, as redoing it would discard
+        the other writer's change to the same partitions.
+        """
+        try:
+            self._commit(t, base, frame.sort(list(t.keys)), parts, operation)
+        except Exception as e:
+            if not delta.is_conflict(e):
+                raise
+            where = "the whole table" if parts is None else f"partition(s) {parts[:3]}"
+            raise ConcurrentWriteError(
+                f"table {t.name}: another writer committed to {where} meanwhile; "
+                f"{operation} not written (run the command again)") from e
 
     def _commit(self, t: schemas.Table, base: DeltaTable | None, frame: pl.DataFrame,
                 parts: list[dict[str, object]] | None, operation: str) -> None:

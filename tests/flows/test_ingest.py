@@ -461,7 +461,7 @@ def test_validators_survive_a_restart_and_identical_payloads_are_kept_once(
     sent = [req.headers.get("If-None-Match") for req, _ in httpserver.log
             if req.path == url_path]
     assert sent == [None, '"v1"']
-    kept = [p for p in lake.list_area("raw", "cboe") if p.endswith("VIX_History.csv")]
+    kept = [p for p in lake.list_area("raw", "cboe") if p.endswith("_VIX_History.csv")]
     assert len(kept) == 1 and len(lake.list_area("raw", "cboe")) == before
 
 
