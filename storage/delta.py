@@ -69,8 +69,10 @@ def open_table(uri: str, storage: Mapping[str, str], version: int | None = None,
 
 
 def first_commit_at(table: DeltaTable) -> dt.datetime:
-    """When the earliest version still in the log was committed (UTC); ask the latest handle
-    (``history`` of a handle loaded at an old version numbers its entries wrongly).
+    """When the earliest version still in the log was committed (UTC).
+
+    Ask a handle at the latest version: ``history`` of one loaded at an old version numbers
+    its entries wrongly.
     """
     earliest = min(table.history(), key=lambda h: h.get("version", 0))
     return dt.datetime.fromtimestamp(earliest["timestamp"] / 1000, dt.UTC)

@@ -195,8 +195,9 @@ class Lake:
 
     def _commit_or_refuse(self, t: schemas.Table, base: DeltaTable | None, frame: pl.DataFrame,
                           parts: list[dict[str, object]] | None, operation: str) -> None:
-        """Commit ``frame`` on ``base``; a lost race is refused, as redoing it would discard
-        the other writer's change to the same partitions.
+        """Commit ``frame`` on ``base``, or refuse it when another writer got there first.
+
+        Redoing such a write on the new version would discard the other writer's change.
         """
         try:
             self._commit(t, base, frame.sort(list(t.keys)), parts, operation)
