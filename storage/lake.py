@@ -216,9 +216,11 @@ class Lake:
 
     def _writable(self, table: str) -> DeltaTable | None:
         """The latest version to commit on, converting a pre-Delta table first."""
-        if self.legacy_files(table):
+        base = self.delta(table)
+        if base is None and self.legacy_files(table):
             self.convert(table)
-        return self.delta(table)
+            base = self.delta(table)
+        return base
 
     def _rows(self, t: schemas.Table, base: DeltaTable | None,
               parts: list[dict[str, object]]) -> pl.DataFrame:
@@ -291,13 +293,10 @@ class Lake:
 
         A pre-Delta table is version None; a table that did not exist (yet) has no files.
         """
-        if version is None and as_of is None:
-            legacy = self.legacy_files(table)
-            if legacy and self.delta(table) is None:
-                return Snapshot(None, legacy)
         base = self.delta(table, version, as_of)
-        if base is None:
-            return Snapshot(None, [])
+        if base is None:  # no Delta log: a table not yet converted is read as it was
+            current = version is None and as_of is None
+            return Snapshot(None, self.legacy_files(table) if current else [])
         return Snapshot(base.version(), sorted(self._local_uri(u) for u in base.file_uris()))
 
     def _local_uri(self, uri: str) -> str:
