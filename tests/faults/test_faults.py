@@ -122,12 +122,16 @@ def test_sigkill_at_random_points_leaves_old_or_new_versions(world, references, 
     outcomes = {"old": 0, "new": 0}
     for trial in range(KILLS[kind]):
         home = fresh_copy(world, f"kill_{kind}")
+        catalog = os.stat(home / "alvh.duckdb").st_ino
         proc = alvh(home, *COMMANDS[kind](world))
         time.sleep(RNG.uniform(0.3, 1.0) * duration)  # imports take the first third
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         lake = Lake(home)
         after = state(lake)
+        if not table:  # publish: the old catalog file, or a whole new one renamed in
+            swapped = os.stat(home / "alvh.duckdb").st_ino != catalog
+            outcomes["new" if swapped else "old"] += 1
         for name, version in after.items():  # every table at its old or next version
             assert version in (before[name], None if before[name] is None else
                                before[name] + 1), (kind, trial, name, before[name], version)

@@ -119,3 +119,31 @@ def test_first_write_to_a_legacy_table_converts_it_whole(lake):
     got = lake.scan("index_daily").sort("date").collect()
     assert got["close"].to_list() == [82.69, 75.91]
     assert lake.snapshot("index_daily").version == 1
+
+
+def test_migrate_keeps_every_table_kind_of_partition_exactly(lake):
+    from storage import schemas
+    from storage.lake import in_partition, iter_partitions
+    chain = schemas.get("option_chain")
+    row = {c: None for c in chain.columns} | {"root": "SPXW", "expiration": D3, "right": "C"}
+    frames = {
+        "index_daily": pl.concat([index_frame("VIX", [D1, D2], [82.69, 75.91]),
+                                  index_frame("SPX", [D3], [2386.13])]),
+        "option_chain": pl.DataFrame([row | {"quote_date": D1, "strike": 2400.0, "bid": 1.5},
+                                      row | {"quote_date": D2, "strike": 2500.0}],
+                                     schema=chain.schema),
+        "events": pl.DataFrame({"date": [D1, D2], "kind": ["fomc", "cpi"],
+                                "ingested_at": [None, None]},
+                               schema=schemas.get("events").schema),
+    }
+    for table, frame in frames.items():
+        t = schemas.get(table)
+        for part in iter_partitions(t, frame):
+            write_legacy(lake, table, part, frame.filter(in_partition(t, part)))
+    before = {t: lake.scan(t).collect().sort(list(schemas.get(t).keys)) for t in frames}
+    for table in frames:
+        lake.convert(table)
+    for table, frame in before.items():
+        assert lake.snapshot(table).version == 0
+        assert_frame_equal(lake.scan(table).collect().sort(list(schemas.get(table).keys)), frame)
+        assert frame.height == frames[table].height
