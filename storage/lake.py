@@ -1,4 +1,4 @@
-"""The Parquet lake: atomic partition writes, lazy scans, raw archive and quarantine."""
+"""The lake: Delta tables (one commit per command), lazy scans, raw archive and quarantine."""
 
 from __future__ import annotations
 
