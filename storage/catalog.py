@@ -114,7 +114,7 @@ def populate(con: duckdb.DuckDBPyConnection, lake: Lake, pinned: Mapping[str, Sn
     A view per table over its pinned files, ``table_versions``, ``table_status``, the small
     ``tables`` and the ``extra_sql``.
     """
-    con.execute("SET file_search_path = ?", [lake.root])
+    con.execute("SET GLOBAL file_search_path = ?", [lake.root])
     declared = schemas.all_tables()
     for t in declared:
         con.execute(view_sql(lake, t, pinned[t.name].files))
@@ -172,5 +172,5 @@ def connect_readonly(lake: Lake) -> duckdb.DuckDBPyConnection:
     if not os.path.exists(path):
         raise PipelineError(f"no catalog at {path}: run `alvh publish` or `alvh nightly` first")
     con = duckdb.connect(path, read_only=True)
-    con.execute("SET file_search_path = ?", [lake.root])
+    con.execute("SET GLOBAL file_search_path = ?", [lake.root])
     return con

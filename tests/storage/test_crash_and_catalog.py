@@ -53,7 +53,7 @@ def test_sigkill_mid_commit_leaves_one_whole_version(lake):
 READER = textwrap.dedent("""
     import sys, time, duckdb
     con = duckdb.connect(sys.argv[1], read_only=True)
-    con.execute("SET file_search_path = ?", [sys.argv[2]])  # paths are relative to the home
+    con.execute("SET GLOBAL file_search_path = ?", [sys.argv[2]])  # paths are relative to the home
     print(con.execute("SELECT count(*) FROM index_daily").fetchone()[0], flush=True)
     sys.stdin.readline()  # hold the old file open while the parent publishes
     for _ in range(20):
