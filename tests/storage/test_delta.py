@@ -147,3 +147,28 @@ def test_migrate_keeps_every_table_kind_of_partition_exactly(lake):
         assert lake.snapshot(table).version == 0
         assert_frame_equal(lake.scan(table).collect().sort(list(schemas.get(table).keys)), frame)
         assert frame.height == frames[table].height
+
+
+def test_writers_racing_on_the_same_partitions_all_land(lake):
+    import threading
+    lake.upsert("index_daily", index_frame("VIX", [D1, D2], [1.0, 2.0]))
+    symbols = ["SPX", "VIX9D", "VVIX", "SKEW"]
+    start = threading.Barrier(len(symbols))
+    errors: list[Exception] = []
+
+    def write(symbol: str) -> None:
+        start.wait()  # every writer reads the same version, then races to commit
+        try:
+            Lake(lake.root).upsert("index_daily", index_frame(symbol, [D1, D2], [3.0, 4.0]))
+        except ConcurrentWriteError as e:  # allowed: refused loudly, never lost silently
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(s,)) for s in symbols]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    got = set(lake.scan("index_daily").collect()["symbol"].to_list())
+    landed = {s for s in symbols if s in got}
+    assert len(landed) + len(errors) == len(symbols) and "VIX" in got
+    assert lake.snapshot("index_daily").version == len(landed)
