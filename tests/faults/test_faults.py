@@ -145,8 +145,9 @@ def test_sigkill_at_random_points_leaves_old_or_new_versions(world, references, 
             outcomes["new" if at_new else "old"] += 1
         with connect_readonly(lake) as con:  # the catalog opens and answers
             assert con.execute("SELECT count(*) FROM index_daily").fetchone()[0] > 0
-        publish(lake)  # and the next publish cleans what a killed one left
-        assert [n for n in os.listdir(home) if ".building" in n] == []
+        if kind != "ingest":  # build and publish write catalogs: the next publish cleans up
+            publish(lake)
+            assert [n for n in os.listdir(home) if ".building" in n] == []
     print(f"\nfaults: {KILLS[kind]} SIGKILLs of alvh {kind}: {outcomes}")
 
 
