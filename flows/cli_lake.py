@@ -93,18 +93,20 @@ def vacuum(
     ] = DEFAULT_RETENTION_HOURS,
 ) -> None:
     """Delete data files that no version inside the retention period needs."""
-    from storage.catalog import remove_leftovers
+    from flows.views import catalog_extras
+    from storage.catalog import publish_catalog
 
     lake = State.lake()
     if retain_hours < 1:
         raise fail("--retain-hours must be at least 1: readers of the published catalog "
                    "may still read the previous version's files", 2)
+    if lake.local:  # pin the current versions first: vacuum never removes a current file
+        extra_sql, tables = catalog_extras()
+        publish_catalog(lake, extra_sql=extra_sql, tables=tables)
     for table in declared_tables():
         removed = lake.vacuum(table, retain_hours)
         if removed:
             out.print(f"{table}: {len(removed)} file(s) removed", highlight=False)
-    if lake.local:
-        remove_leftovers(lake.path("alvh.duckdb"))
 
 
 @app.command()
