@@ -22,9 +22,10 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from flows.settings import Settings, today_new_york, utc_now
-from storage.catalog import connect_readonly, publish_catalog
+from storage.catalog import connect_readonly
 from storage.errors import PipelineError
 from storage.lake import Lake
+from storage.readonly import read_only_statements
 
 # Quiet defaults for Prefect when run from the CLI; users' own settings win.
 for _key, _value in {"PREFECT_LOGGING_LEVEL": "WARNING",
@@ -96,8 +97,10 @@ def emit(columns: list[str], rows: list[tuple[Any, ...]], fmt: Format, title: st
 
 @app.command()
 def publish() -> None:
-    """Rebuild the DuckDB catalog from the lake and swap it into place."""
-    path = publish_catalog(State.lake())
+    """Rebuild the full DuckDB catalog (as the nightly does) and swap it into place."""
+    from flows.pipeline import publish as publish_all
+
+    path = publish_all(State.lake())
     out.print(f"catalog published: {path}")
 
 
@@ -145,19 +148,30 @@ def _age(last: dt.date | None, today: dt.date) -> str:
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run on the read-only catalog")],
     format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+    as_of_version: Annotated[list[str] | None, typer.Option(
+        help="TABLE=VERSION: read that table as it was at a Delta version (repeatable)")] = None,
+    as_of_time: Annotated[str | None, typer.Option(
+        help="Read every table as it was at this ISO time (a day: its end, UTC)")] = None,
 ) -> None:
-    """Run a query on a read-only connection to the catalog."""
+    """Run a read-only query on the catalog (or on the lake as it was: --as-of-...)."""
+    from flows.cli_lake import connect_as_of, parse_time, parse_versions
+
     try:
-        con = connect_readonly(State.lake())
+        con = (connect_as_of(State.lake(), parse_versions(as_of_version or []),
+                             parse_time(as_of_time))
+               if as_of_version or as_of_time else connect_readonly(State.lake()))
     except PipelineError as e:
         raise fail(str(e), 2) from None
     with con:
         try:
+            read_only_statements(query)
             cur = con.execute(query)
             columns = [d[0] for d in cur.description or []]
             rows = cur.fetchall()
         except duckdb.Error as e:
             raise fail(f"query failed: {str(e).splitlines()[0]}", 2) from None
+        except PipelineError as e:
+            raise fail(str(e), 2) from None
     emit(columns, rows, format)
 
 
@@ -445,4 +459,4 @@ def demo(
     _finish(state)
 
 
-from flows import cli_backtest, cli_report  # noqa: E402,F401  (register their commands)
+from flows import cli_backtest, cli_lake, cli_report  # noqa: E402,F401  (register their commands)

@@ -13,7 +13,7 @@ import polars as pl
 import hedge  # noqa: F401  (registers the recommendation tables)
 from features.build import WINDOWED_TABLES, ad_line_seed, build_features, history_start
 from features.config import FeatureConfig
-from features.registry import FEATURE_SET_VERSION, FEATURES, feature_catalog
+from features.registry import FEATURE_SET_VERSION, FEATURES
 
 # The recommend step moved to flows.recommend (a read path without GX); kept importable here.
 from flows.recommend import features_row as features_row
@@ -162,14 +162,11 @@ def build(lake: Lake, end: dt.date, *, now: dt.datetime, full: bool = False,
                        frame.height, start is None)
 
 
-FEATURES_ASOF = (
-    "CREATE MACRO features_asof(d) AS TABLE SELECT * FROM features_daily "
-    "WHERE date = (SELECT max(date) FROM features_daily WHERE date <= CAST(d AS DATE))")
 
 
 def publish(lake: Lake) -> str:
     """Publish the catalog with the feature catalog, the SQL helpers and dashboard views."""
-    from flows.views import view_sql
+    from flows.views import catalog_extras
 
-    return publish_catalog(lake, extra_sql=[FEATURES_ASOF, *view_sql()],
-                           tables={"feature_catalog": feature_catalog()})
+    extra_sql, tables = catalog_extras()
+    return publish_catalog(lake, extra_sql=extra_sql, tables=tables)

@@ -7,6 +7,8 @@ stays put. Every view and column carries a comment (``duckdb_views()``,
 
 from __future__ import annotations
 
+import polars as pl
+
 import backtest.views as backtest_views
 import features.registry as registry
 import hedge.tables as hedge_tables
@@ -152,6 +154,19 @@ def view_sql() -> list[str]:
     return [*features_view(), *signals_history_view(), *term_structure_view(),
             *recommendation_latest_view(), *recommendation_legs_view(),
             *backtest_views.view_sql()]
+
+
+FEATURES_ASOF = (
+    "CREATE MACRO features_asof(d) AS TABLE SELECT * FROM features_daily "
+    "WHERE date = (SELECT max(date) FROM features_daily WHERE date <= CAST(d AS DATE))")
+
+
+def catalog_extras() -> tuple[list[str], dict[str, pl.DataFrame]]:
+    """What the full catalog adds to the table views: macros, views, feature catalog.
+
+    The nightly, ``alvh publish`` and as-of reads all build the same catalog from it.
+    """
+    return [FEATURES_ASOF, *view_sql()], {"feature_catalog": registry.feature_catalog()}
 
 
 VIEWS = ("v_features", "v_signals_history", "v_term_structure", "v_recommendation_latest",

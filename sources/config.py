@@ -80,6 +80,7 @@ class HttpConfig(_Strict):
 
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
+    total_timeout: float = 120.0
     retries: int = 4
     backoff_base: float = 0.5
     backoff_max: float = 30.0

@@ -97,6 +97,7 @@ def test_nightly_deployment_runs_on_a_real_server_and_worker(tmp_path):
             stop(worker)
         stop(server)
     with duckdb.connect(str(lake / "alvh.duckdb"), read_only=True) as con:
+        con.execute("SET GLOBAL file_search_path = ?", [str(lake)])  # the views' paths are relative
         feats = con.execute("SELECT vix_regime, spx_close FROM features_daily WHERE date = ?",
                             [DAY]).fetchall()
         recs = con.execute("SELECT count(*) FROM recommendations WHERE date = ?",

@@ -537,3 +537,49 @@ def test_the_share_of_rows_a_partition_may_lose_comes_from_the_config(lake: Lake
     assert "more than the 0.00% policy allows" in error and report.dropped_rows == 0
     years = fresh.scan("index_daily").select(pl.col("date").dt.year().unique()).collect()
     assert 2019 not in years.to_series().to_list() and 2020 in years.to_series().to_list()
+
+
+def test_validators_survive_a_restart_and_identical_payloads_are_kept_once(
+    raw: Path, lake: Lake, httpserver: HTTPServer
+) -> None:
+    vix = next(raw.rglob("VIX_History.csv"))
+    url_path = f"/{vix.relative_to(raw).as_posix()}"
+
+    def answer(request):  # a server that honours If-None-Match, as CBOE's CDN does
+        from werkzeug import Response
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304)
+        return Response(vix.read_bytes(), headers={"ETag": '"v1"'})
+
+    httpserver.expect_request(url_path).respond_with_handler(answer)
+    run = run_for(lake, httpserver)
+    names = one_file(run, "cboe", "VIX_History.csv")
+    before = len(lake.list_area("raw", "cboe"))
+    with fast_client() as client:  # the first run: 200 with an ETag, archived
+        first = ingest("cboe", run, client=client, files=names)
+    with fast_client() as client:  # a new process: the ETag comes from raw/ meta
+        second = ingest("cboe", run, client=client, files=names)
+    assert first.ok and second.ok and second.not_modified == 1
+    assert second.rows == first.rows  # re-published from the archived copy
+    sent = [req.headers.get("If-None-Match") for req, _ in httpserver.log
+            if req.path == url_path]
+    assert sent == [None, '"v1"']
+    kept = [p for p in lake.list_area("raw", "cboe") if p.endswith("_VIX_History.csv")]
+    assert len(kept) == 1 and len(lake.list_area("raw", "cboe")) == before
+
+
+def test_identical_refetch_is_recorded_but_not_archived_again(lake: Lake) -> None:
+    at = dt.datetime(2024, 3, 29, 1, 0, tzinfo=dt.UTC)
+    meta = {"url": "https://x/VIX.csv", "status": 200}
+    first = lake.save_raw("cboe", "VIX.csv", b"a,b\n1,2\n", meta | {"fetched_at": at})
+    again = lake.save_raw("cboe", "VIX.csv", b"a,b\n1,2\n",
+                          meta | {"fetched_at": at + dt.timedelta(days=1)})
+    other = lake.save_raw("cboe", "VIX.csv", b"a,b\n1,3\n",
+                          meta | {"fetched_at": at + dt.timedelta(days=2)})
+    assert again == first and other != first
+    kept = [p for p in lake.list_area("raw", "cboe") if "VIX.csv" in p]
+    assert sorted(kept) == sorted([first, other])
+    latest = lake.latest_raw("cboe", ["https://x/VIX.csv"])["https://x/VIX.csv"]
+    assert latest["payload"] == other
+    metas = sorted(Path(lake.root, "raw", "cboe").rglob("*VIX.csv.meta.json"))
+    assert len(metas) == 3  # every fetch is recorded
