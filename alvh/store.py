@@ -35,6 +35,8 @@ def _attach(path: str) -> duckdb.DuckDBPyConnection:
     """
     con = duckdb.connect()
     con.execute(f"ATTACH '{path.replace(chr(39), chr(39) * 2)}' AS {_ALIAS} (READ_ONLY)")
+    # The views name the lake's files relative to its home (a moved lake reads its own).
+    con.execute("SET GLOBAL file_search_path = ?", [os.path.dirname(os.path.abspath(path))])
     return con
 
 

@@ -131,20 +131,20 @@ def market_features(base: pl.DataFrame, cfg: FeatureConfig) -> pl.DataFrame:
         regime.spx_exp_move_1d(rg), *regime.rsis(ind), regime.vvix_macd_struct(ind),
         term_structure.ts_slope_12(), term_structure.ts_ratio(), term_structure.contango(),
         *[term_structure.vx_beta(d, tsc.beta_window) for d in tsc.maturities_days],
-        pl.col("vx1").is_null().alias("term_structure_stale"),
+        (pl.col("vx1").is_null() | pl.col("vx2").is_null()).alias("term_structure_stale"),
         (pl.col("spx").is_null() | pl.col("vix").is_null()).alias("regime_stale"),
-        pl.col("days_to_fomc").is_null().alias("events_stale"),
+        events.events_stale(),
         pl.col("ad_line").cast(pl.Float64), breadth.breadth_stale().alias("breadth_stale"),
     )
     stage2 = stage1.with_columns(
         regime.vrp(), regime.vix_above_200dma(), term_structure.backwardation(tsc),
         term_structure.ts_slope_steep(tsc),
-        term_structure.ts_macd_struct(ind.macd_fast, ind.macd_slow, ind.macd_signal),
+        term_structure.ts_macd_struct(ind), *regime.indicator_warming(),
         *regime.macd_columns("_vvix_macd", "vvix_macd"),
         breadth.ad_divergence(bc), breadth.breadth_confirms(bc),
     )
     return stage2.with_columns(
-        *regime.macd_columns("_ts_macd", "ts_macd"),
+        *regime.macd_columns("_ts_macd", "ts_macd"), term_structure.ts_macd_warming(),
         regime.macd_hook("_vvix_macd").alias("vvix_macd_hook"),
         regime.macd_cross_up("_vvix_macd").alias("vvix_macd_cross_up"),
         regime.macd_cross_up("_ts_macd").alias("ts_macd_cross_up"),
@@ -174,13 +174,26 @@ def macro_features(inputs: dict[str, pl.LazyFrame], days: pl.LazyFrame, first: d
         macro.macro_stale())
     stage2 = stage1.with_columns(macro.funding_spread_z(mc))
     return stage2.with_columns(macro.second_engine_signals(mc)).with_columns(
-        macro.second_engine_score())
+        macro.second_engine_known()).with_columns(macro.second_engine_score())
 
 
 def _first_day(index_rows: pl.DataFrame) -> dt.date:
     if index_rows.is_empty():
         raise ValueError("index_daily is empty: nothing to build features from")
     return index_rows["date"].min()  # type: ignore[return-value]
+
+
+def last_input_day(index_rows: pl.DataFrame, end: dt.date) -> dt.date | None:
+    """The last day on or before ``end`` with both an SPX and a VIX close (None: no such day).
+
+    features_daily ends there: a later row would be all unknown, and a reader taking the
+    latest row (``alvh recommend``) would take it for the last real day.
+    """
+    closes = index_rows.filter(pl.col("symbol").is_in(["SPX", "VIX"]) & (pl.col("date") <= end)
+                               & pl.col("close").is_not_null())
+    both = closes.group_by("date").agg(pl.col("symbol").n_unique()).filter(
+        pl.col("symbol") == 2)
+    return both["date"].max()  # type: ignore[return-value]
 
 
 def _bars_back(before: pl.Series, bars: int, oldest: dt.date) -> dt.date:
@@ -264,7 +277,8 @@ def build_features(inputs: dict[str, pl.LazyFrame], *, start: dt.date | None = N
         inputs: lake tables by name (index_daily, vx_futures, macro_observations; optional
             breadth_daily, events), as LazyFrames.
         start: first day to return; None for a full rebuild.
-        end: last day (the run date); nothing published after it is read.
+        end: last day (the run date); nothing published after it is read. Rows end at
+            the last session on or before it with both SPX and VIX closes.
         config: thresholds and windows; defaults when None.
         computed_at: the stamp written in ``computed_at``.
         ad_seed: the A/D line through a day before the window (``ad_line_seed``); breadth
@@ -276,7 +290,11 @@ def build_features(inputs: dict[str, pl.LazyFrame], *, start: dt.date | None = N
     cfg = config or FeatureConfig()
     inputs = _read(inputs)
     index_rows = _index_rows(inputs["index_daily"])
-    all_days = trading_days(_first_day(index_rows), end)
+    first_day, last = _first_day(index_rows), last_input_day(index_rows, end)
+    if last is None or (start is not None and start > last):
+        return FEATURES_DAILY.empty()
+    end = last
+    all_days = trading_days(first_day, end)
     keep_from = start or all_days[0]
     before = all_days.filter(all_days < keep_from)
     first = _bars_back(before, history_bars(cfg), all_days[0])

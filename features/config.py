@@ -21,10 +21,16 @@ class IndicatorConfig(_Frozen):
     macd_signal: int = 9
     # Bars an incremental run replays before its window so recursions reach the same floats.
     warmup_bars: int = 1000
+    # A hole of more than this many sessions in an indicator's input restarts it (and it
+    # re-warms) rather than treating the change across the hole as one day's.
+    max_gap_sessions: int = 5
 
 
 class TermStructureConfig(_Frozen):
-    """Constant maturities, the steep-curve threshold and the beta regression window."""
+    """Constant maturities, the steep-curve threshold and the beta regression window.
+
+    steep_slope_points is also the hedge rules' steep curve (hedge.rules reads it here).
+    """
 
     maturities_days: tuple[int, ...] = (30, 110, 220)
     steep_slope_points: float = 3.0
@@ -32,10 +38,15 @@ class TermStructureConfig(_Frozen):
     beta_window: int = 60
     # A listed contract expiring on the trade date is excluded from VX1/VX2 and the curve.
     drop_expiring_today: bool = True
+    # Monthly expiries (CFE rule) after the trade date considered listed: CFE lists up to 9.
+    listed_months: int = 9
 
 
 class RegimeConfig(_Frozen):
-    """VIX regime bounds, moving-average and realised-vol windows."""
+    """VIX regime bounds, moving-average and realised-vol windows.
+
+    The bounds are the hedge rules' regimes too (hedge.rules reads them here): one definition.
+    """
 
     calm_below: float = 15.0
     normal_below: float = 20.0

@@ -1,4 +1,9 @@
-"""Event-calendar features: FOMC, CPI and PPI days."""
+"""Event-calendar features: FOMC, CPI and PPI days.
+
+Each event type's calendar covers the days from its first to its last listed date. Outside
+that range a day flag is unknown (null), not False: "no CPI today" and "no CPI calendar"
+are different answers.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,22 @@ def event_flags(events: pl.LazyFrame) -> pl.LazyFrame:
         (pl.col("kind") == k).any().alias(f"is_{k}_day") for k in KINDS)
 
 
+def coverage(events: pl.LazyFrame) -> pl.LazyFrame:
+    """One row: the first and last listed date of each event type (null: none listed)."""
+    return events.select(*[e for k in KINDS for e in (
+        pl.col("date").filter(pl.col("kind") == k).min().alias(f"_{k}_first"),
+        pl.col("date").filter(pl.col("kind") == k).max().alias(f"_{k}_last"))])
+
+
+def _covered(kind: str) -> pl.Expr:
+    return pl.col("date").is_between(pl.col(f"_{kind}_first"), pl.col(f"_{kind}_last"))
+
+
+def day_flag(kind: str) -> pl.Expr:
+    """``is_{kind}_day``: an event of that type today; null outside its calendar's range."""
+    return pl.when(_covered(kind)).then(pl.col(f"is_{kind}_day").fill_null(False))
+
+
 def next_fomc(events: pl.LazyFrame) -> pl.LazyFrame:
     """FOMC dates, sorted, as the right side of a forward as-of join."""
     return (events.filter(pl.col("kind") == "fomc").select(pl.col("date").alias("next_fomc"))
@@ -24,15 +45,23 @@ def next_fomc(events: pl.LazyFrame) -> pl.LazyFrame:
 def days_to_fomc(max_gap_days: int) -> pl.Expr:
     """Calendar days to the next FOMC decision (0 on the day); null past the calendar's cover."""
     days = (pl.col("next_fomc") - pl.col("date")).dt.total_days()
-    return pl.when(days <= max_gap_days).then(days).alias("days_to_fomc")
+    return pl.when(_covered("fomc") & (days <= max_gap_days)).then(days).alias("days_to_fomc")
+
+
+def events_stale() -> pl.Expr:
+    """Some event type's calendar does not cover the day: its flags are null."""
+    unknown = [pl.col(f"is_{k}_day").is_null() for k in KINDS]
+    return pl.any_horizontal(*unknown, pl.col("days_to_fomc").is_null()).alias("events_stale")
 
 
 def with_events(days: pl.LazyFrame, events: pl.LazyFrame,
                 cfg: EventsConfig | None = None) -> pl.LazyFrame:
     """Attach the event flags and days_to_fomc to the trading-day grid."""
-    flagged = days.join(event_flags(events), on="date", how="left").with_columns(
-        pl.col(f"is_{k}_day").fill_null(False) for k in KINDS)
+    flagged = (days.join(event_flags(events), on="date", how="left")
+               .join(coverage(events), how="cross"))
     joined = flagged.sort("date").join_asof(next_fomc(events), left_on="date",
                                             right_on="next_fomc", strategy="forward")
     max_gap = (cfg or EventsConfig()).max_fomc_gap_days
-    return joined.with_columns(days_to_fomc(max_gap)).drop("next_fomc")
+    out = joined.with_columns(*[day_flag(k).alias(f"is_{k}_day") for k in KINDS],
+                              days_to_fomc(max_gap))
+    return out.drop("next_fomc", *[f"_{k}_{e}" for k in KINDS for e in ("first", "last")])

@@ -272,3 +272,17 @@ def rsi_lookback(n: int = 14) -> int:
 def macd_lookback(slow: int = 26, signal: int = 9) -> int:
     """Bars before MACD's first value (TA-Lib's lookback: 33 for 26/9)."""
     return slow + signal - 2
+
+
+def segments(expr: pl.Expr, max_gap: int) -> pl.Expr:
+    """Series id for ``by=``: a new series starts after a hole of more than ``max_gap`` rows.
+
+    A hole is a run of null (or NaN) rows. Across a shorter one the recursion goes on (the
+    null rule); across a longer one the change would be many sessions' move read as one
+    day's, so the indicator restarts from its seed and re-warms.
+    """
+    known = expr.fill_nan(None).is_not_null()
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    before = pl.when(known).then(row).forward_fill().shift(1)
+    restart = known & (row - before - 1 > max_gap)
+    return restart.fill_null(False).cast(pl.Int64).cum_sum()

@@ -106,11 +106,21 @@ def second_engine_signals(cfg: MacroConfig) -> list[pl.Expr]:
 SIGNALS = ("funding_stress", "nfci_leverage_rising", "hy_oas_widening", "dollar_rising")
 
 
+def second_engine_known() -> pl.Expr:
+    """How many of the Second Engine signals can be evaluated today (0-4)."""
+    return pl.sum_horizontal(pl.col(s).is_not_null().cast(pl.Int64) for s in SIGNALS
+                             ).alias("second_engine_known")
+
+
 def second_engine_score() -> pl.Expr:
-    """How many Second Engine signals are lit (null when none can be evaluated)."""
+    """How many Second Engine signals are lit; null unless every one is known.
+
+    An unknown signal is not an unlit one: a count of the known ones alone would read
+    "nothing lit" on days when only one series was published.
+    """
     lit = pl.sum_horizontal(pl.col(s).cast(pl.Int64) for s in SIGNALS)
-    known = pl.any_horizontal(pl.col(s).is_not_null() for s in SIGNALS)
-    return pl.when(known).then(lit).alias("second_engine_score")
+    return pl.when(pl.col("second_engine_known") == len(SIGNALS)).then(lit).alias(
+        "second_engine_score")
 
 
 def macro_stale() -> pl.Expr:

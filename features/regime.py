@@ -7,7 +7,7 @@ import math
 import polars as pl
 
 from features.config import IndicatorConfig, RegimeConfig
-from features.indicators import macd, rsi
+from features.indicators import macd, rsi, segments
 from features.rolling import window_mean, window_std
 
 
@@ -50,15 +50,39 @@ def spx_exp_move_1d(cfg: RegimeConfig) -> pl.Expr:
             ).alias("spx_exp_move_1d")
 
 
+_RSI_INPUTS = (("spx", "spx_rsi_14"), ("vix", "vix_rsi_14"), ("vx_cm30", "vx_cm30_rsi_14"))
+
+
+def _rsi(source: str, cfg: IndicatorConfig) -> pl.Expr:
+    """RSI of a column, restarted after a hole of more than ``cfg.max_gap_sessions``."""
+    x = pl.col(source)
+    return rsi(x, cfg.rsi_period, by=segments(x, cfg.max_gap_sessions))
+
+
 def rsis(cfg: IndicatorConfig) -> list[pl.Expr]:
     """spx_rsi_14, vix_rsi_14, vx_cm30_rsi_14."""
-    return [rsi(pl.col(src), cfg.rsi_period).alias(name) for src, name in (
-        ("spx", "spx_rsi_14"), ("vix", "vix_rsi_14"), ("vx_cm30", "vx_cm30_rsi_14"))]
+    return [_rsi(src, cfg).alias(name) for src, name in _RSI_INPUTS]
 
 
 def vvix_macd_struct(cfg: IndicatorConfig) -> pl.Expr:
     """TA-Lib MACD of VVIX as one struct column (read by ``macd_columns``)."""
-    return macd(pl.col("vvix"), cfg.macd_fast, cfg.macd_slow, cfg.macd_signal).alias("_vvix_macd")
+    x = pl.col("vvix")
+    return macd(x, cfg.macd_fast, cfg.macd_slow, cfg.macd_signal,
+                by=segments(x, cfg.max_gap_sessions)).alias("_vvix_macd")
+
+
+def _warming(source: str, indicator: pl.Expr) -> pl.Expr:
+    """The input is known but the indicator is not: it (re)started too few bars ago."""
+    return pl.col(source).is_not_null() & indicator.is_null()
+
+
+def indicator_warming() -> list[pl.Expr]:
+    """spx_rsi_14_warming, vix_rsi_14_warming, vx_cm30_rsi_14_warming, vvix_macd_warming."""
+    return [_warming("spx", pl.col("spx_rsi_14")).alias("spx_rsi_14_warming"),
+            _warming("vix", pl.col("vix_rsi_14")).alias("vix_rsi_14_warming"),
+            _warming("vx_cm30", pl.col("vx_cm30_rsi_14")).alias("vx_cm30_rsi_14_warming"),
+            _warming("vvix", pl.col("_vvix_macd").struct.field("macd"))
+            .alias("vvix_macd_warming")]
 
 
 def macd_columns(struct_col: str, prefix: str) -> list[pl.Expr]:

@@ -8,7 +8,7 @@ import polars as pl
 
 from storage import schemas
 
-FEATURE_SET_VERSION = "2026.11.1"
+FEATURE_SET_VERSION = "2026.12.1"
 F64, BOOL, STR, I64 = pl.Float64(), pl.Boolean(), pl.String(), pl.Int64()
 
 
@@ -40,10 +40,13 @@ IDX, VX, BR, MAC, EV = "index_daily", "vx_futures", "breadth_daily", "macro_obse
 _CM = tuple(
     f for d in (30, 110, 220) for f in (
         _f(f"vx_cm{d}", "term_structure", f"{d}-day constant-maturity VX future, linear in "
-           "calendar days between the bracketing expiries (nearest one when unbracketed)",
+           "calendar days between the bracketing listed expiries (CFE rule); null when one "
+           "of them has no settlement; flat from VX1 before its expiry and from the last "
+           "settled contract beyond it",
            "VIX points", F64, (VX,), 0, "window", 0, 200),
         _f(f"vx_cm{d}_extrapolated", "term_structure", f"vx_cm{d} had no bracketing pair of "
-           "expiries (flat from the nearest listed one)", "flag", BOOL, (VX,)),
+           "settled expiries (flat from VX1 or from the last settled contract)", "flag", BOOL,
+           (VX,)),
         _f(f"vx_cm{d}_beta", "term_structure", f"Rolling OLS slope of vx_cm{d}'s daily change "
            "on VIX's daily change (window: term_structure.beta_window)", "ratio", F64,
            (VX, IDX), 61, "window", -5, 5),
@@ -74,6 +77,14 @@ FEATURES: tuple[Feature, ...] = (
        "recursive", 0, 100),
     _f("vx_cm30_rsi_14", "regime", "TA-Lib RSI(14) of vx_cm30", "0-100", F64, (VX,), 14,
        "recursive", 0, 100),
+    _f("spx_rsi_14_warming", "regime", "SPX close known but spx_rsi_14 null: the RSI "
+       "(re)started fewer than 14 changes ago (series start, or a hole of more than "
+       "indicators.max_gap_sessions sessions)", "flag", BOOL, (IDX,), 14, "recursive"),
+    _f("vix_rsi_14_warming", "regime", "VIX close known but vix_rsi_14 null: the RSI "
+       "(re)started fewer than 14 changes ago", "flag", BOOL, (IDX,), 14, "recursive"),
+    _f("vx_cm30_rsi_14_warming", "regime", "vx_cm30 known but vx_cm30_rsi_14 null: the RSI "
+       "(re)started fewer than 14 changes ago (e.g. after a year without a VX curve)", "flag",
+       BOOL, (VX,), 14, "recursive"),
     _f("vvix_macd", "regime", "TA-Lib MACD(12,26,9) line of VVIX", "vol points", F64, (IDX,),
        33, "recursive"),
     _f("vvix_macd_signal", "regime", "Signal line of vvix_macd", "vol points", F64, (IDX,), 33,
@@ -84,10 +95,13 @@ FEATURES: tuple[Feature, ...] = (
        "row (flattening or hooking)", "flag", BOOL, (IDX,), 35, "recursive"),
     _f("vvix_macd_cross_up", "regime", "VVIX MACD crossed above its signal today", "flag",
        BOOL, (IDX,), 34, "recursive"),
-    _f("vx1", "term_structure", "Front listed VX settlement (contracts expiring on the trade "
-       "date excluded)", "VIX points", F64, (VX,), 0, "window", 0, 200),
-    _f("vx2", "term_structure", "Second listed VX settlement", "VIX points", F64, (VX,), 0,
-       "window", 0, 200),
+    _f("vvix_macd_warming", "regime", "VVIX close known but vvix_macd null: the MACD "
+       "(re)started fewer than 34 observations ago", "flag", BOOL, (IDX,), 33, "recursive"),
+    _f("vx1", "term_structure", "Settlement of the front month: the VX contract whose CFE "
+       "expiry is the nearest after the trade date (on it when expiring contracts are kept)",
+       "VIX points", F64, (VX,), 0, "window", 0, 200),
+    _f("vx2", "term_structure", "Settlement of the next listed VX contract after VX1",
+       "VIX points", F64, (VX,), 0, "window", 0, 200),
     *_CM,
     _f("ts_slope_12", "term_structure", "VX2 - VX1", "VIX points", F64, (VX,), 0, "window",
        -100, 100),
@@ -105,8 +119,10 @@ FEATURES: tuple[Feature, ...] = (
        33, "recursive"),
     _f("ts_macd_cross_up", "term_structure", "ts_macd crossed above its signal today "
        "(the term-structure MACD trigger)", "flag", BOOL, (VX,), 34, "recursive"),
-    _f("term_structure_stale", "term_structure", "No VX curve for the day: term-structure "
-       "features are null", "flag", BOOL, (VX,)),
+    _f("ts_macd_warming", "term_structure", "ts_slope_12 known but ts_macd null: the MACD "
+       "(re)started fewer than 34 observations ago", "flag", BOOL, (VX,), 33, "recursive"),
+    _f("term_structure_stale", "term_structure", "No settlement of VX1 or VX2 (by the CFE "
+       "expiry rule) for the day: the VX curve features are null", "flag", BOOL, (VX,)),
     _f("ad_line", "breadth", "Cumulative NYSE advancers minus decliners since the first "
        "breadth day", "issues", F64, (BR,), 0, "cumulative"),
     _f("ad_divergence", "breadth", "SPX within 1% of its 20-day high while ad_line is below "
@@ -137,18 +153,24 @@ FEATURES: tuple[Feature, ...] = (
        (MAC,), 20),
     _f("dollar_rising", "macro", "Broad dollar up more than 2% in 20 trading days", "flag",
        BOOL, (MAC,), 20),
+    _f("second_engine_known", "macro", "How many of the four Second Engine signals can be "
+       "evaluated today", "count", I64, (MAC,), 251, "window", 0, 4),
     _f("second_engine_score", "macro", "Number of lit Second Engine signals (funding_stress, "
-       "nfci_leverage_rising, hy_oas_widening, dollar_rising); null when none is known",
-       "count", I64, (MAC,), 251, "window", 0, 4),
+       "nfci_leverage_rising, hy_oas_widening, dollar_rising); null unless all four are "
+       "known", "count", I64, (MAC,), 251, "window", 0, 4),
     _f("macro_stale", "macro", "Some Second Engine series is missing or older than its "
        "configured maximum age: its features are null", "flag", BOOL, (MAC,)),
-    _f("is_fomc_day", "events", "FOMC decision day", "flag", BOOL, (EV,)),
-    _f("is_cpi_day", "events", "CPI release day", "flag", BOOL, (EV,)),
-    _f("is_ppi_day", "events", "PPI release day", "flag", BOOL, (EV,)),
-    _f("events_stale", "events", "No FOMC date on or after the day in the event calendar: "
-       "days_to_fomc is null and the day flags may be incomplete", "flag", BOOL, (EV,)),
-    _f("days_to_fomc", "events", "Calendar days to the next FOMC decision (0 on the day)",
-       "days", I64, (EV,), 0, "window", 0, 400),
+    _f("is_fomc_day", "events", "FOMC decision day; null outside the range of the FOMC "
+       "calendar", "flag", BOOL, (EV,)),
+    _f("is_cpi_day", "events", "CPI release day; null outside the range of the CPI calendar",
+       "flag", BOOL, (EV,)),
+    _f("is_ppi_day", "events", "PPI release day; null outside the range of the PPI calendar",
+       "flag", BOOL, (EV,)),
+    _f("events_stale", "events", "Some event type's calendar does not cover the day (or no "
+       "FOMC decision is listed within 100 days after it): those flags are null",
+       "flag", BOOL, (EV,)),
+    _f("days_to_fomc", "events", "Calendar days to the next FOMC decision (0 on the day); "
+       "null outside the FOMC calendar", "days", I64, (EV,), 0, "window", 0, 400),
 )
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)

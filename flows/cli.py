@@ -24,9 +24,10 @@ from typer.core import TyperGroup
 
 from flows.settings import Settings, today_new_york, utc_now
 from flows.stoppable import run_stoppable
-from storage.catalog import connect_readonly, publish_catalog
+from storage.catalog import connect_readonly
 from storage.errors import PipelineError
 from storage.lake import Lake
+from storage.readonly import read_only_statements
 
 # Quiet defaults for Prefect when run from the CLI; users' own settings win.
 # Dask's scheduler and nannies log every worker start and stop at INFO (also for workers).
@@ -128,8 +129,10 @@ def emit(columns: list[str], rows: list[tuple[Any, ...]], fmt: Format, title: st
 
 @app.command()
 def publish() -> None:
-    """Rebuild the DuckDB catalog from the lake and swap it into place."""
-    path = publish_catalog(State.lake())
+    """Rebuild the full DuckDB catalog (as the nightly does) and swap it into place."""
+    from flows.pipeline import publish as publish_all
+
+    path = publish_all(State.lake())
     out.print(f"catalog published: {path}")
 
 
@@ -144,11 +147,21 @@ def status() -> None:
     with con:
         rows = con.execute("SELECT table_name, rows, first_date, last_date, last_ingested_at "
                            "FROM table_status ORDER BY table_name").fetchall()
+        closes = con.execute(_LAST_CLOSES).fetchone()
     today = today_new_york()
     shown = [(name, f"{n:,}", first, last, _age(last, today),
               f"{stamp:%Y-%m-%d %H:%M}" if stamp else "") for name, n, first, last, stamp in rows]
     emit(["table", "rows", "first", "last", "age", "last ingested"], shown, Format.table,
          title=f"lake {lake.url}")
+    if closes and closes[0]:
+        out.print(f"inputs: the last session with SPX and VIX closes is {closes[0]} "
+                  f"({_age(closes[0], today)}); features_daily ends there", highlight=False)
+
+
+# The last session features_daily can hold (``features.build.last_input_day``).
+_LAST_CLOSES = ("SELECT max(date) FROM (SELECT date FROM index_daily WHERE symbol IN "
+                "('SPX', 'VIX') AND close IS NOT NULL GROUP BY date "
+                "HAVING count(DISTINCT symbol) = 2)")
 
 
 def _age(last: dt.date | None, today: dt.date) -> str:
@@ -167,20 +180,35 @@ def _age(last: dt.date | None, today: dt.date) -> str:
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run on the read-only catalog")],
     format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+    as_of_version: Annotated[list[str] | None, typer.Option(
+        help="TABLE=VERSION: read that table as it was at a Delta version (repeatable)")] = None,
+    as_of_time: Annotated[str | None, typer.Option(
+        help="Read every table as it was at this ISO time (a day: its end, UTC)")] = None,
 ) -> None:
-    """Run a query on a read-only connection to the catalog."""
+    """Run a read-only query on the catalog (or on the lake as it was: --as-of-...)."""
+    from flows.cli_lake import connect_as_of, parse_time, parse_versions
+
     try:
-        con = connect_readonly(State.lake())
+        con = (connect_as_of(State.lake(), parse_versions(as_of_version or []),
+                             parse_time(as_of_time))
+               if as_of_version or as_of_time else connect_readonly(State.lake()))
     except PipelineError as e:
         raise fail(str(e), 2) from None
     with con:
         try:
+            read_only_statements(query)
             cur = con.execute(query)
             columns = [d[0] for d in cur.description or []]
             rows = cur.fetchall()
         except duckdb.Error as e:
             raise fail(f"query failed: {str(e).splitlines()[0]}", 2) from None
+        except PipelineError as e:
+            raise fail(str(e), 2) from None
     emit(columns, rows, format)
+
+
+# `alvh ingest` published, but without some rows (in quarantine): neither success nor failure.
+INGEST_DROPPED_ROWS = 3
 
 
 @app.command()
@@ -196,7 +224,7 @@ def ingest(
                                               "folder named as the provider names files")] = None,
 ) -> None:
     """Fetch one source (or read it --from files), validate it and publish it to the lake."""
-    from flows.ingest import SOURCE_NAMES, Run, plan_from
+    from flows.ingest import SOURCE_NAMES, Run, plan_from, publish_catalog_if_stale
     from flows.ingest import ingest as ingest_source
     from sources.http import HttpClient
 
@@ -212,13 +240,20 @@ def ingest(
         files = plan_from(source, from_) if from_ else None
         with HttpClient(**run.config.http.client_kwargs()) as client:
             report = ingest_source(source, run, client=client, files=files)
+        catalog = publish_catalog_if_stale(run.lake)
     except PipelineError as e:
         raise fail(str(e), 2) from None
-    out.print(report.line(), highlight=False)
+    out.print(escape(report.line()), highlight=False)
+    if catalog:
+        out.print(f"catalog published: {catalog}", highlight=False)
+    for dropped in report.dropped:
+        err.print(f"[yellow]{source}:[/] {escape(dropped)}", highlight=False, soft_wrap=True)
     for problem in report.errors:
         err.print(f"[red]{source}:[/] {escape(problem)}", highlight=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
+    if report.dropped:
+        raise typer.Exit(INGEST_DROPPED_ROWS)
 
 
 DateOpt = Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])]
@@ -300,9 +335,14 @@ def recommend_cmd(
     equity: Annotated[float, typer.Option(help="Account equity in dollars")] = 1_000_000.0,
     policy: Annotated[str | None, typer.Option(help="Policy TOML [env: ALVH_POLICY]")] = None,
     format: Annotated[RecFormat, typer.Option("--format", "-f")] = RecFormat.table,
+    store: Annotated[bool, typer.Option(
+        "--store", help="Write it to recommendations (the nightly run does)")] = False,
 ) -> None:
-    """The iron condor and VIX call ladder for the session after day D, with its reasons."""
-    from flows.pipeline import last_session, recommend_day
+    """The iron condor and VIX call ladder for the session after day D, with its reasons.
+
+    Read-only unless --store: an ad hoc run never replaces the nightly run's stored row.
+    """
+    from flows.recommend import last_session, recommend_day
     from hedge.policy import load_policy
     from hedge.render import render_markdown, render_table
 
@@ -310,7 +350,7 @@ def recommend_cmd(
     try:
         pol = load_policy(policy or State.settings.policy)
         day = last_session(lake, date.date() if date else dt.date.max)
-        rec = recommend_day(lake, day, policy=pol, equity=equity, now=utc_now())
+        rec = recommend_day(lake, day, policy=pol, equity=equity, now=utc_now(), store=store)
     except (PipelineError, ValueError) as e:
         raise fail(str(e)) from None
     if format is RecFormat.json:
@@ -460,12 +500,14 @@ def demo(
         raise fail(str(e)) from None
     if state.is_completed():
         recommend_cmd(date=dt.datetime.combine(rec_day, dt.time()), equity=equity,
-                      policy=None, format=RecFormat.table)
+                      policy=None, format=RecFormat.table, store=False)
     _finish(state)
 
 
-from flows import (  # noqa: E402,F401  (registers alerts/serve)
+from flows import (  # noqa: E402,F401  (register their commands)
     cli_alerts,
-    cli_report,  # noqa: E402,F401  (registers report/export)
+    cli_backtest,
+    cli_lake,
+    cli_report,
     cli_serve,
 )

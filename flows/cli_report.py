@@ -50,14 +50,21 @@ def report(
         webbrowser.open(Path(path).resolve().as_uri())
 
 
-def export_frame(table: str, since: dt.date | None) -> pl.DataFrame:
-    """All rows of ``table`` (from ``since`` on its date column), sorted by its key."""
+def export_frame(table: str, since: dt.date | None, version: int | None = None,
+                 as_of: dt.datetime | None = None) -> pl.DataFrame:
+    """All rows of ``table`` (from ``since`` on its date column), sorted by its key.
+
+    At a Delta ``version``, or as the table was at ``as_of``, when given.
+    """
     import features.registry  # noqa: F401  (registers features_daily)
     import hedge  # noqa: F401  (registers the recommendation tables)
     from storage import schemas
 
     t = schemas.get(table)
-    scan = State.lake().scan(table, since=since)  # skips whole years before since
+    lake = State.lake()
+    files = (lake.snapshot(table, version=version, as_of=as_of).files
+             if version is not None or as_of is not None else None)
+    scan = lake.scan(table, since=since, files=files)  # skips whole years before since
     if since is not None:
         scan = scan.filter(pl.col(t.date_col) >= since)
     return scan.sort(list(t.keys)).collect()
@@ -85,8 +92,13 @@ def export(
         "--format", help="parquet, csv or json (records, ISO dates)")] = "parquet",
     out_path: Annotated[str | None, typer.Option(
         "--out", help="File to write [default: ./<table>.<format>]; - for stdout")] = None,
+    as_of_version: Annotated[int | None, typer.Option(
+        help="Export the table as it was at this Delta version")] = None,
+    as_of_time: Annotated[str | None, typer.Option(
+        help="Export the table as it was at this ISO time (a day: its end, UTC)")] = None,
 ) -> None:
-    """Export a lake table (optionally from a date on) as parquet, CSV or JSON."""
+    """Export a lake table (optionally from a date on, or as it was) as parquet, CSV or JSON."""
+    from flows.cli_lake import parse_time
     from storage.errors import SchemaError
 
     if format not in EXPORT_FORMATS:
@@ -96,7 +108,7 @@ def export(
     if target == "-" and format == "parquet":
         raise fail("parquet cannot go to stdout: give --out FILE or --format csv|json", 2)
     try:
-        frame = export_frame(table, first)
+        frame = export_frame(table, first, as_of_version, parse_time(as_of_time))
         write_export(frame, format, target)
     except SchemaError as e:
         raise fail(str(e), 2) from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -18,8 +18,9 @@ from sources import breadth, calendar, cboe, cfe, chains, fred
 from sources import config as sources_config
 from sources.config import SourcesConfig
 from sources.expiry import listed_expiries
-from sources.http import HttpClient, ensure_data, local_path
+from sources.http import HttpClient, Validators, ensure_data, local_path
 from storage import schemas
+from storage.catalog import catalog_versions, current_versions
 from storage.errors import (
     DataValidationFailed,
     PipelineError,
@@ -29,6 +30,7 @@ from storage.errors import (
 from storage.lake import Lake, iter_partitions
 from storage.sessions import trading_days
 from validations.gate import gate_partition
+from validations.row_quarantine import DropPolicy
 from validations.suites.base import Rules
 
 Plan = list[tuple[str, str]]  # (file name, location)
@@ -70,6 +72,8 @@ class SourceReport:
     rows: int = 0
     errors: list[str] = field(default_factory=list)
     unavailable: bool = False  # some file failed for a reason a later retry may cure
+    dropped: list[str] = field(default_factory=list)  # per partition: rows sent to quarantine
+    dropped_rows: int = 0
 
     @property
     def ok(self) -> bool:
@@ -79,8 +83,11 @@ class SourceReport:
     def line(self) -> str:
         """One line for logs and the CLI."""
         state = "ok" if self.ok else f"{len(self.errors)} error(s)"
+        unchanged = f", {self.not_modified} unchanged" if self.not_modified else ""
+        dropped = (f", {self.dropped_rows} row(s) dropped to quarantine"
+                   if self.dropped_rows else "")
         return (f"{self.source}: {self.files} file(s), {self.rows} row(s) -> {self.table}"
-                f"{f', {self.not_modified} unchanged' if self.not_modified else ''} [{state}]")
+                f"{unchanged}{dropped} [{state}]")
 
 
 # -- plans: what to fetch ----------------------------------------------------------------
@@ -266,9 +273,12 @@ def ingest(source: str, run: Run, *, client: HttpClient, files: Plan | None = No
     """
     table = TABLE_OF[source]
     report = SourceReport(source, table)
+    client.hide(run.api_key)
+    planned = plan(source, run) if files is None else files
+    archived = remembered(run.lake, source, client, [loc for _, loc in planned])
     frames = []
-    for name, location in plan(source, run) if files is None else files:
-        frame = _fetch_and_parse(source, name, location, run, client, report)
+    for name, location in planned:
+        frame = _fetch_and_parse(source, name, location, run, client, report, archived)
         if frame is not None:
             frames.append(frame)
     frames = [f for f in frames if f.height]
@@ -277,8 +287,24 @@ def ingest(source: str, run: Run, *, client: HttpClient, files: Plan | None = No
     return report
 
 
+def remembered(lake: Lake, source: str, client: HttpClient, locations: list[str]
+               ) -> dict[str, str]:
+    """Give ``client`` the validators the raw archive kept; the archived payload per URL.
+
+    A 304 then means "the payload kept": it is parsed again from the archive, so a file
+    whose earlier run failed after archiving is still published, never skipped forever.
+    """
+    urls = [client.redact(loc) for loc in locations if local_path(loc) is None]
+    metas = lake.latest_raw(source, urls)
+    for url, meta in metas.items():
+        validators = Validators.from_meta(meta)
+        if validators is not None:
+            client.validators.setdefault(url, validators)
+    return {url: str(meta["payload"]) for url, meta in metas.items()}
+
+
 def _fetch_and_parse(source: str, name: str, location: str, run: Run, client: HttpClient,
-                     report: SourceReport) -> pl.DataFrame | None:
+                     report: SourceReport, archived: dict[str, str]) -> pl.DataFrame | None:
     try:
         fetched = client.fetch(location, source=source)
     except SourceUnavailable as e:
@@ -289,11 +315,14 @@ def _fetch_and_parse(source: str, name: str, location: str, run: Run, client: Ht
         report.errors.append(str(e))
         return None
     report.files += 1
+    safe = re.sub(r"^[^A-Za-z0-9]+", "", re.sub(r"[^A-Za-z0-9._^+-]", "_", name)) or "payload"
     if fetched.not_modified:
         report.not_modified += 1
-        return None
-    safe = re.sub(r"^[^A-Za-z0-9]+", "", re.sub(r"[^A-Za-z0-9._^+-]", "_", name)) or "payload"
-    run.lake.save_raw(source, safe, fetched.payload, fetched.meta())
+        if fetched.url not in archived:
+            return None
+        fetched = replace(fetched, payload=run.lake.read_bytes(archived[fetched.url]))
+    else:
+        run.lake.save_raw(source, safe, fetched.payload, fetched.meta())
     try:
         return _not_after_today(source, name, parse_one(source, fetched.payload, name, run), run)
     except SourceDataError as e:
@@ -323,10 +352,35 @@ def _publish(source: str, table: str, frame: pl.DataFrame, run: Run,
     if run.end:
         frame = frame.filter(pl.col(date_col) <= run.end)
     frame = restamped(run.lake, table, frame, run.now)
+    drop = DropPolicy(run.config.quarantine.max_row_share)
     try:
-        gate_partition(run.lake, table, None, frame, at=run.now,
-                       rules=rules_for(table, run.config), docs_dir=run.docs_dir)
-        report.rows += frame.height
+        result = gate_partition(run.lake, table, None, frame, at=run.now, drop=drop,
+                                rules=rules_for(table, run.config), docs_dir=run.docs_dir)
+        report.rows += frame.height - result.dropped_new_rows
+        _count_dropped(source, report, [d.describe() for d in result.dropped],
+                       result.dropped_new_rows)
     except DataValidationFailed as e:
         report.rows += e.published_rows  # partitions that passed their own gate
         report.errors.append(f"source {source!r}: {e}")
+        _count_dropped(source, report, e.dropped, e.dropped_rows)
+
+
+def publish_catalog_if_stale(lake: Lake) -> str | None:
+    """Publish the catalog when the home has none or a table moved past the version it pins.
+
+    The catalog's views list the files of the versions they pin, so after an ingest that
+    committed a new version (or on a new home) ``alvh sql`` would read the old data.
+
+    Returns:
+        The catalog's path when it was published, else None (current, or not a local home).
+    """
+    if not lake.local or catalog_versions(lake) == current_versions(lake):
+        return None
+    from flows.pipeline import publish  # features and hedge: only when publishing
+
+    return publish(lake)
+
+
+def _count_dropped(source: str, report: SourceReport, lines: list[str], rows: int) -> None:
+    report.dropped += [f"source {source!r}: {line}" for line in lines]
+    report.dropped_rows += rows

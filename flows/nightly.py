@@ -7,7 +7,9 @@ number of retries (sources config ``[http]``), which bounds the task.
 Final state of ``nightly``: Completed when every configured source was ingested; Failed
 when any source still failed after its retries, even though features, the recommendation
 and the catalog were built on what was fresh (stale inputs are flagged in both): the
-failure stays visible to alerts while the trader still gets a recommendation.
+failure stays visible to alerts while the trader still gets a recommendation. Failed too
+when D has no SPX and VIX closes: features_daily then ends before D and nothing is
+recommended for D (a later run completes it).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from flows.ingest import SOURCE_NAMES, Run
 from flows.ingest import ingest as ingest_files
 from flows.settings import NEW_YORK, Settings, utc_now
 from sources.http import REFUSED, HttpClient
-from storage.errors import SourceDataError, SourceUnavailable
+from storage.errors import PipelineError, SourceDataError, SourceUnavailable
 
 MARKET_SOURCES = tuple(s for s in SOURCE_NAMES if s != "calendar")
 MORNING_CUTOFF = dt.time(12, 0)  # a run before noon ET (the catch-up) is for the last session
@@ -67,7 +69,10 @@ def ingest_source(source: str, run_date: dt.date, home: str | None = None,
               docs_dir=_docs_dir(settings) if docs else None)
     with HttpClient(**run.config.http.client_kwargs()) as client:
         report = ingest_files(source, run, client=client)
-    get_run_logger().info(report.line())
+    logger = get_run_logger()
+    logger.info(report.line())
+    for dropped in report.dropped:  # published, but these rows went to quarantine
+        logger.warning(dropped)
     if not report.ok:
         kind = SourceUnavailable if report.unavailable else SourceDataError
         raise kind(f"{report.line()}: " + " | ".join(report.errors))
@@ -102,12 +107,13 @@ def build_task(day: dt.date, home: str | None = None, full: bool = False) -> str
 def recommend_task(day: dt.date, home: str | None = None, equity: float = 1_000_000.0,
                    policy: str | None = None) -> str:
     """Store the recommendation for the session after ``day``; returns its JSON."""
-    from flows.pipeline import recommend_day
+    from flows.recommend import recommend_day
     from hedge.policy import load_policy
 
     settings = _settings(home, None)
     pol = load_policy(policy or settings.policy)
-    rec = recommend_day(settings.lake(), day, policy=pol, equity=equity, now=utc_now())
+    rec = recommend_day(settings.lake(), day, policy=pol, equity=equity, now=utc_now(),
+                        store=True)
     return rec.to_json()
 
 
@@ -205,6 +211,10 @@ def nightly(run_date: dt.date | None = None, home: str | None = None,
                         for s in MARKET_SOURCES})
     failed = {s: e for s, e in (calendar | market).items() if e}
     build_task(day, home)
+    if (through := features_through(day, home)) != day:
+        publish_task(home)
+        return Failed(message=f"{day}: no SPX and VIX closes for the day (features end "
+                              f"{through}): no recommendation; a later run retries")
     rec_json = recommend_task(day, home, equity, policy)
     catalog = publish_task(home)
     report = report_task(day, home, policy)
@@ -215,6 +225,16 @@ def nightly(run_date: dt.date | None = None, home: str | None = None,
                               "features and recommendation built on fresh inputs, stale "
                               "ones flagged")
     return Completed(message=f"{day}: recommendation for the next session stored")
+
+
+def features_through(day: dt.date, home: str | None) -> dt.date | None:
+    """The last features_daily day on or before ``day`` (None: none)."""
+    from flows.pipeline import last_session
+
+    try:
+        return last_session(_settings(home, None).lake(), day)
+    except PipelineError:
+        return None
 
 
 def summarize(day: dt.date, rec_json: str, failed: dict[str, str], catalog: str,

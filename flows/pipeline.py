@@ -13,14 +13,15 @@ import polars as pl
 import hedge  # noqa: F401  (registers the recommendation tables)
 from features.build import WINDOWED_TABLES, ad_line_seed, build_features, history_start
 from features.config import FeatureConfig
-from features.registry import FEATURE_SET_VERSION, FEATURES, feature_catalog
-from hedge.document import Recommendation
+from features.registry import FEATURE_SET_VERSION, FEATURES
+
+# The recommend step moved to flows.recommend (a read path without GX); kept importable here.
+from flows.recommend import features_row as features_row
+from flows.recommend import last_session as last_session
+from flows.recommend import recommend_day as recommend_day
+from flows.recommend import stored_recommendation as stored_recommendation
 from hedge.policy import Policy
-from hedge.rates import risk_free_rate
-from hedge.recommend import recommend
-from hedge.tables import legs_frame, recommendation_frame
 from storage.catalog import publish_catalog
-from storage.errors import PipelineError
 from storage.lake import Lake
 from validations import Rules, gate_partition, gate_table, registered_ranges
 
@@ -124,6 +125,20 @@ def compute(lake: Lake, end: dt.date, *, now: dt.datetime, full: bool = False,
     return start, frame
 
 
+def rows_with_inputs(lake: Lake) -> int | None:
+    """Stored features_daily rows up to the last one with SPX and VIX closes (None: empty).
+
+    Earlier builds wrote rows past the inputs, up to the run date; a rebuild no longer
+    does, and must not be refused as a shrinking table for dropping them.
+    """
+    stored = lake.scan("features_daily").select("date", "spx_close", "vix_close")
+    last = stored.filter(pl.col("spx_close").is_not_null() & pl.col("vix_close").is_not_null()
+                         ).select(pl.col("date").max()).collect().item()
+    if last is None:
+        return None
+    return stored.filter(pl.col("date") <= last).select(pl.len()).collect().item()
+
+
 def build(lake: Lake, end: dt.date, *, now: dt.datetime, full: bool = False,
           config: FeatureConfig | None = None) -> BuildReport:
     """Compute features_daily through ``end`` (incrementally unless ``full``) and publish it.
@@ -138,7 +153,8 @@ def build(lake: Lake, end: dt.date, *, now: dt.datetime, full: bool = False,
         return BuildReport(None, None, 0, full)  # nothing ingested yet: nothing to build
     start, frame = compute(lake, end, now=now, full=full, config=config)
     if start is None and frame.height:
-        gate_table(lake, "features_daily", frame, at=now, rules=feature_rules())
+        gate_table(lake, "features_daily", frame, at=now, rules=feature_rules(),
+                   published_rows=rows_with_inputs(lake))
     elif frame.height:
         gate_partition(lake, "features_daily", None, frame, at=now, rules=feature_rules())
     return BuildReport(frame["date"].min() if frame.height else None,  # type: ignore[arg-type]
@@ -146,46 +162,11 @@ def build(lake: Lake, end: dt.date, *, now: dt.datetime, full: bool = False,
                        frame.height, start is None)
 
 
-def last_session(lake: Lake, on_or_before: dt.date) -> dt.date:
-    """The latest features_daily date on or before ``on_or_before``."""
-    day = (lake.scan("features_daily").filter(pl.col("date") <= on_or_before)
-           .select(pl.col("date").max()).collect().item())
-    if day is None:
-        raise PipelineError(f"no features on or before {on_or_before}: run `alvh build` first")
-    return day
-
-
-def features_row(lake: Lake, day: dt.date) -> pl.DataFrame:
-    """The one features_daily row of ``day``."""
-    row = lake.scan("features_daily").filter(pl.col("date") == day).collect()
-    if row.height != 1:
-        raise PipelineError(f"features_daily has {row.height} row(s) for {day}")
-    return row
-
-
-def recommend_day(lake: Lake, day: dt.date, *, policy: Policy, equity: float,
-                  now: dt.datetime, store: bool = True) -> Recommendation:
-    """The recommendation for the session after ``day``, stored through the gate."""
-    row = features_row(lake, day)
-    chain = lake.scan("option_chain").filter(pl.col("quote_date") == day).collect()
-    rate = risk_free_rate(lake.scan("macro_observations"), day)
-    rec = recommend(row, chain=chain if chain.height else None,
-                    rate=rate[1] if rate else None, equity=equity, policy=policy, date=day)
-    if store:
-        gate_partition(lake, "recommendations", None, recommendation_frame(rec, now), at=now,
-                       rules=recommendation_rules(policy))
-        gate_partition(lake, "recommendation_legs", None, legs_frame(rec, now), at=now)
-    return rec
-
-
-FEATURES_ASOF = (
-    "CREATE MACRO features_asof(d) AS TABLE SELECT * FROM features_daily "
-    "WHERE date = (SELECT max(date) FROM features_daily WHERE date <= CAST(d AS DATE))")
 
 
 def publish(lake: Lake) -> str:
     """Publish the catalog with the feature catalog, the SQL helpers and dashboard views."""
-    from flows.views import view_sql
+    from flows.views import catalog_extras
 
-    return publish_catalog(lake, extra_sql=[FEATURES_ASOF, *view_sql()],
-                           tables={"feature_catalog": feature_catalog()})
+    extra_sql, tables = catalog_extras()
+    return publish_catalog(lake, extra_sql=extra_sql, tables=tables)

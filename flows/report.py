@@ -26,11 +26,13 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 import hedge  # noqa: F401  (registers the recommendation tables)
-from flows.pipeline import INPUT_TABLES, last_session, recommend_day
+from flows.pipeline import INPUT_TABLES
+from flows.recommend import last_session, recommend_day, stored_recommendation
 from flows.settings import utc_now
 from hedge import render, rules
 from hedge.document import Recommendation
 from hedge.policy import Policy, load_policy
+from hedge.rules import REGIME
 from storage import schemas
 from storage.lake import Lake
 
@@ -56,16 +58,6 @@ def history(lake: Lake, day: dt.date, days: int = HISTORY_DAYS) -> pl.DataFrame:
     return (lake.scan("features_daily", since=first)
             .filter(pl.col("date").is_between(first, day))
             .sort("date").collect())
-
-
-def stored_recommendation(lake: Lake, day: dt.date, policy: Policy) -> Recommendation | None:
-    """The stored recommendation of ``day``, the last computed; under ``policy`` if stored."""
-    rows = (lake.scan("recommendations").filter(pl.col("date") == day)
-            .select("policy_version", "computed_at", "document").collect())
-    if not rows.height:
-        return None
-    rows = rows.sort(pl.col("policy_version") == policy.version, "computed_at", nulls_last=False)
-    return Recommendation.model_validate_json(rows["document"][-1])
 
 
 def day_recommendation(lake: Lake, day: dt.date, policy: Policy) -> tuple[Recommendation, str]:
@@ -179,11 +171,11 @@ def curve_points(curve: pl.DataFrame, spot: pl.DataFrame
     return x, y, text
 
 
-def regime_bands(fig: go.Figure, policy: Policy, top: float) -> None:
-    """Shade the policy's four VIX regimes behind the first subplot."""
-    r = policy.regime
-    for name, lo, hi in (("calm", 0.0, r.normal_from), ("normal", r.normal_from, r.elevated_from),
-                         ("elevated", r.elevated_from, r.extreme_from),
+def regime_bands(fig: go.Figure, top: float) -> None:
+    """Shade the four VIX regimes (the feature thresholds) behind the first subplot."""
+    r = REGIME
+    for name, lo, hi in (("calm", 0.0, r.calm_below), ("normal", r.calm_below, r.normal_below),
+                         ("elevated", r.normal_below, r.extreme_from),
                          ("extreme", r.extreme_from, top)):
         fig.add_hrect(y0=lo, y1=hi, fillcolor=REGIME_FILL[name], opacity=0.12, line_width=0,
                       layer="below", row=1, col=1, annotation_text=name,
@@ -195,7 +187,7 @@ def vix_figure(hist: pl.DataFrame, lit: pl.DataFrame, policy: Policy) -> go.Figu
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.8, 0.2],
                         vertical_spacing=0.04)
     peak = hist.select(pl.col("vix_close").max()).item() or 0.0
-    top = 1.1 * max(float(peak), policy.regime.extreme_from)
+    top = 1.1 * max(float(peak), REGIME.extreme_from)
     fig.add_trace(_line(hist, "vix_close", "VIX", line=dict(color="#212121")), row=1, col=1)
     fig.add_trace(_line(hist, "vix_sma_200", "VIX 200-day average",
                         line=dict(color="#757575", dash="dot")), row=1, col=1)
@@ -206,7 +198,7 @@ def vix_figure(hist: pl.DataFrame, lit: pl.DataFrame, policy: Policy) -> go.Figu
                                  marker=dict(color=colour, size=7, symbol="square")),
                       row=2, col=1)
     # Shapes go on after the traces: plotly skips subplots that are still empty.
-    regime_bands(fig, policy, top)
+    regime_bands(fig, top)
     fig.update_yaxes(range=[0, top], title_text="VIX", row=1, col=1)
     fig.update_yaxes(range=[0.5, len(LAYER_COLOUR) + 0.5], tickvals=[1, 2, 3],
                      ticktext=list(LAYER_COLOUR), title_text="lit", row=2, col=1)

@@ -7,6 +7,9 @@ stays put. Every view and column carries a comment (``duckdb_views()``,
 
 from __future__ import annotations
 
+import polars as pl
+
+import backtest.views as backtest_views
 import features.registry as registry
 import hedge.tables as hedge_tables
 from storage.schemas import Table
@@ -38,12 +41,14 @@ _RECOMMENDATION_COLUMNS = {
     "ic_max_loss": "Iron condor maximum loss, dollars",
     "ic_vega_per_contract": "Iron condor dollar vega per contract",
     "ref_vega": "Dollar vega of the reference condor the ladder covers",
-    "layers_lit": "Comma-separated VIX call ladder layers bought (L1, L2, L3)",
-    "coverage_target_pct": "Target share of the reference dollar vega to cover",
-    "coverage_target_dollars": "Target coverage, dollars per VIX point",
-    "coverage_reached_dollars": "Coverage reached by the ladder, dollars per VIX point",
+    "layers_lit": "Comma-separated VIX call ladder layers bought or held (L1, L2, L3)",
+    "coverage_target_pct": "Target coverage: share of the reference condor's stress loss "
+                           "(or of its dollar vega under vega sizing)",
+    "coverage_target_dollars": "Target coverage in the sizing's unit: dollars of stress "
+                               "gain (or dollars per VIX point)",
+    "coverage_reached_dollars": "Coverage reached by the ladder, in the sizing's unit",
     "coverage_within_band": "True when the coverage reached is inside the policy band",
-    "hedge_debit": "Cost of the VIX call ladder, dollars",
+    "hedge_debit": "Cost of the session's VIX call purchases, dollars",
 }
 
 _LEG_COLUMNS = {
@@ -147,8 +152,22 @@ def recommendation_legs_view() -> list[str]:
 def view_sql() -> list[str]:
     """Every statement creating and documenting the dashboard views, in order."""
     return [*features_view(), *signals_history_view(), *term_structure_view(),
-            *recommendation_latest_view(), *recommendation_legs_view()]
+            *recommendation_latest_view(), *recommendation_legs_view(),
+            *backtest_views.view_sql()]
+
+
+FEATURES_ASOF = (
+    "CREATE MACRO features_asof(d) AS TABLE SELECT * FROM features_daily "
+    "WHERE date = (SELECT max(date) FROM features_daily WHERE date <= CAST(d AS DATE))")
+
+
+def catalog_extras() -> tuple[list[str], dict[str, pl.DataFrame]]:
+    """What the full catalog adds to the table views: macros, views, feature catalog.
+
+    The nightly, ``alvh publish`` and as-of reads all build the same catalog from it.
+    """
+    return [FEATURES_ASOF, *view_sql()], {"feature_catalog": registry.feature_catalog()}
 
 
 VIEWS = ("v_features", "v_signals_history", "v_term_structure", "v_recommendation_latest",
-         "v_recommendation_legs")
+         "v_recommendation_legs", *backtest_views.VIEWS)

@@ -91,7 +91,11 @@ class Condor(_Doc):
 
 
 class Layer(_Doc):
-    """One lit rung of the VIX call ladder."""
+    """One rung of the VIX call ladder: bought, held or sold on the session after ``date``.
+
+    ``contracts`` is the position after the session's trade (held + bought - sold);
+    ``cost`` is what the purchase costs today (only purchases count against the caps).
+    """
 
     name: str
     target_dte: int
@@ -108,10 +112,45 @@ class Layer(_Doc):
     contracts: int
     dollar_per_vix_point: float
     cost: float
+    action: str = "buy"
+    held_contracts: int = 0
+    buy_contracts: int = 0
+    sell_contracts: int = 0
+    bought_on: dt.date | None = None
+    unlit_sessions: int = 0
+    stress_forward: float | None = None
+    stress_price: float | None = None
+    stress_gain: float | None = None
+
+
+class Position(_Doc):
+    """A VIX call layer held after a session: the next session's ``held`` input."""
+
+    name: str
+    expiry: dt.date
+    strike: float
+    contracts: int
+    bought_on: dt.date
+    entry_price: float
+    unlit_sessions: int = 0
+
+
+class StressScenario(_Doc):
+    """The single-session crash the stress sizing covers (policy ``[stress]``)."""
+
+    spx_gap_pct: float
+    spx_after: float
+    vix_rise: float
+    vix_after: float
+    horizon_days: int
 
 
 class Ladder(_Doc):
-    """The VIX call ladder and its coverage of the reference condor's dollar vega."""
+    """The VIX call ladder held after the session, and its coverage of the reference condor.
+
+    ``target_dollars`` and ``reached_dollars`` are in the sizing's unit: dollars of gain in
+    the stress scenario (``sizing = "stress"``) or dollars per VIX point (``"vega"``).
+    """
 
     layers: list[Layer]
     target_pct: float
@@ -121,6 +160,25 @@ class Ladder(_Doc):
     within_band: bool | None
     debit: float
     peel_back_allowed: bool | None
+    sizing: str = "stress"
+    status: str = "sized"
+    target_coverage: float | None = None
+    stress_loss: float | None = None
+    stress_gain: float | None = None
+    stress_coverage: float | None = None
+    stress: StressScenario | None = None
+    proceeds: float = 0.0
+    positions: list[Position] = []
+
+
+class PriorDay(_Doc):
+    """The previous session's condor settled on its expiry's close: for no doubling."""
+
+    lost: bool
+    risk_pct: float
+    pnl: float | None = None
+    settled_on: dt.date | None = None
+    spx_close: float | None = None
 
 
 class Recommendation(_Doc):
@@ -133,6 +191,7 @@ class Recommendation(_Doc):
     feature_set_version: str | None
     equity: float
     rate: float
+    rate_source: str | None = None
     regime: str
     spx: float | None
     vix: float | None
@@ -140,6 +199,7 @@ class Recommendation(_Doc):
     signals: list[Signal]
     condor: Condor | None
     ladder: Ladder
+    prior: PriorDay | None = None
     caps_bound: list[CapBound]
     rules: list[RuleFired]
     unknown_features: list[str]

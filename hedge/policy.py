@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import tomllib
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -29,30 +30,18 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class RegimePolicy(_Section):
-    """VIX thresholds of the four regimes."""
-
-    normal_from: Positive = 15.0
-    elevated_from: Positive = 20.0
-    extreme_from: Positive = 35.0
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if not self.normal_from < self.elevated_from < self.extreme_from:
-            raise ValueError("regime thresholds must increase: normal_from < elevated_from "
-                             "< extreme_from")
-        return self
-
-
 class SignalPolicy(_Section):
-    """Thresholds of the warning signals."""
+    """Thresholds of the warning signals.
+
+    The VIX regime bounds and the steep-curve slope are feature thresholds: they live once, in
+    features.config (RegimeConfig, TermStructureConfig), and the rules read them from there.
+    """
 
     rsi_oversold: Rsi = 30.0
     rsi_overbought: Rsi = 70.0
     vix_rsi_high: Rsi = 60.0
     rsi_normal_low: Rsi = 40.0
     rsi_normal_high: Rsi = 60.0
-    steep_slope: float = 3.0
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -111,13 +100,18 @@ class LayerPolicy(_Section):
 
 
 class LadderPolicy(_Section):
-    """The hedge: laddered long VIX calls."""
+    """The hedge: laddered long VIX calls, held from day to day."""
 
+    sizing: Literal["stress", "vega"] = "stress"
     otm_pct: NonNegative = 0.15
     coverage_quiet: Share = 0.40
     coverage_lit: Share = 0.60
     coverage_lit_min_signals: Annotated[int, Field(ge=1)] = 2
-    steep_add: Share = 0.5
+    steep_multiplier: Annotated[float, Field(ge=1.0)] = 1.5
+    max_coverage: Positive = 1.0
+    roll_dte: Annotated[int, Field(ge=0)] = 7
+    unlit_days: Annotated[int, Field(ge=1)] = 5
+    max_curve_age: Annotated[int, Field(ge=0)] = 2
     confirm_min_signals: Annotated[int, Field(ge=1)] = 2
     layer3_vix: Positive = 35.0
     coverage_tolerance: Share = 0.25
@@ -133,6 +127,15 @@ class LadderPolicy(_Section):
         return self
 
 
+class StressPolicy(_Section):
+    """The single-session crash the stress sizing covers (ALVH.md "Hedge ladder")."""
+
+    spx_gap_pct: Share = 0.05
+    spx_gap_moves: NonNegative = 2.5
+    vix_jump_pct: NonNegative = 0.60
+    vix_jump_min: NonNegative = 8.0
+
+
 class PricingPolicy(_Section):
     """Inputs of the pricing models that are not market data."""
 
@@ -144,6 +147,35 @@ class PricingPolicy(_Section):
     vix_vol_from_vvix: Positive = 1.0
     vix_vol_term_exponent: NonNegative = 0.3
     vix_vol_default: Positive = 1.0
+    max_rate_age: Annotated[int, Field(ge=0)] = 5
+
+
+class BacktestPolicy(_Section):
+    """Costs and conventions of the backtest (``alvh backtest``); the engine never reads them."""
+
+    initial_equity: Positive = 1_000_000.0
+    condor_half_spread: NonNegative = 0.05
+    condor_commission: NonNegative = 1.50
+    vix_half_spread_min: NonNegative = 0.05
+    vix_half_spread_pct: Share = 0.05
+    vix_commission: NonNegative = 1.50
+    crash_drop_pct: Share = 0.03
+    crash_days: tuple[dt.date, ...] = (
+        dt.date(2018, 2, 5), dt.date(2020, 2, 24), dt.date(2020, 3, 16), dt.date(2024, 8, 5),
+        dt.date(2025, 4, 4))
+    vxth_forward_bounds: tuple[float, float, float] = (15.0, 30.0, 50.0)
+    vxth_weights: tuple[Share, Share] = (0.01, 0.005)
+    vxth_delta: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.30
+    claim_recovery: tuple[Share, Share] = (0.35, 0.55)
+    claim_drawdown_cut: Share = 0.50
+    claim_exit_sessions: tuple[NonNegative, NonNegative] = (2.0, 4.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        lo, mid, hi = self.vxth_forward_bounds
+        if not lo < mid < hi:
+            raise ValueError("vxth_forward_bounds must increase")
+        return self
 
 
 class Policy(_Section):
@@ -151,12 +183,13 @@ class Policy(_Section):
 
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
 
-    regime: RegimePolicy = RegimePolicy()
     signals: SignalPolicy = SignalPolicy()
     condor: CondorPolicy = CondorPolicy()
     caps: CapPolicy = CapPolicy()
     ladder: LadderPolicy
+    stress: StressPolicy = StressPolicy()
     pricing: PricingPolicy = PricingPolicy()
+    backtest: BacktestPolicy = BacktestPolicy()
 
     @cached_property
     def version(self) -> str:
@@ -204,7 +237,7 @@ def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
     """Dotted (key, value) pairs of a nested dump, layers indexed by name."""
     if isinstance(value, dict):
         return [kv for k, v in value.items() for kv in _flatten(f"{prefix}.{k}".lstrip("."), v)]
-    if isinstance(value, list):
+    if isinstance(value, list) and all(isinstance(item, dict) for item in value):
         return [kv for item in value for kv in _flatten(f"{prefix}.{item.get('name')}", item)]
     return [(prefix, value)]
 

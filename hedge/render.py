@@ -48,24 +48,46 @@ def condor_rows(rec: Recommendation) -> list[tuple[str, str]]:
 
 def ladder_header() -> list[str]:
     """Column names of the ladder table."""
-    return ["layer", "expiry", "dte", "fwd", "strike", "vol", "price", "delta", "beta",
-            "contracts", "$/VIX pt", "cost"]
+    return ["layer", "action", "expiry", "dte", "fwd", "strike", "vol", "price", "delta",
+            "beta", "held", "buy", "sell", "contracts", "$/VIX pt", "cost", "stress gain"]
 
 
 def ladder_rows(rec: Recommendation) -> list[list[str]]:
-    """One row per lit layer."""
-    return [[la.name, str(la.expiry), str(la.dte), f"{la.forward:.2f}", f"{la.strike:g}",
-             f"{la.vol:.2f}", f"{la.price:.2f}", f"{la.delta:.3f}", f"{la.beta:.2f}",
-             str(la.contracts), f"{la.dollar_per_vix_point:,.0f}", f"{la.cost:,.0f}"]
+    """One row per layer bought, held or sold."""
+    return [[la.name, la.action, str(la.expiry), str(la.dte), f"{la.forward:.2f}",
+             f"{la.strike:g}", f"{la.vol:.2f}", f"{la.price:.2f}", f"{la.delta:.3f}",
+             f"{la.beta:.2f}", str(la.held_contracts), str(la.buy_contracts),
+             str(la.sell_contracts), str(la.contracts), f"{la.dollar_per_vix_point:,.0f}",
+             f"{la.cost:,.0f}", _fmt(la.stress_gain)]
             for la in rec.ladder.layers]
 
 
 def coverage_line(rec: Recommendation) -> str:
-    """Coverage reached vs target."""
+    """Coverage reached vs target, in the sizing's terms."""
     lad = rec.ladder
-    return (f"coverage: ${lad.reached_dollars:,.0f} per VIX point vs target "
-            f"${lad.target_dollars:,.0f} ({lad.target_pct:.0%} of reference $ vega); "
-            f"within band: {_fmt(lad.within_band)}; debit ${lad.debit:,.0f}")
+    if lad.status == "unknown":
+        held = ", ".join(f"{p.name} {p.contracts}x {p.strike:g} {p.expiry}"
+                         for p in lad.positions) or "nothing"
+        return f"ladder UNKNOWN (not sized; see rules); held: {held}"
+    if lad.sizing == "stress":
+        cov = "?" if lad.stress_coverage is None else f"{lad.stress_coverage:.0%}"
+        head = (f"stress coverage {cov} vs target {lad.target_pct:.0%}: ladder gains "
+                f"${_fmt(lad.stress_gain)} where the reference condor loses "
+                f"${_fmt(lad.stress_loss)}")
+    else:
+        head = (f"coverage: ${lad.reached_dollars:,.0f} per VIX point vs target "
+                f"${lad.target_dollars:,.0f} ({lad.target_pct:.0%} of reference $ vega)")
+    return (f"{head}; within band: {_fmt(lad.within_band)}; purchases ${lad.debit:,.0f}, "
+            f"sales ${lad.proceeds:,.0f}")
+
+
+def prior_line(rec: Recommendation) -> list[str]:
+    """The previous session's condor as settled, when known."""
+    p = rec.prior
+    if p is None:
+        return []
+    return [f"previous condor settled {p.settled_on} at SPX {_fmt(p.spx_close)}: "
+            f"P&L ${_fmt(p.pnl)} ({'loss' if p.lost else 'no loss'}; risk {p.risk_pct:.3%})"]
 
 
 def reason_lines(rec: Recommendation) -> list[str]:
@@ -76,7 +98,7 @@ def reason_lines(rec: Recommendation) -> list[str]:
              + "]" for r in rec.rules]
     unknown = [f"unknown features: {', '.join(rec.unknown_features)}"] if rec.unknown_features \
         else []
-    return caps + rules + unknown
+    return prior_line(rec) + caps + rules + unknown
 
 
 def render_table(rec: Recommendation) -> Group:

@@ -8,13 +8,20 @@ counts as not lit for decisions, and the reasons say which inputs were unknown.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
 
+from features.config import RegimeConfig, TermStructureConfig
+from features.macro import SIGNALS as SECOND_ENGINE_SIGNALS
+from features.regime import vix_regime as regime_expr
 from hedge.document import RuleFired, Signal, Value
 from hedge.policy import Policy
+
+# The regime bounds and the steep slope are feature thresholds: one definition, features.config.
+REGIME = RegimeConfig()
+TERM_STRUCTURE = TermStructureConfig()
 
 Row = Mapping[str, Any]
 
@@ -49,21 +56,19 @@ def flag(row: Row, name: str) -> bool | None:
     return None if v is None else bool(v)
 
 
-def unknown_features(row: Row) -> list[str]:
-    """Engine inputs missing or null in the row."""
-    return [f for f in FEATURES if row.get(f) is None]
+def unknown_features(row: Row, signals: Sequence[Signal] = ()) -> list[str]:
+    """Engine inputs missing or null in the row, then any other null input of a signal."""
+    names = [f for f in FEATURES if row.get(f) is None]
+    extra = [k for s in signals for k, v in s.inputs.items() if v is None]
+    return names + [k for k in dict.fromkeys(extra) if k not in names]
 
 
-def vix_regime(vix: float | None, policy: Policy) -> str:
-    """The regime (calm, normal, elevated, extreme) of VIX under the policy; unknown if None."""
-    r = policy.regime
+def vix_regime(vix: float | None, cfg: RegimeConfig = REGIME) -> str:
+    """The regime of VIX by the features' own rule (features.regime); unknown if None."""
     if vix is None:
         return "unknown"
-    if vix >= r.extreme_from:
-        return "extreme"
-    if vix >= r.elevated_from:
-        return "elevated"
-    return "normal" if vix >= r.normal_from else "calm"
+    got: str = pl.DataFrame({"vix": [float(vix)]}).select(regime_expr(cfg)).item()
+    return got
 
 
 def _any3(values: list[bool | None]) -> bool | None:
@@ -109,11 +114,28 @@ def vix_rsi_high(row: Row, policy: Policy) -> Signal:
                    vix_rsi_14=rsi)
 
 
-def second_engine(row: Row, at_least: int, layer: str) -> Signal:
-    """Second Engine: second_engine_score at or above ``at_least``."""
+def second_engine_floor(row: Row) -> float | None:
+    """second_engine_score, else (a signal unknown) how many are known lit, if any.
+
+    The score is null while any of its signals is unknown, but the lit ones still count:
+    the score is at least that many.
+    """
     score = number(row, "second_engine_score")
-    return _signal(f"second_engine_{at_least}", layer, _cmp(score, ">=", at_least), score,
-                   f"second_engine_score >= {at_least}", second_engine_score=score)
+    lit = sum(flag(row, s) is True for s in SECOND_ENGINE_SIGNALS)
+    return score if score is not None else (float(lit) if lit else None)
+
+
+def second_engine(row: Row, at_least: int, layer: str) -> Signal:
+    """Second Engine: second_engine_score at or above ``at_least``.
+
+    Known while a signal is unknown too, when the ones known to be lit already reach it.
+    """
+    score, floor = number(row, "second_engine_score"), second_engine_floor(row)
+    known = score is not None or (floor is not None and floor >= at_least)
+    value = floor if known else None
+    return _signal(f"second_engine_{at_least}", layer, _cmp(value, ">=", at_least), value,
+                   f"second_engine_score >= {at_least}", second_engine_score=score,
+                   second_engine_lit=floor)
 
 
 def spx_rsi_extreme_in_contango(row: Row, policy: Policy) -> Signal:
@@ -139,9 +161,9 @@ def vix_extreme(row: Row, policy: Policy) -> Signal:
                    vix_close=vix)
 
 
-def ts_slope_steep(row: Row, policy: Policy) -> Signal:
-    """Coverage modifier: term structure steeper than the policy slope (VX2 - VX1 points)."""
-    slope, thr = number(row, "ts_slope_12"), policy.signals.steep_slope
+def ts_slope_steep(row: Row, cfg: TermStructureConfig = TERM_STRUCTURE) -> Signal:
+    """Coverage modifier: term structure steeper than the features' slope (VX2 - VX1 points)."""
+    slope, thr = number(row, "ts_slope_12"), cfg.steep_slope_points
     return _signal("ts_slope_steep", None, _cmp(slope, ">", thr), slope,
                    f"ts_slope_12 > {thr:g}", ts_slope_12=slope)
 
@@ -167,7 +189,7 @@ def evaluate_signals(row: Row, policy: Policy) -> list[Signal]:
         boolean_signal(row, "ts_macd_cross_up", "L2"),
         second_engine(row, 2, "L2"),
         vix_extreme(row, policy),
-        ts_slope_steep(row, policy),
+        ts_slope_steep(row),
         rsi_normalised(row, policy),
     ]
 
@@ -180,6 +202,19 @@ def lit_triggers(signals: list[Signal]) -> list[str]:
 def signal(signals: list[Signal], name: str) -> Signal:
     """The signal called ``name``."""
     return next(s for s in signals if s.name == name)
+
+
+def layer_states(signals: list[Signal], policy: Policy) -> dict[str, bool | None]:
+    """Each layer lit (True), unlit (False) or unknown (None: a trigger's input is unknown)."""
+    lit, _ = lit_layers(signals, policy)
+    states: dict[str, bool | None] = {}
+    any_unknown = any(s.lit is None for s in signals if s.layer is not None)
+    for layer in policy.ladder.layers:
+        mine = [s.lit for s in signals if s.layer == layer.name]
+        # A trigger blocked by confirmation might have passed had the unknown signals been known.
+        unknown = None in mine or (True in mine and any_unknown)
+        states[layer.name] = True if layer.name in lit else (None if unknown else False)
+    return states
 
 
 def lit_layers(signals: list[Signal], policy: Policy) -> tuple[list[str], list[RuleFired]]:

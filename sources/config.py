@@ -16,7 +16,14 @@ from string import Formatter
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from storage.errors import PipelineError
 from storage.paths import safe_segment
@@ -73,6 +80,7 @@ class HttpConfig(_Strict):
 
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
+    total_timeout: float = 120.0
     retries: int = 4
     backoff_base: float = 0.5
     backoff_max: float = 30.0
@@ -180,6 +188,12 @@ class FredConfig(_Strict):
             ) from None
 
 
+class QuarantineConfig(_Strict):
+    """How many rows failing row-level checks a partition may lose before it is refused."""
+
+    max_row_share: float = Field(default=0.01, ge=0.0, le=1.0)
+
+
 class SourcesConfig(_Strict):
     """The whole sources config."""
 
@@ -190,6 +204,7 @@ class SourcesConfig(_Strict):
     breadth: BreadthConfig = BreadthConfig()
     calendar: CalendarConfig = CalendarConfig()
     fred: FredConfig
+    quarantine: QuarantineConfig = QuarantineConfig()
 
 
 # -- loading ----------------------------------------------------------------------------

@@ -11,13 +11,14 @@ import datetime as dt
 import email.utils
 import random
 import re
+import socket
 import threading
 import time
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 from urllib.request import url2pathname
 
 import requests
@@ -32,6 +33,7 @@ _SECRET = re.compile(r"(?i)(api_key=)[^&#]*")
 _TRANSIENT = (requests.ConnectionError, requests.Timeout,
               requests.exceptions.ChunkedEncodingError)
 REFUSED = "refused connections"  # in the message of a host that refused every attempt
+_VALIDATOR_HEADERS = {"etag": "ETag", "last_modified": "Last-Modified"}
 _HTML = re.compile(rb"^\s*(<!doctype\s+html|<html|<head|<body)", re.IGNORECASE)
 
 
@@ -49,8 +51,15 @@ def user_agent() -> str:
     return f"alvh/{version}"
 
 
-def redact(url: str) -> str:
-    """``url`` with any ``api_key`` value hidden, for messages, logs and raw metadata."""
+def redact(url: str, secrets: Iterable[str] = ()) -> str:
+    """``url`` (or any text) with ``api_key`` values and every known secret hidden.
+
+    A secret is hidden by value, as given and URL-encoded, so a template that passes it under
+    another parameter name or in the path does not leak it into messages, logs or metadata.
+    """
+    for secret in secrets:
+        for form in {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}:
+            url = url.replace(form, "***")
     return _SECRET.sub(r"\1***", url)
 
 
@@ -66,9 +75,10 @@ class Fetched:
     not_modified: bool = False
 
     def meta(self) -> dict[str, object]:
-        """The metadata ``Lake.save_raw`` keeps beside the payload."""
+        """The metadata ``Lake.save_raw`` keeps beside the payload, validators included."""
+        validators = {k: self.headers.get(h) for k, h in _VALIDATOR_HEADERS.items()}
         return {"url": self.url, "fetched_at": self.fetched_at.isoformat(),
-                "status": self.status}
+                "status": self.status} | {k: v for k, v in validators.items() if v}
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,14 @@ class Validators:
 
     etag: str | None = None
     last_modified: str | None = None
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, object]) -> Validators | None:
+        """The validators a raw ``.meta.json`` recorded, or None when it has none."""
+        etag, modified = meta.get("etag"), meta.get("last_modified")
+        if not etag and not modified:
+            return None
+        return cls(str(etag) if etag else None, str(modified) if modified else None)
 
     def headers(self) -> dict[str, str]:
         """Conditional-request headers for these validators."""
@@ -172,6 +190,7 @@ class HttpClient:
         *,
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
+        total_timeout: float = 120.0,
         retries: int = 4,
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
@@ -187,9 +206,13 @@ class HttpClient:
 
         ``min_interval`` maps host names to the minimum seconds between requests (FRED's
         hosts default to 0.5 s). ``validators`` may be pre-filled (for example from the
-        raw archive) so that conditional GETs survive a restart.
+        raw archive) so that conditional GETs survive a restart. ``total_timeout`` bounds a
+        whole request (connect, headers and body): a server trickling bytes cannot hold it.
+        Validators are kept by redacted URL, the form the raw archive records.
         """
         self.timeout = (connect_timeout, read_timeout)
+        self.total_timeout = total_timeout
+        self.secrets: set[str] = set()
         self.retries = retries
         self.backoff_base, self.backoff_max = backoff_base, backoff_max
         self.retry_after_max = retry_after_max
@@ -204,6 +227,15 @@ class HttpClient:
         # Hosts that refused every attempt: later URLs there fail at once, so a source whose
         # server is down costs one URL's retries, not one per symbol or series.
         self.refused: dict[str, str] = {}
+
+    def hide(self, secret: str | None) -> None:
+        """Redact ``secret``'s value from every URL, message and metadata from now on."""
+        if secret:
+            self.secrets.add(secret)
+
+    def redact(self, text: str) -> str:
+        """``text`` with api keys and this client's secrets hidden."""
+        return redact(text, self.secrets)
 
     def close(self) -> None:
         """Release the pooled connections."""
@@ -254,7 +286,7 @@ class HttpClient:
         return Fetched(payload, path.resolve().as_uri(), 200, self.clock())
 
     def _get_with_retries(self, url: str, *, source: str, conditional: bool) -> Fetched:
-        shown = redact(url)
+        shown = self.redact(url)
         host = urlsplit(url).netloc
         if host in self.refused:
             raise SourceUnavailable(f"source {source!r}, url {shown}: not tried, host {host} "
@@ -268,13 +300,13 @@ class HttpClient:
                 response = self._get(url, conditional=conditional)
             except _TRANSIENT as e:
                 # requests repeats the URL (query and key included) in its messages.
-                last_error, delay = redact(f"{type(e).__name__}: {e}"), self.backoff(attempt)
+                last_error, delay = self.redact(f"{type(e).__name__}: {e}"), self.backoff(attempt)
                 refused = refused and isinstance(e, requests.ConnectionError) and not isinstance(
                     e, requests.Timeout)
                 continue
             except requests.RequestException as e:  # bad URL, redirect loop: retrying won't help
                 raise SourceDataError(
-                    f"source {source!r}, url {shown}: {redact(f'{type(e).__name__}: {e}')}"
+                    f"source {source!r}, url {shown}: {self.redact(f'{type(e).__name__}: {e}')}"
                 ) from e
             refused = False
             done = self._outcome(response, url, shown, source=source)
@@ -292,10 +324,36 @@ class HttpClient:
             f"last error: {last_error}")
 
     def _get(self, url: str, *, conditional: bool) -> requests.Response:
+        """The response with its body read, within ``total_timeout`` from the first byte sent.
+
+        Per-read timeouts alone let a server trickling a byte a second hold a fetch forever:
+        a watchdog shuts the socket down at the deadline, and the read fails as a Timeout.
+        """
         self.limiter.wait(urlsplit(url).hostname or "")
-        remembered = self.validators.get(url) if conditional else None
+        remembered = self.validators.get(self.redact(url)) if conditional else None
         headers = remembered.headers() if remembered else {}
-        return self.session.get(url, headers=headers, timeout=self.timeout)
+        expired = threading.Event()
+        holder: list[requests.Response] = []
+        watchdog = threading.Timer(self.total_timeout, _abort, (expired, holder))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            response = self.session.get(url, headers=headers, timeout=self.timeout, stream=True)
+            holder.append(response)
+            if expired.is_set():
+                _abort(expired, holder)
+            response.content  # noqa: B018  (reads the body under the watchdog)
+        except Exception as e:  # a socket shut under a read fails in several ways
+            if expired.is_set():
+                raise requests.Timeout(f"no complete answer within {self.total_timeout:g} s "
+                                       "(total timeout)") from e
+            raise
+        finally:
+            watchdog.cancel()
+        if expired.is_set():
+            raise requests.Timeout(f"no complete answer within {self.total_timeout:g} s "
+                                   "(total timeout)")
+        return response
 
     def _outcome(
         self, response: requests.Response, url: str, shown: str, *, source: str
@@ -315,7 +373,7 @@ class HttpClient:
     def _remember(self, url: str, response: requests.Response) -> None:
         etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
         if etag or modified:
-            self.validators[url] = Validators(etag, modified)
+            self.validators[self.redact(url)] = Validators(etag, modified)
 
     def _retry_delay(self, response: requests.Response, attempt: int) -> float:
         """Retry-After when the server gives one (capped), else the jittered backoff."""
@@ -323,6 +381,22 @@ class HttpClient:
         if after is None:
             return self.backoff(attempt)
         return min(after, self.retry_after_max)
+
+
+def _abort(expired: threading.Event, holder: list[requests.Response]) -> None:
+    """Mark the deadline passed and shut the response's socket, unblocking any read."""
+    expired.set()
+    for response in holder:
+        sock = getattr(getattr(response.raw, "_connection", None), "sock", None)
+        if sock is None:
+            sock = getattr(getattr(getattr(response.raw, "_fp", None), "fp", None), "raw", None)
+            sock = getattr(sock, "_sock", None)
+        try:
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        response.close()
 
 
 def _headers(response: requests.Response) -> Mapping[str, str]:

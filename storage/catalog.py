@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
 import uuid
 from collections.abc import Iterable, Mapping
@@ -11,11 +13,12 @@ import polars as pl
 
 from storage import schemas
 from storage.errors import PipelineError
-from storage.lake import DATA_FILE, Lake
+from storage.lake import Lake, Snapshot
 from storage.paths import safe_segment
 
 CATALOG_FILE = "alvh.duckdb"
 _STAMP_COLUMNS = ("ingested_at", "computed_at")
+_BUILDING = ".building"
 
 
 def catalog_path(lake: Lake) -> str:
@@ -32,22 +35,30 @@ def _duck_type(dtype: pl.DataType) -> str:
     }[dtype]
 
 
-def view_sql(lake: Lake, t: schemas.Table) -> str:
-    """``CREATE VIEW`` for one table: a glob over its published files, typed as declared.
+def view_sql(lake: Lake, t: schemas.Table, files: list[str]) -> str:
+    """``CREATE VIEW`` for one table over ``files`` (its current snapshot), typed as declared.
 
-    The glob picks up partitions written after publishing; temporary files never match it.
+    Paths are relative to the lake home: a reader resolves them through DuckDB's
+    ``file_search_path`` (set by ``connect_readonly``), so a copied or moved lake reads its own
+    files. A view lists its files rather than globbing the folder, so it shows exactly the
+    table version the catalog pinned, never files of a newer or half-done commit.
     """
     cols = ", ".join(f'CAST("{c}" AS {_duck_type(d)}) AS "{c}"' for c, d in t.columns.items())
-    if not lake.partitions(t.name):
+    if not files:
         empty = ", ".join(f'CAST(NULL AS {_duck_type(d)}) AS "{c}"' for c, d in t.columns.items())
         return f"CREATE VIEW {t.name} AS SELECT {empty} WHERE false"
-    depth = "/".join(["*"] * len(t.partition_by))
-    glob = lake.path("tables", t.name, depth, DATA_FILE).replace("'", "''")
+    listed = ", ".join("'" + relative(lake, f).replace("'", "''") + "'" for f in files)
     hive = ", ".join(
         f"'{k}': {_duck_type(t.columns.get(k, pl.Int32()))}" for k in t.partition_by
     )
-    return (f"CREATE VIEW {t.name} AS SELECT {cols} FROM read_parquet('{glob}', "
+    return (f"CREATE VIEW {t.name} AS SELECT {cols} FROM read_parquet([{listed}], "
             f"hive_partitioning = true, hive_types = {{{hive}}})")
+
+
+def relative(lake: Lake, path: str) -> str:
+    """``path`` relative to the lake home (paths outside it are kept as given)."""
+    prefix = lake.root.rstrip("/") + "/"
+    return path[len(prefix):] if path.startswith(prefix) else path
 
 
 def status_sql(t: schemas.Table) -> str:
@@ -75,22 +86,12 @@ def publish_catalog(lake: Lake, extra_sql: Iterable[str] = (),
         The catalog's path.
     """
     target = catalog_path(lake)
-    tmp = f"{target}.{uuid.uuid4().hex}.building"
+    remove_leftovers(target)
+    tmp = f"{target}.{os.getpid()}.{uuid.uuid4().hex}{_BUILDING}"
     os.makedirs(os.path.dirname(target), exist_ok=True)
     try:
         with duckdb.connect(tmp) as con:
-            declared = schemas.all_tables()
-            for t in declared:
-                con.execute(view_sql(lake, t))
-            con.execute("CREATE TABLE table_status AS " +
-                        " UNION ALL ".join(status_sql(t) for t in declared))
-            for name, frame in (tables or {}).items():
-                con.register("_incoming", frame.to_arrow())
-                con.execute(f"CREATE TABLE {safe_segment(name, 'table')} AS "
-                            "SELECT * FROM _incoming")
-                con.unregister("_incoming")
-            for stmt in extra_sql:
-                con.execute(stmt)
+            populate(con, lake, current_snapshots(lake), extra_sql, tables)
             con.execute("CHECKPOINT")
         os.replace(tmp, target)
     finally:
@@ -100,9 +101,94 @@ def publish_catalog(lake: Lake, extra_sql: Iterable[str] = (),
     return target
 
 
+def catalog_versions(lake: Lake) -> dict[str, int | None] | None:
+    """The table versions the catalog pins; None when there is no readable catalog."""
+    path = catalog_path(lake)
+    if not os.path.exists(path):
+        return None
+    try:
+        with duckdb.connect(path, read_only=True) as con:
+            rows = con.execute("SELECT table_name, version FROM table_versions").fetchall()
+    except duckdb.Error:  # an older or damaged catalog: a new one replaces it
+        return None
+    return dict(rows)
+
+
+def current_versions(lake: Lake) -> dict[str, int | None]:
+    """Every declared table's current version (None for a table with no Delta log)."""
+    return {name: s.version for name, s in current_snapshots(lake).items()}
+
+
+def current_snapshots(lake: Lake) -> dict[str, Snapshot]:
+    """Every declared table's current version and files."""
+    return {t.name: lake.snapshot(t.name) for t in schemas.all_tables()}
+
+
+def populate(con: duckdb.DuckDBPyConnection, lake: Lake, pinned: Mapping[str, Snapshot],
+             extra_sql: Iterable[str] = (),
+             tables: Mapping[str, pl.DataFrame] | None = None) -> None:
+    """Create the catalog's objects on ``con`` (views pinned to ``pinned``, extras).
+
+    A view per table over its pinned files, ``table_versions``, ``table_status``, the small
+    ``tables`` and the ``extra_sql``.
+    """
+    con.execute("SET GLOBAL file_search_path = ?", [lake.root])
+    declared = schemas.all_tables()
+    for t in declared:
+        con.execute(view_sql(lake, t, pinned[t.name].files))
+    con.execute(f"CREATE TABLE table_versions AS {versions_sql(lake, pinned)}")
+    con.execute("CREATE TABLE table_status AS " +
+                " UNION ALL ".join(status_sql(t) for t in declared))
+    for name, frame in (tables or {}).items():
+        con.register("_incoming", frame.to_arrow())
+        con.execute(f"CREATE TABLE {safe_segment(name, 'table')} AS SELECT * FROM _incoming")
+        con.unregister("_incoming")
+    for stmt in extra_sql:
+        con.execute(stmt)
+
+
+def versions_sql(lake: Lake, pinned: Mapping[str, Snapshot]) -> str:
+    """A ``SELECT`` of each table's pinned version and file count, for ``table_versions``."""
+    rows = " UNION ALL ".join(
+        f"SELECT '{name}' AS table_name, CAST({'NULL' if s.version is None else s.version} "
+        f"AS BIGINT) AS version, {len(s.files)} AS files" for name, s in pinned.items())
+    return rows
+
+
+def remove_leftovers(target: str) -> list[str]:
+    """Delete the half-built catalogs (and their WAL) of publishes that were killed.
+
+    A file is a leftover when the process named in it is gone (or, from older versions,
+    when it names none); a concurrent publish still running keeps its file.
+    """
+    removed = []
+    for path in glob.glob(f"{glob.escape(target)}.*{_BUILDING}*"):
+        if not _owner_alive(path.removeprefix(f"{target}.")):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+                removed.append(path)
+    return removed
+
+
+def _owner_alive(suffix: str) -> bool:
+    """True when ``<pid>.<uuid>.building`` names a live process."""
+    pid = suffix.split(".")[0]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def connect_readonly(lake: Lake) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the published catalog."""
+    """A read-only connection to the published catalog, its paths rebased on this home."""
     path = catalog_path(lake)
     if not os.path.exists(path):
         raise PipelineError(f"no catalog at {path}: run `alvh publish` or `alvh nightly` first")
-    return duckdb.connect(path, read_only=True)
+    con = duckdb.connect(path, read_only=True)
+    con.execute("SET GLOBAL file_search_path = ?", [lake.root])
+    return con

@@ -1,14 +1,14 @@
-"""The Parquet lake: atomic partition writes, lazy scans, raw archive and quarantine."""
+"""The lake: Delta tables (one commit per command), lazy scans, raw archive and quarantine."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 import os
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import fsspec
@@ -16,13 +16,23 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+from deltalake import DeltaTable
 from fsspec.implementations.local import LocalFileSystem
 
-from storage import schemas
+from storage import delta, schemas
+from storage.delta import ConcurrentWriteError
 from storage.errors import SchemaError
 from storage.paths import safe_segment
 
 DATA_FILE = "data.parquet"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One version of a table: its number (None before Delta) and its data files."""
+
+    version: int | None
+    files: list[str]
 
 
 class Lake:
@@ -36,6 +46,7 @@ class Lake:
         self.local = isinstance(self.fs, LocalFileSystem)
         self.root = os.path.abspath(path) if self.local else path.rstrip("/")
         self.url = self.root if self.local else f"{self.fs.protocol[0]}://{self.root}"
+        self.delta_options = delta.options(storage_options or {})
 
     # -- paths --------------------------------------------------------------------------
     def path(self, *segments: str) -> str:
@@ -81,10 +92,20 @@ class Lake:
         finally:
             os.close(dir_fd)
 
+    def table_uri(self, table: str) -> str:
+        """The Delta table's URI (a local path, or ``s3://bucket/...``)."""
+        path = self.path("tables", safe_segment(table, "table"))
+        return path if self.local else f"{self.fs.protocol[0]}://{path}"
+
+    def delta(self, table: str, version: int | None = None,
+              as_of: dt.datetime | None = None) -> DeltaTable | None:
+        """The table's Delta handle (latest, at ``version`` or as of a time); None if absent."""
+        return delta.open_table(self.table_uri(table), self.delta_options, version, as_of)
+
     def write_partition(
         self, table: str, partition: Mapping[str, object], frame: pl.DataFrame
     ) -> str:
-        """Replace one partition of ``table`` with ``frame``, atomically.
+        """Replace one partition of ``table`` with ``frame``, in one Delta commit.
 
         Args:
             table: a declared table name.
@@ -92,68 +113,172 @@ class Lake:
             frame: the partition's complete contents.
 
         Returns:
-            The path written.
+            The partition's folder.
 
         Raises:
             SchemaError: a missing or mistyped column, duplicate keys, or rows that belong to
                 another partition; nothing is written.
             UnsafePathError: a partition value that could escape the lake.
+            ConcurrentWriteError: another writer changed the partition meanwhile; this
+                frame was not written (it would have discarded that change).
         """
         t = schemas.get(table)
         target = self.partition_dir(table, partition)
         frame = t.conform(frame)
         _check_rows_in_partition(t, partition, frame)
         _check_unique_keys(t, frame)
-        frame = frame.sort(list(t.keys))
-        hive_cols = [k for k in t.partition_by if k in t.columns]
-        self.put_bytes(f"{target}/{DATA_FILE}", _parquet_bytes(frame.drop(hive_cols)))
-        return f"{target}/{DATA_FILE}"
+        base = self._writable(table)
+        if _same_rows(t, self._rows(t, base, [dict(partition)]), frame):
+            return target  # re-running a day: no new version, no new files
+        self._commit_or_refuse(t, base, frame, [dict(partition)], "write_partition")
+        return target
 
     def upsert(self, table: str, frame: pl.DataFrame) -> list[dict[str, object]]:
-        """Merge ``frame`` into ``table`` by key, rewriting only the partitions it touches.
+        """Merge ``frame`` into ``table`` by key: one Delta commit over every partition touched.
 
-        New rows replace stored rows with the same key; every other stored row stays.
+        New rows replace stored rows with the same key; every other stored row stays. When
+        another writer commits to the same partitions first, the merge is redone on its
+        version (both changes kept); after ``COMMIT_RETRIES`` lost races it is refused.
 
         Returns:
             The partitions written, as dicts.
+
+        Raises:
+            ConcurrentWriteError: the retries ran out; nothing of ``frame`` was written.
         """
         t = schemas.get(table)
         frame = t.conform(frame)
-        written = []
-        for part in iter_partitions(t, frame):
-            new = frame.filter(in_partition(t, part))
-            old = self.read_partition(table, part)
-            if old is not None:
-                new = pl.concat([old.join(new, on=list(t.keys), how="anti"), new])
-            self.write_partition(table, part, new)
-            written.append(part)
-        return written
+        _check_unique_keys(t, frame)
+        parts = self._checked_partitions(t, frame)
+        for _ in range(delta.COMMIT_RETRIES):
+            base = self._writable(table)
+            old = self._rows(t, base, parts)
+            merged = pl.concat([old.join(frame, on=list(t.keys), how="anti"), frame])
+            if _same_rows(t, old, merged):
+                return parts  # nothing changes: no empty commit, no new files
+            try:
+                self._commit(t, base, merged.sort(list(t.keys)), parts, "upsert")
+                return parts
+            except Exception as e:
+                if not delta.is_conflict(e):
+                    raise
+        raise ConcurrentWriteError(
+            f"table {table}: {delta.COMMIT_RETRIES} concurrent commits to partitions "
+            f"{parts[:3]} won the race; upsert not written (run the command again)")
 
     def replace(self, table: str, frame: pl.DataFrame) -> list[dict[str, object]]:
-        """Make ``frame`` the whole of ``table``: write each of its partitions, then drop the rest.
+        """Make ``frame`` the whole of ``table`` in one Delta commit.
 
-        Build new, then swap, one partition at a time: every partition is replaced atomically
-        and stale ones are removed only after all new ones are in place, so a failure part way
-        leaves each partition at its old or its new version, never missing or half-written.
+        Readers see the old table or the new one, never a mix; the old version stays
+        readable (time travel) until vacuumed.
 
         Returns:
             The partitions written, as dicts.
+
+        Raises:
+            ConcurrentWriteError: another writer committed meanwhile; nothing was written.
         """
         t = schemas.get(table)
         frame = t.conform(frame)
         _check_unique_keys(t, frame)  # before any write: a bad frame leaves the table as it is
-        parts = list(iter_partitions(t, frame))
-        kept = {self.partition_dir(table, p) + f"/{DATA_FILE}" for p in parts}
-        stale = [f for f in self.partitions(table) if f not in kept]
-        for part in parts:
-            self.write_partition(table, part, frame.filter(in_partition(t, part)))
-        for path in stale:
-            self.fs.rm(path)
+        parts = self._checked_partitions(t, frame)
+        self._commit_or_refuse(t, self._writable(table), frame, None, "replace")
         return parts
+
+    def _checked_partitions(self, t: schemas.Table, frame: pl.DataFrame
+                            ) -> list[dict[str, object]]:
+        """The partitions of ``frame``, after checking each value is a safe folder name."""
+        parts = list(iter_partitions(t, frame))
+        for part in parts:
+            self.partition_dir(t.name, part)  # raises UnsafePathError
+        return parts
+
+    def _commit_or_refuse(self, t: schemas.Table, base: DeltaTable | None, frame: pl.DataFrame,
+                          parts: list[dict[str, object]] | None, operation: str) -> None:
+        """Commit ``frame`` on ``base``, or refuse it when another writer got there first.
+
+        Redoing such a write on the new version would discard the other writer's change.
+        """
+        try:
+            self._commit(t, base, frame.sort(list(t.keys)), parts, operation)
+        except Exception as e:
+            if not delta.is_conflict(e):
+                raise
+            where = "the whole table" if parts is None else f"partition(s) {parts[:3]}"
+            raise ConcurrentWriteError(
+                f"table {t.name}: another writer committed to {where} meanwhile; "
+                f"{operation} not written (run the command again)") from e
+
+    def _commit(self, t: schemas.Table, base: DeltaTable | None, frame: pl.DataFrame,
+                parts: list[dict[str, object]] | None, operation: str) -> None:
+        delta.commit(self.table_uri(t.name), self.delta_options, t, base, frame,
+                     parts, operation)
+
+    def _writable(self, table: str) -> DeltaTable | None:
+        """The latest version to commit on, converting a pre-Delta table first."""
+        base = self.delta(table)
+        if base is None and self.legacy_files(table):
+            self.convert(table)
+            base = self.delta(table)
+        return base
+
+    def _rows(self, t: schemas.Table, base: DeltaTable | None,
+              parts: list[dict[str, object]]) -> pl.DataFrame:
+        """The rows of ``parts`` in version ``base`` (empty when the table is new)."""
+        if base is None:
+            return t.empty()
+        files = [f for p in parts for f in _partition_files(self, t, base, p)]
+        return self.scan(t.name, files=files).collect() if files else t.empty()
+
+    def convert(self, table: str) -> int:
+        """Turn a pre-Delta (hive Parquet) table into a Delta table in place; its row count.
+
+        The Delta files are written beside the old ``data.parquet`` files, and the table
+        becomes Delta only when its first commit lands; the old files are deleted after it.
+        A crash before the commit leaves the old table readable as it was (plus orphan
+        files); after it, the Delta table holds exactly the old rows.
+        """
+        files = self.legacy_files(table)
+        if not files:
+            return 0
+        t = schemas.get(table)
+        frame = self.scan(table, files=files).collect()
+        if self.delta(table) is None:
+            self._commit(t, None, frame.sort(list(t.keys)), None, "migrate")
+        for path in files:
+            self.fs.rm(path)
+        return frame.height
+
+    def vacuum(self, table: str, retention_hours: float) -> list[str]:
+        """Delete the files no version younger than ``retention_hours`` needs; their paths.
+
+        Old versions stay readable (time travel) for the retention period; a version whose
+        files are vacuumed can no longer be read.
+        """
+        base = self.delta(table)
+        if base is None:
+            return []
+        return list(base.vacuum(retention_hours=int(retention_hours), dry_run=False,
+                                enforce_retention_duration=False))
+
+    def history(self, table: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """The table's commits, newest first: version, time, operation, rows at that version."""
+        base = self.delta(table)
+        if base is None:
+            return []
+        out = delta.history(base, limit)
+        for entry in out:
+            at = self.delta(table, version=entry["version"])
+            entry["rows"] = delta.row_count(at) if at is not None else None
+        return out
 
     # -- reading ------------------------------------------------------------------------
     def partitions(self, table: str) -> list[str]:
-        """Paths of every published data file of ``table`` (never a temporary file)."""
+        """Paths of the data files of ``table``'s current version (never uncommitted ones)."""
+        return self.snapshot(table).files
+
+    def legacy_files(self, table: str) -> list[str]:
+        """The ``data.parquet`` files of a pre-Delta (hive Parquet) table, if it is one."""
         base = self.path("tables", safe_segment(table, "table"))
         levels = len(schemas.get(table).partition_by)
         if self.local:
@@ -162,17 +287,27 @@ class Lake:
         depth = "/".join(["*"] * levels)
         return sorted(self.fs.glob(f"{base}/{depth}/{DATA_FILE}"))
 
+    def snapshot(self, table: str, version: int | None = None,
+                 as_of: dt.datetime | None = None) -> Snapshot:
+        """A version of ``table`` and its data files (current, ``version`` or at ``as_of``).
+
+        A pre-Delta table is version None; a table that did not exist (yet) has no files.
+        """
+        base = self.delta(table, version, as_of)
+        if base is None:  # no Delta log: a table not yet converted is read as it was
+            current = version is None and as_of is None
+            return Snapshot(None, self.legacy_files(table) if current else [])
+        return Snapshot(base.version(), sorted(self._local_uri(u) for u in base.file_uris()))
+
+    def _local_uri(self, uri: str) -> str:
+        """A file URI as the rest of the lake names paths (fsspec's, without a scheme)."""
+        return uri if self.local else uri.split("://", 1)[-1]
+
     def read_partition(self, table: str, partition: Mapping[str, object]) -> pl.DataFrame | None:
-        """One partition as a frame in the table's schema, or None when absent."""
-        t = schemas.get(table)
-        path = f"{self.partition_dir(table, partition)}/{DATA_FILE}"
-        if not self.fs.exists(path):
-            return None
-        with self.fs.open(path, "rb") as fh:
-            frame = pl.read_parquet(fh)
-        hive = [pl.lit(v).cast(t.columns[k]).alias(k) for k, v in partition.items()
-                if k in t.columns]
-        return t.conform(frame.with_columns(hive))
+        """One partition of the current version as a frame, or None when absent."""
+        folder = self.partition_dir(table, partition) + "/"
+        files = [f for f in self.partitions(table) if f.startswith(folder)]
+        return self.scan(table, files=files).collect() if files else None
 
     def column_ranges(self, table: str, columns: Iterable[str]
                       ) -> dict[str, dict[str, tuple[Any, Any] | None]]:
@@ -237,6 +372,10 @@ class Lake:
     def save_raw(self, source: str, name: str, payload: bytes, meta: Mapping[str, Any]) -> str:
         """Keep a fetched payload exactly as received, with a ``.meta.json`` beside it.
 
+        A payload identical (same sha256) to one already kept for this source and name is
+        not stored again: only a ``.meta.json`` recording the re-fetch is written, its
+        ``payload`` naming the copy kept.
+
         Args:
             source: provider name (``cboe``, ``fred`` ...).
             name: file name as the provider names it.
@@ -244,9 +383,10 @@ class Lake:
             meta: at least ``url``, ``fetched_at`` (aware datetime or ISO text) and ``status``.
 
         Returns:
-            The payload's path. Earlier payloads are never overwritten.
+            The payload's path (the earlier copy for a re-fetch). Payloads are never
+            overwritten.
         """
-        return self._keep("raw", source, name, payload, dict(meta))
+        return self._keep("raw", source, name, payload, dict(meta), dedupe=True)
 
     def quarantine(
         self, source: str, name: str, payload: bytes, reason: str, *, at: dt.datetime
@@ -254,16 +394,59 @@ class Lake:
         """Keep rejected input with the reason it was rejected; returns its path."""
         return self._keep("quarantine", source, name, payload, {"reason": reason, "fetched_at": at})
 
-    def _keep(self, area: str, source: str, name: str, payload: bytes, meta: dict) -> str:
+    def _keep(self, area: str, source: str, name: str, payload: bytes, meta: dict,
+              dedupe: bool = False) -> str:
         at = meta["fetched_at"]
         at = dt.datetime.fromisoformat(at) if isinstance(at, str) else at
         sha = hashlib.sha256(payload).hexdigest()
+        folder = self.path(area, safe_segment(source, "source"))
         stem = f"{at.astimezone(dt.UTC):%H%M%S%f}_{sha[:12]}_{safe_segment(name)}"
-        path = self.path(area, safe_segment(source, "source"), f"{at:%Y-%m-%d}", stem)
+        path = f"{folder}/{at:%Y-%m-%d}/{stem}"
         meta |= {"sha256": sha, "bytes": len(payload), "fetched_at": at.isoformat(), "name": name}
-        self.put_bytes(path, payload)
+        kept = self._kept_copy(folder, sha, name) if dedupe else None
+        if kept is None:
+            self.put_bytes(path, payload)
+        meta["payload"] = kept or path
         self.put_bytes(f"{path}.meta.json", json.dumps(meta, indent=1, default=str).encode())
-        return path
+        return kept or path
+
+    def _kept_copy(self, folder: str, sha: str, name: str) -> str | None:
+        """The path of a payload with this sha256 and name already kept in ``folder``."""
+        for meta_path in self.fs.glob(f"{folder}/*/*_{sha[:12]}_{safe_segment(name)}.meta.json"):
+            meta = self._meta(meta_path)
+            if meta.get("sha256") == sha and self.fs.exists(meta.get("payload", meta_path[:-10])):
+                return str(meta.get("payload", meta_path[:-10]))
+        return None
+
+    def _meta(self, meta_path: str) -> dict[str, Any]:
+        with self.fs.open(meta_path, "rb") as fh:
+            return dict(json.load(fh))
+
+    def latest_raw(self, source: str, urls: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The newest raw ``.meta.json`` of each of ``urls`` (redacted, as recorded), by URL.
+
+        Newest first, stopping once every URL is found: a run reads a handful of small files,
+        not the whole archive. Each meta's ``payload`` names the bytes it describes.
+        """
+        wanted, found = set(urls), {}
+        folder = self.path("raw", safe_segment(source, "source"))
+        if not wanted or not self.fs.exists(folder):
+            return {}
+        metas = sorted((p for p in self.fs.find(folder) if p.endswith(".meta.json")),
+                       key=lambda p: p.split("/")[-2:], reverse=True)
+        for meta_path in metas:
+            meta = self._meta(meta_path)
+            url = meta.get("url")
+            if url in wanted and url not in found:
+                found[url] = meta | {"payload": meta.get("payload", meta_path[:-10])}
+                if len(found) == len(wanted):
+                    break
+        return found
+
+    def read_bytes(self, path: str) -> bytes:
+        """The bytes of a file in the lake (a raw payload, for instance)."""
+        with self.fs.open(path, "rb") as fh:
+            return bytes(fh.read())
 
     def list_area(self, area: str, source: str | None = None) -> list[str]:
         """Payload paths kept under ``raw`` or ``quarantine`` (optionally for one source)."""
@@ -304,10 +487,19 @@ def _partition_year(path: str) -> int:
     return int(segment.removeprefix("year="))
 
 
-def _parquet_bytes(frame: pl.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    frame.write_parquet(buf, compression="zstd", statistics=True)
-    return buf.getvalue()
+def _partition_files(lake: Lake, t: schemas.Table, base: DeltaTable,
+                     partition: Mapping[str, object]) -> list[str]:
+    """The data files of one partition in version ``base``."""
+    folder = lake.partition_dir(t.name, partition) + "/"
+    return [f for f in (lake._local_uri(u) for u in base.file_uris()) if f.startswith(folder)]
+
+
+def _same_rows(t: schemas.Table, old: pl.DataFrame, new: pl.DataFrame) -> bool:
+    """True when ``new`` holds exactly the rows of ``old`` (in any order)."""
+    if old.height != new.height:
+        return False
+    keys = list(t.keys)
+    return old.sort(keys).equals(new.sort(keys))
 
 
 def in_partition(t: schemas.Table, partition: Mapping[str, object]) -> pl.Expr:

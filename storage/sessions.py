@@ -36,3 +36,9 @@ def trading_days(start: dt.date, end: dt.date) -> pl.Series:
     """NYSE sessions in [start, end], as a Date series named ``date``."""
     days = nyse_sessions()
     return days.filter((days >= start) & (days <= end))
+
+
+@lru_cache(maxsize=1)
+def session_dates() -> tuple[dt.date, ...]:
+    """``nyse_sessions`` as a sorted tuple of dates, for ``bisect`` in per-day loops."""
+    return tuple(nyse_sessions().to_list())

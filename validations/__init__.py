@@ -17,9 +17,12 @@ from validations.gate import (  # noqa: E402
     validate,
     validate_lake,
 )
+from validations.row_quarantine import DroppedRows, DropPolicy  # noqa: E402
 from validations.suites import Rules, build_suite, registered_ranges  # noqa: E402
 
 __all__ = [
+    "DropPolicy",
+    "DroppedRows",
     "Failure",
     "GateResult",
     "Rules",

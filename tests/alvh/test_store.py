@@ -13,15 +13,15 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import alvh
-from flows.pipeline import FEATURES_ASOF, publish
-from flows.views import view_sql
-from storage.catalog import publish_catalog
+from flows.pipeline import publish
+from flows.views import catalog_extras
+from storage.catalog import connect_readonly, publish_catalog
 from storage.lake import Lake
 from tests.flows.demo_lake import DAY, START
 
 
 def catalog(lake: Lake) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(lake.path("alvh.duckdb"), read_only=True)
+    return connect_readonly(lake)  # the views' file paths are relative to the lake home
 
 
 @pytest.mark.parametrize("as_of", [DAY, DAY + dt.timedelta(days=2), dt.date(2026, 1, 19),
@@ -117,8 +117,9 @@ def test_the_store_follows_a_publish(demo_lake, tmp_path):
     store = alvh.open(lake.root)
     before = store.features()
     inode = os.stat(store.catalog).st_ino
-    summary = "CREATE VIEW v_backtest_summary AS SELECT 3 AS trades"
-    publish_catalog(lake, extra_sql=[FEATURES_ASOF, *view_sql(), summary])
+    summary = "CREATE OR REPLACE VIEW v_backtest_summary AS SELECT 3 AS trades"
+    extra, tables = catalog_extras()
+    publish_catalog(lake, extra_sql=[*extra, summary], tables=tables)
     assert os.stat(store.catalog).st_ino != inode
     # The same store now reads the new file (DuckDB's per-path instance cache would not).
     assert store.backtest_summary()["trades"].to_list() == [3]

@@ -26,6 +26,8 @@ UTC_TS = pl.Datetime("us", "UTC")
 INDEX_SYMBOLS = ("SPX", "VIX", "VIX3M", "VVIX")
 VIX1D_PANEL = ("cboe", "cboe_volatility_panel_heliar.csv")
 VX_FILE = ("vx_futures", "cfe_vx_all_monthly_contracts_2013_2025.csv")
+# Every CFE-layout VX file: per-contract files 2006-2015, then the combined 2013-2025 file.
+VX_HISTORY = ("cfe_2008_2015/*.csv", "CFE_VX_K2007.csv", "CFE_VX_K2008.csv", VX_FILE[1])
 BREADTH_FILES = ("NYSE_ADV_advancing_issues.csv", "NYSE_DECL_declining_issues.csv",
                  "NYSE_UCHG_unchanged_issues.csv")
 # The Second Engine's FRED series, one file each under fred/ (the series id is in the header).
@@ -75,6 +77,14 @@ def index_daily(data: Path) -> pl.DataFrame:
 def vx_futures(data: Path) -> pl.DataFrame:
     """The 2013-2025 CFE file as vx_futures rows (expiry by the CFE rule, 0 settles null)."""
     frame = _parsed(cfe.parse, data.joinpath(*VX_FILE))
+    return _stored(frame.sort("trade_date", "expiry"), "vx_futures")
+
+
+def vx_history(data: Path) -> pl.DataFrame:
+    """Every CFE VX file as vx_futures rows (a later file's row wins for a contract and day)."""
+    paths = [p for pattern in VX_HISTORY for p in sorted((data / "vx_futures").glob(pattern))]
+    frame = pl.concat([_parsed(cfe.parse, p) for p in paths])
+    frame = frame.unique(["trade_date", "expiry"], keep="last", maintain_order=True)
     return _stored(frame.sort("trade_date", "expiry"), "vx_futures")
 
 

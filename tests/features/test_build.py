@@ -152,12 +152,49 @@ def test_seeded_incremental_run_on_a_lake_reads_few_years_and_equals_the_full_bu
         lake.upsert(name, frame)
     whole = build_features({t: lake.scan(t) for t in recent}, end=END, computed_at=NOW)
     lake.upsert("features_daily", whole)
-    since = history_start(END)
+    last = whole["date"].max()
+    since = history_start(last)
     stored = lake.scan("features_daily", since=since - dt.timedelta(days=10), until=since)
     assert stored.select(pl.col("date").dt.year().max()).collect().item() == since.year
-    seed = ad_line_seed(stored, END)
+    seed = ad_line_seed(stored, last)
     assert seed is not None
     scans = {t: lake.scan(t, since=since if t in WINDOWED_TABLES else None) for t in recent}
     scans["breadth_daily"] = lake.scan("breadth_daily", since=seed.date)
-    assert_frame_equal(build_features(scans, start=END, end=END, computed_at=NOW,
+    assert_frame_equal(build_features(scans, start=last, end=END, computed_at=NOW,
                                       ad_seed=seed), whole.tail(1))
+
+
+def test_rows_end_at_the_last_session_with_spx_and_vix_closes(inputs, full):
+    idx = inputs["index_daily"]
+    last = {s: idx.filter(pl.col("symbol") == s)["date"].max() for s in ("SPX", "VIX")}
+    # The real files: SPX to 2026-08-21, VIX to 2026-07-31. Before: rows to END, all null.
+    assert last == {"SPX": D(2026, 8, 21), "VIX": D(2026, 7, 31)}
+    assert full["date"].max() == D(2026, 7, 31) < END
+    assert build(inputs, start=D(2026, 8, 3), end=END).is_empty()
+
+
+def test_second_engine_score_is_unknown_unless_every_signal_is_known(full):
+    row = full.filter(pl.col("date") == D(2010, 1, 4)).row(0, named=True)
+    # No SOFR before 2018: funding stress unknown, so the count of lit signals is too.
+    assert row["second_engine_score"] is None and row["second_engine_known"] == 3
+    assert row["funding_stress"] is None
+    known = full.filter(pl.col("second_engine_known") == 4)
+    assert known["second_engine_score"].null_count() == 0 and known.height > 900
+    assert full.filter(pl.col("second_engine_known") < 4)["second_engine_score"].null_count() \
+        == full.filter(pl.col("second_engine_known") < 4).height
+
+
+def test_event_flags_are_unknown_where_the_real_calendar_has_no_data(inputs, full):
+    # The real calendar: FOMC decisions 1978-2026, CPI releases 2025-01-15..2026-12-10, no PPI.
+    crash = full.filter(pl.col("date") == D(2020, 3, 16)).row(0, named=True)
+    assert crash["is_fomc_day"] is False and crash["days_to_fomc"] is not None
+    assert crash["is_cpi_day"] is None and crash["is_ppi_day"] is None
+    assert crash["events_stale"]
+    assert full["is_ppi_day"].null_count() == full.height
+    cpi = full.filter(pl.col("date") >= D(2025, 1, 1)).select("date", "is_cpi_day")
+    assert cpi.filter(pl.col("is_cpi_day").is_null())["date"].max() == D(2025, 1, 14)
+    listed = inputs["events"].filter((pl.col("kind") == "cpi")
+                                     & (pl.col("date") <= full["date"].max()))["date"]
+    covered = cpi.filter(pl.col("date") >= D(2025, 1, 15))
+    assert covered["is_cpi_day"].null_count() == 0
+    assert covered.filter("is_cpi_day")["date"].to_list() == listed.to_list()

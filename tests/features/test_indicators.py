@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from features.indicators import macd, macd_lookback, rsi, rsi_lookback
+from features.indicators import macd, macd_lookback, rsi, rsi_lookback, segments
 from tests.conftest import shared
 from tests.features.feature_inputs import cboe_history
 
@@ -186,3 +186,50 @@ def test_by_equals_over():
     exprs = lambda **kw: [rsi(pl.col("x"), **kw).alias("r"), macd(pl.col("x"), **kw).alias("m")]  # noqa: E731
     over = frame.select(e.over("g") for e in exprs())
     assert_frame_equal(frame.select(exprs(by="g")), over)
+
+
+def restarted(x: np.ndarray, max_gap: int) -> dict[str, np.ndarray]:
+    """RSI and MACD restarted after holes of more than ``max_gap`` rows (``segments``)."""
+    col = pl.col("x")
+    frame = pl.DataFrame({"x": x}, schema={"x": pl.Float64}).select(
+        rsi(col, by=segments(col, max_gap)).alias("rsi"),
+        macd(col, by=segments(col, max_gap)).alias("m")).unnest("m")
+    return {c: frame[c].to_numpy().astype(float) for c in frame.columns}
+
+
+def pieces(x: np.ndarray, max_gap: int) -> list[np.ndarray]:
+    """Row indices of each piece: split where a NaN run longer than ``max_gap`` ends."""
+    obs = np.flatnonzero(~np.isnan(x))
+    if not len(obs):
+        return []
+    cuts = np.flatnonzero(np.diff(obs) - 1 > max_gap) + 1
+    return np.split(obs, cuts)
+
+
+@settings(max_examples=100, deadline=None)
+@given(series(), st.lists(st.tuples(st.integers(0, 400), st.integers(1, 30)), max_size=8),
+       st.integers(0, 10))
+def test_a_hole_longer_than_the_policy_restarts_the_indicators(x, holes, max_gap):
+    """Each piece between long holes equals TA-Lib on that piece's observations alone."""
+    x = x.copy()
+    for at, length in holes:
+        if len(x):
+            x[at % len(x):at % len(x) + length] = np.nan
+    got = restarted(x, max_gap)
+    for name in got:
+        assert np.isnan(got[name][np.isnan(x)]).all()
+    for rows in pieces(x, max_gap):
+        want = theirs(x[rows])
+        for name in got:
+            assert_same(got[name][rows], want[name])
+
+
+def test_holes_up_to_the_policy_are_bridged_longer_ones_restart():
+    x = 100 + np.random.default_rng(8).normal(size=200).cumsum()
+    short, long_ = x.copy(), x.copy()
+    short[60:65] = np.nan  # 5 sessions: bridged, the same as skipping them
+    long_[60:66] = np.nan  # 6 sessions: restarted
+    assert_same(restarted(short, 5)["rsi"], ours(short)["rsi"])
+    assert np.isnan(restarted(long_, 5)["rsi"][66:66 + 14]).all()
+    assert_same(restarted(long_, 5)["rsi"][66:], talib.RSI(x[66:]))
+    assert_same(restarted(x, 5)["macd"], talib.MACD(x)[0])  # no hole: plain TA-Lib

@@ -24,7 +24,8 @@ def engine(obs: pl.DataFrame, days: pl.Series, cfg: MacroConfig) -> pl.DataFrame
         macro.hy_oas_change_20d(cfg), macro.rate_diff(), macro.dollar_change_20d(cfg),
         macro.macro_stale(),
     ).with_columns(macro.funding_spread_z(cfg)).with_columns(
-        macro.second_engine_signals(cfg)).with_columns(macro.second_engine_score()).collect()
+        macro.second_engine_signals(cfg)).with_columns(macro.second_engine_known()).with_columns(
+        macro.second_engine_score()).collect()
 
 
 def daily(series_id: str, days: pl.Series, values: list[float]) -> pl.DataFrame:
@@ -56,6 +57,7 @@ def test_thresholds_light_each_signal_and_the_score_counts_them():
     assert last["nfci_leverage_rising"]
     assert last["funding_spread_z"] > cfg.funding_z_threshold and last["funding_stress"]
     assert last["second_engine_score"] == 4 and not last["macro_stale"]
+    assert last["second_engine_known"] == 4
     assert before["second_engine_score"] == 1  # only NFCI leverage rising yet
 
 
@@ -69,7 +71,8 @@ def test_below_thresholds_nothing_lit():
     ])
     last = engine(obs, days, cfg).row(-1, named=True)
     assert last["hy_oas_widening"] is False and last["dollar_rising"] is False
-    assert last["second_engine_score"] == 0
+    # Two of four known, both unlit: the score is unknown, not 0 (funding and NFCI could be).
+    assert last["second_engine_known"] == 2 and last["second_engine_score"] is None
     assert last["macro_stale"]  # SOFR, IORB, ... never published
     assert last["funding_spread"] is None
 

@@ -61,19 +61,40 @@ def test_event_flags_and_days_to_fomc():
     days = pl.LazyFrame({"date": [D(2024, 9, 16), D(2024, 9, 17), D(2024, 9, 18),
                                   D(2024, 9, 19)]})
     cal = pl.LazyFrame({"date": [D(2024, 9, 18), D(2024, 9, 11), D(2024, 11, 7),
-                                 D(2024, 9, 16)],
-                        "kind": ["fomc", "cpi", "fomc", "ppi"]})
+                                 D(2024, 9, 16), D(2024, 7, 31), D(2024, 10, 10),
+                                 D(2024, 10, 11)],
+                        "kind": ["fomc", "cpi", "fomc", "ppi", "fomc", "cpi", "ppi"]})
     out = events.with_events(days, cal).collect().sort("date")
     assert out["is_fomc_day"].to_list() == [False, False, True, False]
+    assert out["is_cpi_day"].to_list() == [False] * 4
     assert out["is_ppi_day"].to_list() == [True, False, False, False]
     assert out["days_to_fomc"].to_list() == [2, 1, 0, 49]
+
+
+def test_event_flags_are_unknown_outside_each_calendars_range():
+    days = pl.LazyFrame({"date": [D(2023, 6, 1), D(2024, 9, 16), D(2024, 9, 17),
+                                  D(2025, 3, 3)]})
+    cal = pl.LazyFrame({"date": [D(2020, 1, 29), D(2024, 9, 18), D(2024, 11, 7),
+                                 D(2024, 1, 11), D(2024, 9, 11), D(2024, 12, 11)],
+                        "kind": ["fomc", "fomc", "fomc", "cpi", "cpi", "cpi"]})
+    out = events.with_events(days, cal).collect().sort("date").with_columns(
+        events.events_stale())
+    # CPI listed 2024-01-11..2024-12-11: unknown in 2023 and 2025, False inside. No PPI
+    # calendar at all: never False. FOMC ends 2024-11-07: unknown in 2025.
+    assert out["is_cpi_day"].to_list() == [None, False, False, None]
+    assert out["is_ppi_day"].to_list() == [None] * 4
+    assert out["is_fomc_day"].to_list() == [False, False, False, None]
+    assert out["days_to_fomc"].to_list() == [None, 2, 1, None]  # 2023: 3 years to the next
+    assert out["events_stale"].all()  # the PPI calendar is missing every day
 
 
 def test_config_loads_from_toml_and_keeps_defaults(tmp_path):
     path = tmp_path / "features.toml"
     path.write_text("[term_structure]\nsteep_slope_points = 2.5\n[macro]\nhy_widening_bp = 75\n"
-                    "max_age_days = { DGS2 = 3 }\n")
+                    "max_age_days = { DGS2 = 3 }\n[indicators]\nmax_gap_sessions = 10\n")
     cfg = load_config(path)
+    assert cfg.indicators.max_gap_sessions == 10
+    assert FeatureConfig().indicators.max_gap_sessions == 5
     assert cfg.term_structure.steep_slope_points == 2.5
     assert cfg.macro.hy_widening_bp == 75
     assert cfg.macro.max_age_days["DGS2"] == 3 and cfg.macro.max_age_days["SOFR"] == 5
@@ -82,7 +103,8 @@ def test_config_loads_from_toml_and_keeps_defaults(tmp_path):
 
 def test_days_to_fomc_is_null_where_the_calendar_has_a_hole():
     days = pl.LazyFrame({"date": [D(1995, 1, 3), D(2024, 1, 2), D(2024, 9, 19)]})
-    cal = pl.LazyFrame({"date": [D(2024, 1, 31), D(2024, 9, 18)], "kind": ["fomc", "fomc"]})
+    cal = pl.LazyFrame({"date": [D(1994, 12, 20), D(2023, 12, 13), D(2024, 1, 31),
+                                 D(2024, 9, 18)], "kind": ["fomc"] * 4})
     out = events.with_events(days, cal).collect().sort("date")
     # 1995: the next listed decision is 29 years away (calendar hole) -> unknown, not 10,000.
     # 2024-09-19: no later decision listed -> unknown.

@@ -8,15 +8,14 @@ import sys
 import threading
 import time
 
-import duckdb
 import polars as pl
 import pytest
 import requests
 
-from flows.pipeline import FEATURES_ASOF, publish
+from flows.pipeline import publish
 from flows.settings import today_new_york
-from flows.views import view_sql
-from storage.catalog import publish_catalog
+from flows.views import catalog_extras
+from storage.catalog import connect_readonly, publish_catalog
 from storage.lake import Lake
 from tests.conftest import free_port
 from tests.flows.demo_lake import DAY, START
@@ -58,7 +57,7 @@ def api(lake):
 
 def sql_json(lake: Lake, query: str, params=()) -> list[dict]:
     """The rows of a query on the catalog, as the API's JSON would carry them."""
-    with duckdb.connect(lake.path("alvh.duckdb"), read_only=True) as con:
+    with connect_readonly(lake) as con:
         return json.loads(con.sql(query, params=list(params) or None).pl().write_json())
 
 
@@ -179,8 +178,10 @@ def test_readers_never_fail_during_publishes(api, lake):
 
 
 def test_the_backtest_summary_once_the_view_exists(api, lake):
-    summary = "CREATE VIEW v_backtest_summary AS SELECT 12 AS trades, NULL::DOUBLE AS sharpe"
-    publish_catalog(lake, extra_sql=[FEATURES_ASOF, *view_sql(), summary])
+    summary = ("CREATE OR REPLACE VIEW v_backtest_summary AS SELECT 12 AS trades, "
+               "NULL::DOUBLE AS sharpe")
+    extra, tables = catalog_extras()
+    publish_catalog(lake, extra_sql=[*extra, summary], tables=tables)
     res = requests.get(f"{api}/v1/backtest/summary", timeout=10)
     assert res.status_code == 200 and res.json() == [{"trades": 12, "sharpe": None}]
     assert pl.DataFrame(res.json()).height == 1

@@ -73,3 +73,40 @@ def test_status_lists_every_table(published):
     for name in ("index_daily", "vx_futures", "option_chain", "macro_observations"):
         assert name in res.stdout
     assert "2020-03-17" in res.stdout
+
+
+@pytest.mark.parametrize("query", [
+    "COPY (SELECT 1) TO '{out}/x.parquet'",
+    "EXPORT DATABASE '{out}/dump'",
+    "ATTACH '{out}/other.duckdb'",
+    "INSTALL delta",
+    "SELECT 1; COPY index_daily TO '{out}/x.csv'",
+    "EXPLAIN ANALYZE COPY (SELECT 1) TO '{out}/x.csv'",
+    "SET threads = 1",
+    "CREATE TEMP TABLE t AS SELECT 1",
+])
+def test_sql_refuses_statements_that_do_not_read(published, query, tmp_path):
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    res = run("sql", query.format(out=tmp_path), home=published.root)
+    assert res.returncode == 2 and "read-only" in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written
+
+
+def test_sql_runs_statements_that_read(published):
+    for query in ("DESCRIBE index_daily", "SHOW TABLES", "EXPLAIN SELECT 1",
+                  "WITH a AS (SELECT 2 AS n) SELECT n FROM a", "SUMMARIZE index_daily"):
+        res = run("sql", query, "-f", "csv", home=published.root)
+        assert res.returncode == 0, (query, res.stderr)
+
+
+def test_publish_builds_the_full_catalog(published):
+    res = run("publish", home=published.root)
+    assert res.returncode == 0, res.stderr
+    res = run("sql", "SELECT table_name FROM duckdb_tables() UNION ALL SELECT view_name FROM "
+              "duckdb_views() WHERE NOT internal UNION ALL SELECT function_name FROM "
+              "duckdb_functions() WHERE function_name = 'features_asof'", "-f", "csv",
+              home=published.root)
+    names = set(res.stdout.split())
+    assert {"features_daily", "feature_catalog", "features_asof", "table_status"} <= names
+    assert sum(n.startswith("v_") for n in names) >= 5

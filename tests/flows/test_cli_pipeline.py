@@ -83,3 +83,36 @@ def test_sql_feature_catalog_and_features_asof(demo_lake):
     assert int(res.stdout.splitlines()[1]) > 50
     res = run(demo_lake, "sql", "SELECT date FROM features_asof('2026-06-14')", "-f", "csv")
     assert res.stdout.splitlines()[1] == LAST
+
+
+def test_no_feature_rows_past_the_last_spx_and_vix_closes(demo_lake, tmp_path):
+    """A run date after the inputs end: the table, status and recommend stop at the inputs."""
+    import datetime as dt
+
+    import polars as pl
+
+    from features.registry import FEATURE_NAMES
+    from storage.sessions import trading_days
+
+    lake = Lake(shutil.copytree(demo_lake.root, tmp_path / "lake"))
+    stored = lake.scan("features_daily").sort("date").collect()
+    last, later = dt.date.fromisoformat(LAST), dt.date.fromisoformat(LAST) + dt.timedelta(days=14)
+    # What earlier builds left: rows to the run date with every feature unknown.
+    after = trading_days(last + dt.timedelta(days=1), later)
+    phantom = pl.concat([stored.tail(1)] * len(after)).with_columns(
+        date=after, **{n: None for n in FEATURE_NAMES})
+    lake.upsert("features_daily", phantom)
+    picked = json.loads(run(lake, "recommend", "-f", "json").stdout)["date"]
+    assert picked == str(after[-1])  # the last row, all unknown: what the fix removes
+    res = run(lake, "build", "--full", "--date", str(later))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"{stored.height} row(s) {stored['date'][0]}..{LAST} (full rebuild)" in res.stdout
+    res = run(lake, "build", "--date", str(later))
+    assert "0 row(s)" in res.stdout, res.stdout + res.stderr
+    assert lake.scan("features_daily").select(pl.col("date").max()).collect().item() == last
+    status = run(lake, "status")
+    assert f"SPX and VIX closes is {LAST} (" in status.stdout, status.stdout
+    row = next(line for line in status.stdout.splitlines() if "features_daily" in line)
+    assert LAST in row and "sessions behind" in row
+    rec = json.loads(run(lake, "recommend", "-f", "json").stdout)
+    assert rec["date"] == LAST

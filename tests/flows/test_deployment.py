@@ -237,6 +237,7 @@ def test_an_interval_scheduled_run_is_executed_by_the_worker(scheduled_run):
     assert run["infrastructure_pid"], "a process worker starts every run in its own process"
     assert run["name"] == f"nightly-{DAY}"
     with duckdb.connect(str(lake / "alvh.duckdb"), read_only=True) as con:
+        con.execute("SET GLOBAL file_search_path = ?", [str(lake)])  # the views' paths are relative
         feats = con.execute("SELECT vix_regime, spx_close FROM features_daily WHERE date = ?",
                             [DAY]).fetchall()
         recs = con.execute("SELECT count(*) FROM recommendations WHERE date = ?",

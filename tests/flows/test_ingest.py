@@ -26,6 +26,7 @@ from sources import config as sources_config
 from sources.config import SourcesConfigError
 from sources.http import HttpClient
 from sources.simulator import sources_overrides, write_raw
+from storage.catalog import catalog_versions, current_versions
 from storage.errors import DataValidationFailed
 from storage.lake import Lake
 from tests.conftest import shared
@@ -434,3 +435,153 @@ def test_from_the_real_folders_skips_wide_and_non_nyse_files() -> None:
     assert breadth_files == [f"NYSE_{c}.csv" for c in (
         "ADV_advancing_issues", "DECL_declining_issues", "MAHN_new_highs", "MALN_new_lows",
         "UCHG_unchanged_issues")]
+
+
+def test_cli_ingest_publishes_the_catalog_when_the_home_has_none_or_new_tables(
+        raw: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert cli("ingest", "breadth", "--from", str(raw / "breadth"), home=home).returncode == 0
+    res = cli("sql", "SELECT count(*) AS n FROM breadth_daily", "--format", "csv", home=home)
+    assert res.returncode == 0, res.stderr
+    assert int(res.stdout.split()[-1]) > 0
+    catalog = home / "alvh.duckdb"
+    first = catalog.stat().st_ino
+    # A catalog that pins the current versions is left alone ...
+    from flows.ingest import publish_catalog_if_stale
+    assert publish_catalog_if_stale(Lake(home)) is None and catalog.stat().st_ino == first
+    # ... a table moved to a new version: published again, pinning it.
+    assert cli("ingest", "cboe", "--from", str(raw / "cboe"), home=home).returncode == 0
+    assert catalog.stat().st_ino != first
+    assert catalog_versions(Lake(home)) == current_versions(Lake(home))
+    res = cli("sql", "SELECT count(*) AS n FROM index_daily", "--format", "csv", home=home)
+    assert int(res.stdout.split()[-1]) == 488
+    res = cli("sql", "SELECT count(*) AS n FROM feature_catalog", "--format", "csv", home=home)
+    assert res.returncode == 0 and int(res.stdout.split()[-1]) > 0
+
+
+# -- row-level quarantine on the real files ---------------------------------------------------
+def dropped_rows(lake: Lake) -> pl.DataFrame:
+    """Every row quarantined by a row-level check, with its reason."""
+    files = [p for p in lake.list_area("quarantine", "validation")
+             if p.endswith(".dropped.parquet")]
+    return pl.concat([pl.read_parquet(p) for p in files], how="diagonal")
+
+
+def real_run(lake: Lake, **dates: dt.date) -> Run:
+    now = dt.datetime(2026, 11, 30, 23, 0, tzinfo=dt.UTC)
+    return Run(lake, sources_config.load(), now.date(), now, **dates)
+
+
+@pytest.mark.realdata
+def test_cli_breadth_1999_is_published_without_its_one_bad_print(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    res = cli("ingest", "breadth", "--from", str(shared("breadth")), home=home)
+    assert res.returncode == 3, res.stderr  # published, with rows dropped to quarantine
+    assert "1 row(s) dropped to quarantine [ok]" in res.stdout
+    (line,) = [x for x in res.stderr.splitlines() if x.startswith("breadth: source")]
+    assert "breadth_daily.year-1999: 1 row(s) dropped (issues_total_plausible: 1) " \
+           "[1999-05-25] -> " in line and line.endswith(".dropped.parquet")
+    lake = Lake(home)
+    year = lake.scan("breadth_daily").filter(pl.col("date").dt.year() == 1999).collect()
+    assert year.height >= 240 and dt.date(1999, 5, 25) not in year["date"].to_list()
+    bad = dropped_rows(lake)
+    assert bad.select("quarantine_reason", "date", "advancers", "decliners", "unchanged").rows() \
+        == [("issues_total_plausible", dt.date(1999, 5, 25), 108, 19, 551)]
+
+
+@pytest.mark.realdata
+def test_vx_2008_is_published_without_its_two_junk_settlements(lake: Lake) -> None:
+    files = [f for f in plan_from("cfe", shared("vx_futures", "cfe_2008_2015"))
+             if f[0].endswith(("08_VX.csv", "09_VX.csv"))]
+    fresh = Lake(Path(lake.root).parent / "fresh")
+    run = real_run(fresh, start=dt.date(2008, 1, 1), end=dt.date(2008, 12, 31))
+    with fast_client() as client:
+        report = ingest("cfe", run, client=client, files=files)
+    assert report.ok and report.dropped_rows == 2, report.errors
+    assert "2 row(s) dropped to quarantine [ok]" in report.line()
+    year = fresh.scan("vx_futures").collect()
+    assert year.height >= 1500 and year.height == report.rows
+    junk = pl.col("trade_date") == dt.date(2008, 4, 21)
+    assert year.filter(junk & (pl.col("settle") < 5)).is_empty()
+    bad = dropped_rows(fresh)
+    assert bad.select("quarantine_reason", "trade_date", "symbol", "settle").sort("symbol").rows() \
+        == [("settle_in_5_150", dt.date(2008, 4, 21), "VX/F09", 1.0),
+            ("settle_in_5_150", dt.date(2008, 4, 21), "VX/G09", 1.0)]
+    gx = [p for p in fresh.list_area("quarantine", "validation") if p.endswith(".dropped.gx.json")]
+    assert len(gx) == 1 and "settle_in_5_150" in Path(gx[0]).read_text()
+
+
+@pytest.mark.realdata
+def test_vix6m_row_with_high_below_low_is_dropped_the_rest_published(lake: Lake) -> None:
+    fresh = Lake(Path(lake.root).parent / "fresh")
+    with fast_client() as client:
+        report = ingest("cboe", real_run(fresh), client=client,
+                        files=plan_from("cboe", shared("cboe", "VIX6M_History.csv")))
+    assert report.ok and report.dropped_rows == 1
+    (line,) = report.dropped
+    assert "index_daily.year-2019: 1 row(s) dropped (high_ge_low: 1) [VIX6M 2019-07-05]" in line
+    published = fresh.scan("index_daily").collect()
+    assert published.height == report.rows > 4000
+    assert dt.date(2019, 7, 5) not in published["date"].to_list()
+    assert dropped_rows(fresh).select("high", "low").rows() == [(15.87, 16.5)]
+
+
+@pytest.mark.realdata
+def test_the_share_of_rows_a_partition_may_lose_comes_from_the_config(lake: Lake) -> None:
+    fresh = Lake(Path(lake.root).parent / "fresh")
+    run = real_run(fresh)
+    run.config = sources_config.load(overrides={"quarantine": {"max_row_share": 0.0}})
+    with fast_client() as client:
+        report = ingest("cboe", run, client=client,
+                        files=plan_from("cboe", shared("cboe", "VIX6M_History.csv")))
+    (error,) = report.errors
+    assert "index_daily.year-2019 not published" in error and "high_ge_low" in error
+    assert "more than the 0.00% policy allows" in error and report.dropped_rows == 0
+    years = fresh.scan("index_daily").select(pl.col("date").dt.year().unique()).collect()
+    assert 2019 not in years.to_series().to_list() and 2020 in years.to_series().to_list()
+
+
+def test_validators_survive_a_restart_and_identical_payloads_are_kept_once(
+    raw: Path, lake: Lake, httpserver: HTTPServer
+) -> None:
+    vix = next(raw.rglob("VIX_History.csv"))
+    url_path = f"/{vix.relative_to(raw).as_posix()}"
+
+    def answer(request):  # a server that honours If-None-Match, as CBOE's CDN does
+        from werkzeug import Response
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Response(status=304)
+        return Response(vix.read_bytes(), headers={"ETag": '"v1"'})
+
+    httpserver.expect_request(url_path).respond_with_handler(answer)
+    run = run_for(lake, httpserver)
+    names = one_file(run, "cboe", "VIX_History.csv")
+    before = len(lake.list_area("raw", "cboe"))
+    with fast_client() as client:  # the first run: 200 with an ETag, archived
+        first = ingest("cboe", run, client=client, files=names)
+    with fast_client() as client:  # a new process: the ETag comes from raw/ meta
+        second = ingest("cboe", run, client=client, files=names)
+    assert first.ok and second.ok and second.not_modified == 1
+    assert second.rows == first.rows  # re-published from the archived copy
+    sent = [req.headers.get("If-None-Match") for req, _ in httpserver.log
+            if req.path == url_path]
+    assert sent == [None, '"v1"']
+    kept = [p for p in lake.list_area("raw", "cboe") if p.endswith("_VIX_History.csv")]
+    assert len(kept) == 1 and len(lake.list_area("raw", "cboe")) == before
+
+
+def test_identical_refetch_is_recorded_but_not_archived_again(lake: Lake) -> None:
+    at = dt.datetime(2024, 3, 29, 1, 0, tzinfo=dt.UTC)
+    meta = {"url": "https://x/VIX.csv", "status": 200}
+    first = lake.save_raw("cboe", "VIX.csv", b"a,b\n1,2\n", meta | {"fetched_at": at})
+    again = lake.save_raw("cboe", "VIX.csv", b"a,b\n1,2\n",
+                          meta | {"fetched_at": at + dt.timedelta(days=1)})
+    other = lake.save_raw("cboe", "VIX.csv", b"a,b\n1,3\n",
+                          meta | {"fetched_at": at + dt.timedelta(days=2)})
+    assert again == first and other != first
+    kept = [p for p in lake.list_area("raw", "cboe") if "VIX.csv" in p]
+    assert sorted(kept) == sorted([first, other])
+    latest = lake.latest_raw("cboe", ["https://x/VIX.csv"])["https://x/VIX.csv"]
+    assert latest["payload"] == other
+    metas = sorted(Path(lake.root, "raw", "cboe").rglob("*VIX.csv.meta.json"))
+    assert len(metas) == 3  # every fetch is recorded

@@ -132,3 +132,23 @@ def test_a_run_is_named_after_its_trading_day_even_without_run_date(harness):
 
     assert probe(run_date=dt.date(2025, 6, 13)) == "nightly-2025-06-13"
     assert probe() == f"nightly-{trading_day(None)}"  # a scheduled run: D from the clock
+
+
+def test_without_the_days_vix_close_there_is_no_feature_row_and_no_recommendation(
+        harness, provider, tmp_path):
+    """CBOE has not published D yet: nothing is made up for D, and the run says so."""
+    late = tmp_path / "provider"
+    shutil.copytree(provider, late)
+    vix = late / "cboe" / "VIX_History.csv"
+    lines = vix.read_text().splitlines(keepends=True)
+    assert lines[-1].startswith(DAY.strftime("%m/%d/%Y"))
+    vix.write_text("".join(lines[:-1]))
+    lake = Lake(tmp_path / "lake")
+    with serve_directory(str(late)) as base:
+        state = nightly(run_date=DAY, home=lake.root, sources=served_toml(late, base, tmp_path),
+                        return_state=True)
+    assert state.is_failed() and "no SPX and VIX closes" in state.message, state.message
+    assert lake.scan("features_daily").select(pl.col("date").max()).collect().item() == \
+        dt.date(2025, 6, 12)
+    assert lake.scan("recommendations").collect().height == 0
+    assert (tmp_path / "lake" / "alvh.duckdb").exists()

@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-import duckdb
 import polars as pl
 import pytest
 
@@ -76,7 +75,7 @@ def test_v_recommendation_latest_and_legs(con):
 
 
 def test_views_exist_on_an_empty_lake(lake):
-    with duckdb.connect(publish(lake), read_only=True) as c:
+    with _published(lake) as c:
         for view in VIEWS:
             assert c.execute(f"SELECT count(*) FROM {view}").fetchall() == [(0,)]
 
@@ -93,6 +92,12 @@ def test_latest_is_the_last_computed_of_the_latest_day(tmp_path_factory, lake):
     earlier_day = stored.with_columns(pl.col("date") - dt.timedelta(days=1),
                                       pl.col("computed_at") + dt.timedelta(hours=1))
     lake.upsert("recommendations", pl.concat([stored, later, earlier_day]))
-    with duckdb.connect(publish(lake), read_only=True) as c:
+    with _published(lake) as c:
         got = c.execute("SELECT date, policy_version FROM v_recommendation_latest").fetchall()
     assert got == [(DAY, "other-policy")]
+
+
+def _published(lake):
+    """Publish the full catalog and open it read-only, its paths rebased on the lake."""
+    publish(lake)
+    return connect_readonly(lake)

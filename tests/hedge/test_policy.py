@@ -19,7 +19,6 @@ def defaults() -> dict:
 
 def test_defaults_hold_alvh_numbers():
     p = load_policy()
-    assert (p.regime.normal_from, p.regime.elevated_from, p.regime.extreme_from) == (15, 20, 35)
     assert (p.condor.k_calm, p.condor.k_normal, p.condor.k_elevated) == (1.5, 1.5, 2.0)
     assert p.condor.wing_width == 25 and p.condor.strike_step == 5
     assert p.condor.risk_pct_at_ref_vix == 0.02 and p.condor.ref_vix == 12
@@ -27,7 +26,9 @@ def test_defaults_hold_alvh_numbers():
     assert p.caps.max_total_risk_pct == 0.015 and p.caps.hedge_debit_pct_spx == 0.015
     assert [(la.target_dte, la.weight) for la in p.ladder.layers] == [(30, 4), (110, 4), (220, 2)]
     assert (p.ladder.otm_pct, p.ladder.coverage_quiet, p.ladder.coverage_lit) == (0.15, 0.4, 0.6)
-    assert p.ladder.steep_add == 0.5 and p.signals.steep_slope == 3
+    assert p.ladder.sizing == "stress" and p.ladder.steep_multiplier == 1.5
+    assert (p.ladder.max_coverage, p.ladder.roll_dte, p.ladder.max_curve_age) == (1.0, 7, 2)
+    assert (p.stress.spx_gap_pct, p.stress.vix_jump_pct, p.stress.vix_jump_min) == (0.05, 0.6, 8)
     s = p.signals
     assert (s.rsi_oversold, s.vix_rsi_high, s.rsi_overbought) == (30, 60, 70)
     assert (p.signals.rsi_normal_low, p.signals.rsi_normal_high) == (40, 60)
@@ -40,12 +41,26 @@ def test_defaults_hold_alvh_numbers():
     ("ladder", "coverage_quiet", 1.2, "ladder.coverage_quiet"),
     ("ladder", "coverage_lit", -0.1, "ladder.coverage_lit"),
     ("caps", "max_total_risk_pct", 2.0, "caps.max_total_risk_pct"),
-    ("regime", "extreme_from", 10.0, "regime"),
+    ("ladder", "sizing", "delta", "ladder.sizing"),
+    ("stress", "spx_gap_pct", -0.05, "stress.spx_gap_pct"),
 ])
 def test_invalid_values_are_rejected_naming_the_key(section, key, value, named):
     data = defaults()
     data[section][key] = value
     with pytest.raises(PolicyError, match=named.replace(".", r"\.")):
+        policy_from_mapping(data)
+
+
+def test_regime_bounds_and_steep_slope_live_only_in_the_feature_config():
+    """One source of truth: the policy file has no regime bounds or steep slope of its own."""
+    from features.config import RegimeConfig, TermStructureConfig
+    from hedge.rules import REGIME, TERM_STRUCTURE
+
+    data = defaults()
+    assert "regime" not in data and "steep_slope" not in data["signals"]
+    assert REGIME == RegimeConfig() and TERM_STRUCTURE == TermStructureConfig()
+    data["regime"] = {"extreme_from": 30.0}
+    with pytest.raises(PolicyError, match="regime"):
         policy_from_mapping(data)
 
 

@@ -6,13 +6,14 @@ import polars as pl
 import pytest
 
 from features.build import build_features
+from hedge.policy import load_policy, policy_from_mapping
 from hedge.rates import risk_free_rate
 from hedge.recommend import recommend
 from tests.conftest import SHARED_DATA, shared
 from tests.features.feature_inputs import NOW, all_inputs
 
 D = dt.date
-DAYS = [D(2018, 2, 5), D(2020, 3, 16), D(2021, 11, 19)]
+DAYS = [D(2018, 2, 5), D(2020, 3, 16), D(2021, 11, 19), D(2024, 8, 5)]
 EQUITY = 10_000_000.0
 
 pytestmark = pytest.mark.realdata
@@ -28,11 +29,17 @@ def built():
     return features, inputs["macro_observations"]
 
 
-def recommend_on(built, day):
+def recommend_on(built, day, policy=None, equity=EQUITY):
     features, macro = built
-    found = risk_free_rate(macro, day)
-    return recommend(features.filter(pl.col("date") == day),
-                     rate=None if found is None else found[1], equity=EQUITY)
+    pol = policy or load_policy()
+    return recommend(features.filter(pl.col("date") == day), equity=equity, policy=pol,
+                     rate=risk_free_rate(macro, day, pol.pricing.max_rate_age))
+
+
+def vega_sizing():
+    data = load_policy().model_dump()
+    data["ladder"]["sizing"] = "vega"
+    return policy_from_mapping(data)
 
 
 def within_caps(r):
@@ -45,7 +52,10 @@ def test_2018_02_05_volmageddon(built):
     assert {"vix_above_200dma", "vix_rsi_high", "vix_extreme"} <= set(r.lit_signals)
     assert [la.name for la in r.ladder.layers] == ["L1", "L3"]
     assert not r.condor.open and "no_new_condor_extreme" in {x.rule for x in r.rules}
-    assert r.rate == 0.04  # SOFR starts in April 2018: the policy default, said so
+    # No DTB3 in the shared data and SOFR starts in April 2018: the fed funds rate, said so.
+    assert (r.rate_source, r.rate) == ("DFF", pytest.approx(0.0142))
+    assert all(la.contracts > 0 for la in r.ladder.layers)
+    assert 0.35 <= r.ladder.stress_coverage <= 1.0
     assert within_caps(r)
 
 
@@ -54,14 +64,34 @@ def test_2020_03_16_covid_crash(built):
     assert r.regime == "extreme" and r.vix == pytest.approx(82.69)
     assert [la.name for la in r.ladder.layers] == ["L1", "L2", "L3"]
     assert {"second_engine_1", "second_engine_2", "vix_extreme"} <= set(r.lit_signals)
-    assert not r.condor.open and r.ladder.target_pct == pytest.approx(0.6)
-    assert all(la.contracts > 0 for la in r.ladder.layers) and r.ladder.within_band
+    assert not r.condor.open and r.ladder.target_coverage == pytest.approx(0.6)
+    assert r.ladder.sizing == "stress" and all(la.contracts > 0 for la in r.ladder.layers)
+    # The reference condor (k = 2, 25-point wings) loses its max in the 13% gap (2.5 moves).
+    assert r.ladder.stress_loss == pytest.approx(r.condor.reference_contracts
+                                                 * r.condor.max_loss_per_contract)
+    assert 0.35 <= r.ladder.stress_coverage <= 1.0
     assert within_caps(r)
+
+
+def test_2020_03_16_vega_sizing_rounds_to_nothing(built):
+    r = recommend_on(built, D(2020, 3, 16), policy=vega_sizing(), equity=1_000_000.0)
+    assert r.ladder.sizing == "vega" and [la.name for la in r.ladder.layers] == ["L1", "L2",
+                                                                                 "L3"]
+    assert all(la.contracts == 0 for la in r.ladder.layers) and r.ladder.debit == 0
+    assert r.ladder.stress_coverage == 0.0
+
+
+def test_2024_08_05_yen_carry_unwind(built):
+    r = recommend_on(built, D(2024, 8, 5))
+    assert r.regime == "extreme" and [la.name for la in r.ladder.layers] == ["L1", "L3"]
+    assert all(la.contracts > 0 for la in r.ladder.layers)
+    assert 0.35 <= r.ladder.stress_coverage <= 1.0 and within_caps(r)
 
 
 def test_2021_11_19_quiet_day(built):
     r = recommend_on(built, D(2021, 11, 19))
     assert r.regime == "normal" and r.lit_signals == [] and r.ladder.layers == []
+    assert r.ladder.target_coverage == pytest.approx(0.40)
     c = r.condor
     assert c.open and c.k == 1.5 and c.wing_width == 25
     assert c.long_put < c.short_put < 4697.96 < c.short_call < c.long_call

@@ -61,6 +61,8 @@ def test_k_by_regime(vix, k):
 
 def test_hook_tightens_wing(policy):
     assert rec(vvix_macd_hook=True).condor.wing_width == 20
+    unknown = rec(vvix_macd_hook=None)
+    assert unknown.condor.wing_width == 25 and "wing_hook_unknown" in rules(unknown)
     data = policy.model_dump()
     data["condor"]["hook_tighten_steps"] = 2
     two = recommend(calm_row(vvix_macd_hook=True), rate=0.02, equity=EQUITY,
@@ -86,6 +88,16 @@ def test_second_engine_cut_only_below_vix_15(vix, score, cut):
     assert ("second_engine_cut" in rules(r)) is (cut > 0)
 
 
+@pytest.mark.parametrize(("lit", "cut"), [(0, 0.0), (1, 0.25), (2, 0.40)])
+def test_second_engine_cut_follows_the_lit_signals_while_one_is_unknown(lit, cut):
+    """Score null (funding unknown, as before 2021 on the real data): lit ones still cut."""
+    signals = {"funding_stress": None, "nfci_leverage_rising": lit >= 1,
+               "hy_oas_widening": lit >= 2, "dollar_rising": False}
+    r = rec(vix_close=14.0, second_engine_score=None, **signals)
+    assert r.condor.requested_risk_pct == pytest.approx(0.02 * 12 / 14 * (1 - cut))
+    assert ("second_engine_cut" in rules(r)) is (cut > 0)
+
+
 @pytest.mark.parametrize("vix", [35.0, 60.0])
 def test_no_new_condor_in_extreme_regime_unless_allowed(policy, vix):
     r = rec(vix_close=vix)
@@ -104,18 +116,45 @@ def test_quiet_day_has_no_ladder_but_reference_vega():
     assert r.condor.reference_vega > 0 and r.ladder.target_pct == pytest.approx(0.4)
 
 
-def test_coverage_40_with_one_signal_60_with_two_plus_steep():
+def vega_policy(policy):
+    data = policy.model_dump()
+    data["ladder"]["sizing"] = "vega"
+    return policy_from_mapping(data)
+
+
+def test_coverage_40_with_one_signal_60_with_two_x15_when_steep():
     one = rec(vix_rsi_14=65.0)
     assert [la.name for la in one.ladder.layers] == ["L1"]
-    assert one.ladder.target_pct == pytest.approx(0.4)
-    assert one.ladder.target_dollars == pytest.approx(0.4 * one.condor.reference_vega)
+    assert one.ladder.sizing == "stress" and one.ladder.target_coverage == pytest.approx(0.4)
+    assert one.ladder.target_dollars == pytest.approx(0.4 * one.ladder.stress_loss)
+    assert one.ladder.reached_dollars == pytest.approx(one.ladder.stress_gain)
     two = rec(vix_rsi_14=65.0, vix_above_200dma=True)
-    assert two.ladder.target_pct == pytest.approx(0.6)
+    assert two.ladder.target_coverage == pytest.approx(0.6)
     steep = rec(vix_rsi_14=65.0, vix_above_200dma=True, ts_slope_12=3.5)
-    assert steep.ladder.target_pct == pytest.approx(1.1)
+    assert steep.ladder.target_coverage == pytest.approx(0.9)
     assert "steep_curve_coverage" in rules(steep)
     for r in (one, two, steep):
         assert r.ladder.within_band
+        assert r.ladder.stress_coverage == pytest.approx(r.ladder.stress_gain
+                                                         / r.ladder.stress_loss)
+
+
+def test_coverage_never_above_max(policy):
+    data = policy.model_dump()
+    data["ladder"]["coverage_lit"] = 0.8
+    capped = recommend(calm_row(vix_rsi_14=65.0, vix_above_200dma=True, ts_slope_12=3.5),
+                       rate=0.02, equity=EQUITY, policy=policy_from_mapping(data))
+    assert capped.ladder.target_coverage == 1.0  # 0.8 x 1.5 = 1.2, at most 100%
+
+
+def test_vega_sizing_covers_the_reference_dollar_vega(policy):
+    r = recommend(calm_row(vix_rsi_14=65.0), rate=0.02, equity=EQUITY,
+                  policy=vega_policy(policy))
+    assert r.ladder.sizing == "vega"
+    assert r.ladder.target_dollars == pytest.approx(0.4 * r.condor.reference_vega)
+    assert r.ladder.reached_dollars == pytest.approx(
+        sum(la.dollar_per_vix_point for la in r.ladder.layers))
+    assert r.ladder.within_band
 
 
 def test_ladder_layers_priced_on_listed_expiries():
@@ -131,8 +170,11 @@ def test_ladder_layers_priced_on_listed_expiries():
         assert la.dollar_per_vix_point == pytest.approx(
             la.contracts * 100 * la.delta * la.beta)
     assert layers["L2"].expiry == dt.date(2022, 3, 15)
-    assert r.ladder.reached_dollars == pytest.approx(sum(la.dollar_per_vix_point
+    assert r.ladder.reached_dollars == pytest.approx(sum(la.stress_gain
                                                          for la in layers.values()))
+    assert all(la.action == "buy" and la.cost == la.contracts * la.price * 100
+               for la in layers.values())
+    assert r.ladder.debit == pytest.approx(sum(la.cost for la in layers.values()))
 
 
 def test_vix_strike_grid():
@@ -166,15 +208,6 @@ def test_no_doubling_after_a_losing_day():
                   prior=PriorDay(lost=True, risk_pct=0.005))
     assert caps(r)["no_doubling"].applied == 0.005
     assert r.condor.risk_pct <= 0.005
-
-
-def test_peel_back_held_until_rsis_normalise():
-    held = recommend(calm_row(spx_rsi_14=65.0), rate=0.02, equity=EQUITY,
-                     prior=PriorDay(lost=False, risk_pct=0.01, layers=("L1",)))
-    assert [la.name for la in held.ladder.layers] == ["L1"] and "peel_back_held" in rules(held)
-    peeled = recommend(calm_row(), rate=0.02, equity=EQUITY,
-                       prior=PriorDay(lost=False, risk_pct=0.01, layers=("L1",)))
-    assert peeled.ladder.layers == [] and peeled.ladder.peel_back_allowed
 
 
 def chain_for(day: dt.date, expiry: dt.date, spx: float) -> pl.DataFrame:
@@ -256,13 +289,16 @@ def test_properties_over_generated_rows(policy, case):
     # no new condor in the extreme regime (default policy)
     if r.regime == "extreme":
         assert not c.open and c.contracts == 0
-    # coverage within its band when layers are lit and nothing capped the ladder
-    ladder_capped = any(cb.cap in ("hedge_debit_pct_spx",) or cb.detail.startswith("hedge cost")
+    # every lit layer bought with at least one contract (stress sizing, no cap bound)
+    ladder_capped = any(cb.cap in ("hedge_debit_pct_spx",) or cb.detail.startswith("ladder")
                         for cb in r.caps_bound)
-    if r.ladder.layers and not ladder_capped:
+    if not ladder_capped:
+        assert all(la.contracts >= 1 for la in r.ladder.layers)
+    # coverage within its band when layers are lit, nothing capped and no floor of one
+    if r.ladder.layers and not ladder_capped and "min_one_contract" not in rules(r):
         target, reached = r.ladder.target_dollars, r.ladder.reached_dollars
         # Whole contracts: per-layer rounding moves coverage by at most half a contract each.
-        grain = 0.5 * sum(100 * la.delta * la.beta for la in r.ladder.layers)
+        grain = 0.5 * sum(100 * (la.stress_price - la.price) for la in r.ladder.layers)
         assert abs(reached - target) <= max(policy.ladder.coverage_tolerance * target,
                                             grain) + 1e-9
         if grain <= policy.ladder.coverage_tolerance * target:

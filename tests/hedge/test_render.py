@@ -24,10 +24,34 @@ def test_render_without_condor():
 def test_schema_doc_names_every_field():
     from pathlib import Path
 
-    from hedge.document import Condor, Ladder, Layer, Leg, Recommendation, json_schema
+    from hedge.document import (
+        Condor,
+        Ladder,
+        Layer,
+        Leg,
+        Position,
+        PriorDay,
+        Recommendation,
+        StressScenario,
+        json_schema,
+    )
 
     doc = (Path(__file__).parents[2] / "hedge" / "SCHEMA.md").read_text()
-    for model in (Recommendation, Condor, Ladder, Layer, Leg):
+    for model in (Recommendation, Condor, Ladder, Layer, Leg, Position, StressScenario, PriorDay):
         for name in model.model_fields:
             assert f"`{name}`" in doc or f"| {name} " in doc or f"{name}," in doc, name
     assert json_schema()["title"] == "Recommendation"
+
+
+def test_renderings_show_held_buy_sell_and_stress_coverage():
+    first = recommend(calm_row(vix_rsi_14=65.0), rate=0.02, equity=10_000_000.0)
+    held = recommend(calm_row(vix_rsi_14=65.0), rate=0.02, equity=10_000_000.0,
+                     held=first.ladder.positions)
+    md = render_markdown(held)
+    row = next(line for line in md.splitlines() if line.startswith("| L1 |"))
+    n = first.ladder.positions[0].contracts
+    assert "| L1 | held |" in row and f"| {n} | 0 | 0 | {n} |" in row
+    assert "stress coverage" in md and "purchases $0" in md
+    unknown = recommend(calm_row(vix_rsi_14=65.0, vx_cm30=None, vx_cm110=None, vx_cm220=None),
+                        rate=0.02, equity=10_000_000.0, held=first.ladder.positions)
+    assert "ladder UNKNOWN" in render_markdown(unknown) and f"L1 {n}x" in render_markdown(unknown)

@@ -17,8 +17,8 @@ from tests.hedge.rows import calm_row
     (14.99, "calm"), (15.0, "normal"), (19.99, "normal"), (20.0, "elevated"),
     (34.99, "elevated"), (35.0, "extreme"), (None, "unknown"),
 ])
-def test_regime_thresholds(policy, vix, regime):
-    assert vix_regime(vix, policy) == regime
+def test_regime_thresholds(vix, regime):
+    assert vix_regime(vix) == regime
 
 
 def lit(row, name, policy):
@@ -47,6 +47,19 @@ def test_steep_slope_threshold(policy, slope, expected):
                                                    (2, True, True)])
 def test_second_engine_thresholds(policy, score, one, two):
     row = calm_row(second_engine_score=score)
+    assert lit(row, "second_engine_1", policy) is one
+    assert lit(row, "second_engine_2", policy) is two
+
+
+@pytest.mark.parametrize(("signals", "one", "two"), [
+    ((None, True, True, False), True, True),  # 2020-03-16: two lit, funding unknown
+    ((None, True, False, False), True, None),
+    ((None, False, False, False), None, None),  # 2010-01-04: nothing lit, one unknown
+])
+def test_second_engine_with_an_unknown_signal(policy, signals, one, two):
+    """Score null (a signal unknown): a threshold the lit signals already reach is lit."""
+    names = ("funding_stress", "nfci_leverage_rising", "hy_oas_widening", "dollar_rising")
+    row = calm_row(second_engine_score=None, **dict(zip(names, signals, strict=True)))
     assert lit(row, "second_engine_1", policy) is one
     assert lit(row, "second_engine_2", policy) is two
 
@@ -99,3 +112,27 @@ def test_layer3_only_at_extreme_vix_with_confirmation(policy):
     assert lit_layers(sigs, policy)[0] == ["L1", "L3"]
     alone = evaluate_signals(calm_row(vix_close=35.0), policy)
     assert lit_layers(alone, policy)[0] == []
+
+
+def test_layer_states_unknown_is_not_unlit(policy):
+    from hedge.rules import layer_states
+
+    quiet = layer_states(evaluate_signals(calm_row(), policy), policy)
+    assert quiet == {"L1": False, "L2": False, "L3": False}
+    # L1's VIX RSI unknown and nothing else lit: L1 is unknown, never unlit.
+    row = calm_row(vix_rsi_14=None)
+    assert layer_states(evaluate_signals(row, policy), policy)["L1"] is None
+    # L2's trigger lit but blocked while another trigger is unknown: unknown too.
+    blocked = calm_row(vvix_macd_cross_up=True, vix_above_200dma=None, vix_sma_200=None)
+    assert layer_states(evaluate_signals(blocked, policy), policy)["L2"] is None
+
+
+def test_every_rule_input_is_listed_when_unknown(policy):
+    from hedge.rules import FEATURES
+
+    blank = features_row({"spx_close": 4000.0})
+    sigs = evaluate_signals(blank, policy)
+    unknown = unknown_features(blank, sigs)
+    assert set(FEATURES) - {"spx_close"} <= set(unknown) and "spx_close" not in unknown
+    assert {k for s in sigs for k, v in s.inputs.items() if v is None} <= set(unknown)
+    assert len(unknown) == len(set(unknown))

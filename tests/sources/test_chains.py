@@ -1,6 +1,5 @@
 import datetime as dt
 import json
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -272,19 +271,64 @@ def test_json_missing_field_bad_symbol_and_non_numeric() -> None:
     ("Date: 12/11/2024, 08:02 GMT-5", "2024-11-12 13:02"),  # 24h locales: day first
     ("Date: 11.12.2024, 08:02 GMT-5", "2024-12-11 13:02"),
     ("Date: 2024-11-12 08:02 GMT-5", "2024-11-12 13:02"),
+    # Locales the old six-language table did not know.
+    ("Date: 2024年11月11日 16:31", "2024-11-11 21:31"),  # no zone -> New York
+    ("Date: 2024年11月11日 16:31 GMT-5", "2024-11-11 21:31"),
+    ("Date: 11 ноября 2024 г., 16:31 GMT-5", "2024-11-11 21:31"),
+    ("Date: 11 listopada 2024 16:31 GMT-5", "2024-11-11 21:31"),
+    ("Date: 11 november 2024 om 16:31 GMT-5", "2024-11-11 21:31"),
+    ("Date: 11 Kasım 2024 16:31 GMT-5", "2024-11-11 21:31"),
+    ("Date: 11. marraskuuta 2024 klo 16.31 UTC-5", "2024-11-11 21:31"),
+    ("Date: 2024년 11월 11일 오후 4:31 GMT-5", "2024-11-11 21:31"),
+    ("Date: 11 Νοεμβρίου 2024, 4:31 μ.μ. GMT-5", "2024-11-11 21:31"),
+    ("Date: 9 sept. 2023, 16:31 UTC-4", "2023-09-09 20:31"),
 ])
 def test_locale_date_lines(line: str, utc: str) -> None:
     want = dt.datetime.fromisoformat(utc).replace(tzinfo=UTC)
     assert chains.snapshot_time(line) == want
 
 
-def test_unknown_locale_date_line_is_named(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("line", "problem"), [
+    ("Date: mañana, 8:02", "no recognisable date"),
+    ("Date: 11 de noviembre, 8:02 GMT-5", "no recognisable date"),  # no year
+    ("Date: 11 de noviembre de 2024", "no time of day"),
+])
+def test_unreadable_date_line_is_named(line: str, problem: str) -> None:
     text = ("\nS&P 500 INDEX,Last: 5995.54,Change:  0\n"
-            '"Date: 2024年11月11日 8:02",Bid: 5960.52,Ask: 6045.21,Size: 1*1,Volume: 0\n'
+            f'"{line}",Bid: 5960.52,Ask: 6045.21,Size: 1*1,Volume: 0\n'
             + ",".join(chains.QUOTEDATA_HEADER) + "\n" + _QUOTEDATA_ROW)
-    with pytest.raises(SourceDataError, match=r"'chains'.*'q.csv'.*unrecognised date line "
-                                              r"'Date: 2024年11月11日 8:02'"):
+    with pytest.raises(SourceDataError, match=rf"'chains'.*'q.csv'.*unrecognised date line "
+                                              rf"'{line}' \({problem}\)"):
         chains.parse(text.encode(), "q.csv")
+
+
+def test_date_line_after_the_chain_s_nearest_expiry_is_refused() -> None:
+    ok = _quotedata().replace(b"November 11, 2024 at 4:31 PM EST", b"11.11.2024, 16:31 GMT-5")
+    assert chains.parse(ok, "q.csv")["quote_date"][0] == dt.date(2024, 11, 11)
+    # Day and month swapped: on a US page 12/11/2024 is December 11, a month after the only
+    # expiration the option symbols name.
+    swapped = _quotedata().replace(b"November 11, 2024 at 4:31 PM EST",
+                                   b"12/11/2024, 4:31 PM EST")
+    with pytest.raises(SourceDataError, match=r"'chains', file 'q.csv': quote date 2024-12-11 "
+                       r"\(from the date line 'Date: 12/11/2024, 4:31 PM EST'\) is after the "
+                       r"nearest expiration the option symbols name \(2024-11-11\)"):
+        chains.parse(swapped, "q.csv")
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("line", [
+    "Date: 2024年11月11日 8:02 GMT-5",
+    "Date: 11 ноября 2024 г., 8:02 GMT-5",
+    "Date: 11 listopada 2024 08:02 GMT-5",
+    "Date: 2024년 11월 11일 오전 8:02 GMT-5",
+])
+def test_real_export_with_its_date_line_in_another_locale(line: str) -> None:
+    path = shared("options", "cboe_delayed_quotes", "spx_quotedata_2024-11-11_partial.csv")
+    payload = path.read_bytes()
+    spanish = b'"Date: 11 de noviembre de 2024, 8:02 GMT-5"'
+    assert spanish in payload
+    translated = payload.replace(spanish, f'"{line}"'.encode())
+    assert_frame_equal(chains.parse(translated, path.name), chains.parse(payload, path.name))
 
 
 @pytest.mark.parametrize(("new_york", "session"), [
@@ -455,12 +499,25 @@ _LOCALE_LINES = {
 }
 
 
+_MONTH_NAMES = {
+    "en": "january february march april may june july august september october november "
+          "december",
+    "es": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre "
+          "diciembre",
+    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre "
+          "décembre",
+    "de": "januar februar märz april mai juni juli august september oktober november dezember",
+    "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre "
+          "novembre dicembre",
+    "pt": "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro "
+          "dezembro",
+}
+
+
 @given(lang=st.sampled_from(sorted(_LOCALE_LINES)),
-       at=st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2035, 12, 31)),
-       abbreviated=st.booleans())
-def test_locale_date_lines_round_trip(lang: str, at: dt.datetime, abbreviated: bool) -> None:
-    month = chains._MONTH_NAMES[lang].split()[at.month - 1]
-    month = month[:4] + "." if abbreviated and len(month) > 5 else month
+       at=st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2035, 12, 31)))
+def test_locale_date_lines_round_trip(lang: str, at: dt.datetime) -> None:
+    month = _MONTH_NAMES[lang].split()[at.month - 1]
     line = _LOCALE_LINES[lang].format(
         month=month.capitalize() if lang in ("en", "de") else month, d=at.day, y=at.year,
         h=at.hour, h12=at.hour % 12 or 12, mi=f"{at.minute:02d}",

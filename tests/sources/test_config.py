@@ -132,3 +132,13 @@ def test_rendered_values_never_leave_their_segment(value):
         return
     inner = out.removeprefix("/data/").removesuffix("_History.csv")
     assert "/" not in inner and "\\" not in inner and not inner.startswith(".")
+
+
+def test_quarantine_share_defaults_to_one_percent_and_is_a_share(tmp_path):
+    assert config.load().quarantine.max_row_share == 0.01
+    user = tmp_path / "sources.toml"
+    user.write_text("[quarantine]\nmax_row_share = 0.05\n")
+    assert config.load(user).quarantine.max_row_share == 0.05
+    user.write_text("[quarantine]\nmax_row_share = 1.5\n")
+    with pytest.raises(SourcesConfigError, match="quarantine.max_row_share"):
+        config.load(user)

@@ -1,6 +1,7 @@
 """The HTTP client against a real local server on 127.0.0.1 (no mocks of our own code)."""
 
 import datetime as dt
+import re
 import socket
 import threading
 import time
@@ -320,3 +321,69 @@ def test_requests_session_is_reused():
     http = client()
     assert isinstance(http.session, requests.Session)
     assert http.session.headers["User-Agent"].startswith("alvh/")
+
+
+def test_server_trickling_bytes_hits_the_total_timeout():
+    body = VIX_CSV * 100
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    stop = threading.Event()
+
+    def trickle() -> None:
+        with listener:
+            while not stop.is_set():
+                conn, _ = listener.accept()
+                with conn:
+                    conn.recv(65536)
+                    conn.sendall(head)
+                    for i in range(len(body)):  # a byte every 50 ms: never a read timeout
+                        if stop.is_set():
+                            return
+                        try:
+                            conn.sendall(body[i:i + 1])
+                        except OSError:
+                            break
+                        time.sleep(0.05)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/VIX_History.csv"
+    started = time.monotonic()
+    try:
+        with pytest.raises(SourceUnavailable, match="total timeout"):
+            client(read_timeout=1.0, total_timeout=0.5, retries=1).fetch(url, source="cboe")
+    finally:
+        stop.set()
+    assert time.monotonic() - started < 3.0
+
+
+def test_total_timeout_leaves_quick_answers_alone(httpserver: HTTPServer):
+    httpserver.expect_request("/f.csv").respond_with_data(VIX_CSV)
+    got = client(total_timeout=5.0).fetch(httpserver.url_for("/f.csv"), source="cboe")
+    assert got.payload == VIX_CSV
+
+
+@pytest.mark.parametrize("where", ["/obs?token={k}", "/obs?series_id=DFF&apikey={k}",
+                                   "/key/{k}/obs"])
+def test_secret_is_redacted_whatever_the_parameter_is_called(httpserver: HTTPServer, where):
+    secret = "s3cr3t+key/9"
+    quoted = requests.utils.quote(secret, safe="")
+    httpserver.expect_request(re.compile("^/(obs|key/.*)$")).respond_with_data(
+        "bad key", status=400)
+    url = httpserver.url_for("").rstrip("/") + where.format(k=quoted)
+    http = client()
+    http.hide(secret)
+    with pytest.raises(SourceDataError) as err:
+        http.fetch(url, source="fred")
+    assert secret not in str(err.value) and quoted not in str(err.value)
+    assert "***" in str(err.value)
+
+
+def test_secret_is_redacted_from_the_fetched_url_and_meta(httpserver: HTTPServer):
+    httpserver.expect_request("/obs").respond_with_data(VIX_CSV, headers={"ETag": '"v1"'})
+    http = client()
+    http.hide("hunter2")
+    got = http.fetch(httpserver.url_for("/obs") + "?token=hunter2", source="fred")
+    assert "hunter2" not in got.url and "hunter2" not in str(got.meta())
+    assert got.meta()["etag"] == '"v1"'

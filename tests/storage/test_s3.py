@@ -69,3 +69,22 @@ def test_s3_round_trip_idempotence_and_raw(s3_lake):
     assert s3_lake.fs.exists(raw + ".meta.json")
     q = s3_lake.quarantine("cboe", "bad.csv", b"<html>", "HTML page", at=NOW)
     assert s3_lake.list_area("quarantine") == [q]
+
+
+def test_s3_commits_are_put_if_absent_so_a_stale_writer_is_refused(s3_lake):
+    from storage import delta, schemas
+    d1, d2 = dt.date(2020, 3, 16), dt.date(2021, 3, 16)
+    s3_lake.upsert("index_daily", index_frame("VIX", [d1, d2], [82.69, 1.0]))
+    stale = s3_lake.delta("index_daily")
+    s3_lake.upsert("index_daily", index_frame("SPX", [d1], [2386.13]))
+    with pytest.raises(Exception) as err:  # version 1 exists: the conditional PUT fails
+        delta.commit(s3_lake.table_uri("index_daily"), s3_lake.delta_options,
+                     schemas.get("index_daily"), stale, index_frame("VIX", [d1], [0.0]),
+                     [{"year": 2020}], "upsert")
+    assert delta.is_conflict(err.value)
+    s3_lake.upsert("index_daily", index_frame("VIX", [d1], [0.0]))  # redone on version 1
+    got = s3_lake.scan("index_daily").sort("symbol", "date").collect()
+    assert got.select("symbol", "close").rows() == [("SPX", 2386.13), ("VIX", 0.0), ("VIX", 1.0)]
+    assert s3_lake.snapshot("index_daily").version == 2
+    old = s3_lake.scan("index_daily", files=s3_lake.snapshot("index_daily", version=0).files)
+    assert old.collect().height == 2

@@ -72,12 +72,17 @@ def registered_ranges(entries: Iterable[HasRange]) -> dict[str, Bounds]:
 
 @dataclass(frozen=True)
 class Check:
-    """One named expectation, whether it blocks publication, and the column it may need."""
+    """One named expectation, whether it blocks publication, and the column it may need.
+
+    ``row_level``: the expectation judges each row on its own, so a failing row can be
+    dropped (quarantined) and the rest published; otherwise a failure refuses the partition.
+    """
 
     name: str
     expectation: gxe.Expectation
     blocking: bool = True
     derived: pl.Expr | None = None
+    row_level: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,20 +109,24 @@ class Suite:
 
 
 def check(name: str, expectation: gxe.Expectation, *, blocking: bool = True,
-          derived: pl.Expr | None = None) -> Check:
-    """A Check whose expectation carries its name and severity (shown in Data Docs)."""
-    expectation.meta = {"check": name, "blocking": blocking}
+          derived: pl.Expr | None = None, row_level: bool = False) -> Check:
+    """A Check whose expectation carries its name, severity and scope (shown in Data Docs)."""
+    expectation.meta = {"check": name, "blocking": blocking, "row_level": row_level}
     expectation.severity = FailureSeverity.CRITICAL if blocking else FailureSeverity.WARNING
     if not expectation.description:
         expectation.description = name
-    return Check(name, expectation, blocking, derived)
+    return Check(name, expectation, blocking, derived, row_level)
 
 
-def flagged(name: str, label: pl.Expr, *, blocking: bool = True) -> Check:
-    """A Check on a derived column that is null on good rows and names the offence otherwise."""
+def flagged(name: str, label: pl.Expr, *, blocking: bool = True,
+            row_level: bool = True) -> Check:
+    """A Check on a derived column that is null on good rows and names the offence otherwise.
+
+    ``row_level=False`` when the label depends on other rows (gaps, ordering within a day).
+    """
     col = f"_{name}"
     return check(name, gxe.ExpectColumnValuesToBeNull(column=col), blocking=blocking,
-                 derived=label.alias(col))
+                 derived=label.alias(col), row_level=row_level)
 
 
 def key_checks(t: Table) -> list[Check]:
@@ -151,21 +160,22 @@ def trading_day_check(date_col: str, *, blocking: bool) -> Check:
 def gap_check(date_col: str, by: tuple[str, ...] = (), *, blocking: bool) -> Check:
     """No NYSE session missing between two consecutive dates of a series."""
     return flagged(f"{date_col}_no_session_gap", checks.gap_sessions(date_col, by),
-                   blocking=blocking)
+                   blocking=blocking, row_level=False)
 
 
 def between(col: str, lo: float | None, hi: float | None, *, name: str | None = None,
             blocking: bool = True, strict_min: bool = False) -> Check:
     """``col`` within [lo, hi] where present (nulls pass)."""
     return check(name or f"{col}_in_range", gxe.ExpectColumnValuesToBeBetween(
-        column=col, min_value=lo, max_value=hi, strict_min=strict_min), blocking=blocking)
+        column=col, min_value=lo, max_value=hi, strict_min=strict_min), blocking=blocking,
+        row_level=True)
 
 
 def at_least(a: str, b: str, *, name: str, strict: bool = False, blocking: bool = True) -> Check:
     """``a >= b`` (``a > b`` when strict) on rows where both are present."""
     return check(name, gxe.ExpectColumnPairValuesAToBeGreaterThanB(
         column_A=a, column_B=b, or_equal=not strict, ignore_row_if="either_value_is_missing"),
-        blocking=blocking)
+        blocking=blocking, row_level=True)
 
 
 def out_of_bounds(bounds: Mapping[str, Bounds], key: pl.Expr, value: pl.Expr) -> pl.Expr:
@@ -189,5 +199,6 @@ def rule_checks(t: Table, rules: Rules) -> list[Check]:
 
 def soften(checks_: list[Check], soft: frozenset[str]) -> tuple[Check, ...]:
     """``checks_`` with the named ones downgraded to warnings."""
-    return tuple(check(c.name, c.expectation, blocking=False, derived=c.derived)
+    return tuple(check(c.name, c.expectation, blocking=False, derived=c.derived,
+                       row_level=c.row_level)
                  if c.name in soft else c for c in checks_)

@@ -2,7 +2,9 @@
 
 Blocking: keys non-null and unique; rows not shrinking; open/high/low/close > 0; VIX-family
 closes within [5, 150]; closes within the symbol's bounds from ``Rules.series_bounds``
-(sources config ``cboe.bounds``) where given.
+(sources config ``cboe.bounds``) where given; high >= low (CBOE's VIX6M 2019-07-05 has high
+15.87 below low 16.5: that one row is dropped to quarantine). Every blocking check but the
+keys and the row count is row-level: a failing row is dropped, the rest published.
 Soft: dates are NYSE sessions (CBOE publishes VIX on some NYSE holidays when CFE trades, e.g.
 MLK day 2026); no session gap per symbol (CBOE's own history has holes, e.g. 1991-03-01);
 high >= max(open, close) and low <= min(open, close) (47 rows of CBOE's 1992-2006 VIX history
@@ -35,7 +37,8 @@ def checks(t: Table, rules: Rules) -> list[Check]:
     vix = flagged("vix_family_close_in_5_150", _close_where(vix_out))
     sym_out = out_of_bounds(rules.series_bounds, pl.col("symbol"), pl.col("close"))
     sym = flagged("close_within_symbol_bounds", _close_where(sym_out))
-    ohlc = [at_least("high", c, name=f"high_ge_{c}", blocking=False) for c in ("open", "close")]
+    ohlc = [at_least("high", "low", name="high_ge_low")]
+    ohlc += [at_least("high", c, name=f"high_ge_{c}", blocking=False) for c in ("open", "close")]
     ohlc += [at_least(c, "low", name=f"low_le_{c}", blocking=False) for c in ("open", "close")]
     return [*positive, vix, sym, *ohlc, trading_day_check("date", blocking=False),
             gap_check("date", ("symbol",), blocking=False)]

@@ -22,7 +22,8 @@ def checks(t: Table, rules: Rules) -> list[Check]:
     return [
         trading_day_check("quote_date", blocking=True),
         check("right_is_c_or_p", gxe.ExpectColumnValuesToBeInSet(column="right",
-                                                                 value_set=["C", "P"])),
+                                                                 value_set=["C", "P"]),
+              row_level=True),
         between("strike", 0, None, name="strike_positive", strict_min=True),
         between("bid", 0, None, name="bid_non_negative"),
         between("ask", 0, None, name="ask_non_negative"),

@@ -1,0 +1,87 @@
+"""P&L of the two instruments: the 1DTE iron condor and a long VIX call, with their costs.
+
+Pure functions of prices and the policy's ``[backtest]`` costs; the walk supplies the prices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from hedge.policy import BacktestPolicy, PricingPolicy
+from hedge.pricing import black76
+
+CALENDAR_DAYS = 365.0
+
+
+@dataclass(frozen=True)
+class CondorTicket:
+    """One iron condor opened at a close: strikes, credit (points) and size."""
+
+    long_put: float
+    short_put: float
+    short_call: float
+    long_call: float
+    credit: float
+    contracts: int
+    reference_contracts: float
+
+    @property
+    def strikes(self) -> str:
+        """The four strikes as text, long put first."""
+        return "/".join(f"{k:g}" for k in (self.long_put, self.short_put, self.short_call,
+                                            self.long_call))
+
+
+def condor_settlement_points(t: CondorTicket, spx: float) -> float:
+    """What one condor owes at expiry, in index points (>= 0): the two spreads' intrinsic."""
+    put = min(max(t.short_put - spx, 0.0), t.short_put - t.long_put)
+    call = min(max(spx - t.short_call, 0.0), t.long_call - t.short_call)
+    return put + call
+
+
+def condor_pnl_per_contract(t: CondorTicket, spx: float, costs: BacktestPolicy,
+                            multiplier: float) -> float:
+    """Dollar P&L of one condor from its open to its cash settlement at ``spx``.
+
+    Sold at the credit less the half spread on each of the four legs, four commissions on
+    the way in; cash-settled at expiry (no spread, no commission on the way out).
+    """
+    received = t.credit - 4.0 * costs.condor_half_spread
+    owed = condor_settlement_points(t, spx)
+    return (received - owed) * multiplier - 4.0 * costs.condor_commission
+
+
+def vix_vol(vvix: float, dte: int, pricing: PricingPolicy) -> float:
+    """The documented VIX option vol: VVIX / 100 x scale at 30 days, x (30 / DTE) ** exponent."""
+    base = pricing.vix_vol_from_vvix * vvix / 100.0
+    return base * (30.0 / max(dte, 1)) ** pricing.vix_vol_term_exponent
+
+
+def call_mark(settle: float, strike: float, day: dt.date, expiry: dt.date, rate: float,
+              vvix: float, pricing: PricingPolicy) -> float:
+    """A VIX call's value in points: Black-76 on its listed contract's settlement, then intrinsic.
+
+    On the expiry day the settlement is the final settlement: the call is worth its intrinsic.
+    """
+    dte = (expiry - day).days
+    if dte <= 0:
+        return max(settle - strike, 0.0)
+    g = black76(settle, strike, dte / CALENDAR_DAYS, rate, vix_vol(vvix, dte, pricing), True)
+    return float(g.price)
+
+
+def vix_haircut(price: float, costs: BacktestPolicy) -> float:
+    """Half the bid/ask paid per VIX option traded, in points."""
+    return max(costs.vix_half_spread_min, costs.vix_half_spread_pct * price)
+
+
+def call_trade_cash(price: float, contracts: float, costs: BacktestPolicy,
+                    multiplier: float) -> float:
+    """Dollars for trading ``contracts`` calls at the mark ``price`` (> 0 buys, < 0 sells).
+
+    A buy pays mark + haircut, a sale receives mark - haircut; each pays the commission.
+    """
+    h = vix_haircut(price, costs)
+    per = price + h if contracts > 0 else max(price - h, 0.0)  # a bid is never below zero
+    return -contracts * per * multiplier - abs(contracts) * costs.vix_commission

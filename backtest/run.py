@@ -1,0 +1,114 @@
+"""One backtest run: walk the lake, then the rows of backtest_runs, _daily and _trades."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import polars as pl
+
+from backtest.listing import listed_sessions
+from backtest.market import Market, load_market
+from backtest.tables import BACKTEST_DAILY, BACKTEST_RUNS, BACKTEST_TRADES, SCALED, STRATEGIES
+from backtest.walk import Walk, walk
+from hedge.policy import Policy
+from storage.lake import Lake
+from storage.sessions import trading_days
+
+
+@dataclass(frozen=True)
+class Result:
+    """The three tables of one run."""
+
+    run: pl.DataFrame
+    daily: pl.DataFrame
+    trades: pl.DataFrame
+
+    @property
+    def run_id(self) -> str:
+        """The run's id."""
+        return str(self.run["run_id"][0])
+
+
+def run_id(policy: Policy, start: dt.date, end: dt.date) -> str:
+    """policy_version:start:end."""
+    return f"{policy.version}:{start}:{end}"
+
+
+def _listed(start: dt.date, end: dt.date) -> dict[dt.date, bool]:
+    """SPX expiry days around the run (whole weeks, for the holiday-Friday rule)."""
+    days = trading_days(start - dt.timedelta(days=7), end + dt.timedelta(days=14))
+    return listed_sessions(days.to_list())
+
+
+def daily_frame(w: Walk, sessions: list[dt.date], rid: str, now: dt.datetime) -> pl.DataFrame:
+    """backtest_daily rows of a walk over ``sessions``."""
+    listed = _listed(sessions[0], sessions[-1]) if sessions else {}
+    frame = pl.DataFrame(w.rows, schema={c: t for c, t in BACKTEST_DAILY.columns.items()
+                                         if c not in ("run_id", "policy_version",
+                                                      "spx_listed", "computed_at")})
+    return BACKTEST_DAILY.conform(frame.with_columns(
+        pl.lit(rid).alias("run_id"), pl.lit(w.policy.version).alias("policy_version"),
+        pl.col("date").replace_strict(listed, default=False, return_dtype=pl.Boolean)
+        .alias("spx_listed"), pl.lit(now, dtype=BACKTEST_DAILY.columns["computed_at"])
+        .alias("computed_at")))
+
+
+def trades_frame(w: Walk, rid: str, now: dt.datetime) -> pl.DataFrame:
+    """backtest_trades rows of a walk."""
+    rows = [t for b in w.books.values() for t in b.trades]
+    cols = {c: t for c, t in BACKTEST_TRADES.columns.items()
+            if c not in ("run_id", "policy_version", "computed_at")}
+    frame = pl.DataFrame(rows, schema=cols)
+    return BACKTEST_TRADES.conform(frame.with_columns(
+        pl.lit(rid).alias("run_id"), pl.lit(w.policy.version).alias("policy_version"),
+        pl.lit(now, dtype=BACKTEST_TRADES.columns["computed_at"]).alias("computed_at")))
+
+
+def cost_scales(daily: pl.DataFrame) -> dict[str, float]:
+    """Multipliers that make each unit benchmark spend what the ALVH stress ladder spends."""
+    spent = dict(daily.group_by("strategy").agg(pl.col("ladder_premium").sum()).iter_rows())
+    target = spent.get("alvh_stress", 0.0)
+    return {s: (target / spent[s] if spent.get(s) else 0.0) for s in SCALED}
+
+
+def run_frame(w: Walk, market: Market, rid: str, daily: pl.DataFrame, start: dt.date,
+              end: dt.date, now: dt.datetime) -> pl.DataFrame:
+    """The backtest_runs row."""
+    scales = cost_scales(daily)
+    versions = [r.get("feature_set_version") for r in market.rows.values()]
+    fsv = sorted({v for v in versions if v})
+    untestable = daily.filter(~pl.col("testable"))["date"].n_unique()
+    return BACKTEST_RUNS.conform(pl.DataFrame([{
+        "run_id": rid, "start": start, "end": end, "policy_version": w.policy.version,
+        "feature_set_version": ",".join(fsv) or None, "sizing_equity": w.equity,
+        "static_scale": scales["static"], "vxth_scale": scales["vxth"],
+        "sessions": len(market.sessions), "untestable_days": untestable,
+        "policy": json.dumps(w.policy.model_dump(mode="json"), sort_keys=True),
+        "computed_at": now}], schema=BACKTEST_RUNS.schema))
+
+
+def backtest_market(market: Market, policy: Policy, start: dt.date, end: dt.date,
+                    now: dt.datetime, strategies: tuple[str, ...] = STRATEGIES) -> Result:
+    """Walk ``market`` with ``policy`` and tabulate the run."""
+    w = walk(market, policy, strategies)
+    rid = run_id(policy, start, end)
+    daily = daily_frame(w, market.sessions, rid, now)
+    return Result(run_frame(w, market, rid, daily, start, end, now), daily,
+                  trades_frame(w, rid, now))
+
+
+def backtest(lake: Lake, start: dt.date, end: dt.date, policy: Policy,
+             now: dt.datetime) -> Result:
+    """One run over the lake's sessions in [start, end]."""
+    market = load_market(lake, start, end, max_rate_age=policy.pricing.max_rate_age,
+                         dtes=tuple(layer.target_dte for layer in policy.ladder.layers))
+    return backtest_market(market, policy, start, end, now)
+
+
+def store(lake: Lake, result: Result) -> None:
+    """Write the run's rows (a rerun of the same run id replaces its rows)."""
+    for table, frame in (("backtest_runs", result.run), ("backtest_daily", result.daily),
+                         ("backtest_trades", result.trades)):
+        lake.upsert(table, frame)

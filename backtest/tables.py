@@ -1,0 +1,63 @@
+"""Lake tables of the backtest: one row per run, per strategy and day, per trade."""
+
+from __future__ import annotations
+
+from storage.schemas import BOOL, DATE, F64, I64, STR, UTC_TS, Table, register
+
+STRATEGIES = ("no_hedge", "alvh_stress", "alvh_vega", "static", "vxth")
+# Benchmarks stored at unit size and scaled in the views to the ALVH stress ladder's cost.
+SCALED = ("static", "vxth")
+
+BACKTEST_RUNS = register(Table(
+    "backtest_runs",
+    {"run_id": STR, "start": DATE, "end": DATE, "policy_version": STR,
+     "feature_set_version": STR, "sizing_equity": F64, "static_scale": F64, "vxth_scale": F64,
+     "sessions": I64, "untestable_days": I64, "policy": STR, "computed_at": UTC_TS},
+    keys=("run_id",), date_col="start", partition_by=("policy_version",),
+    descriptions={
+        "run_id": "policy_version:start:end (a rerun of the same span replaces its rows)",
+        "static_scale": "multiplier of the unit static 4/4/2 ladder that spends what the "
+                        "ALVH stress ladder spends",
+        "vxth_scale": "multiplier of the unit VXTH calls that spends what the ALVH stress "
+                      "ladder spends",
+        "policy": "the policy as JSON"},
+))
+
+BACKTEST_DAILY = register(Table(
+    "backtest_daily",
+    {"run_id": STR, "policy_version": STR, "strategy": STR, "date": DATE, "spx_close": F64,
+     "vix_close": F64, "testable": BOOL, "untestable_reason": STR, "spx_listed": BOOL,
+     "condor_contracts": I64,
+     "condor_pnl": F64, "ref_condor_pnl": F64, "ladder_pnl": F64, "ladder_premium": F64,
+     "ladder_value": F64, "ladder_contracts": F64, "layers_held": STR, "pnl": F64,
+     "equity": F64, "drawdown": F64, "computed_at": UTC_TS},
+    keys=("run_id", "strategy", "date"), date_col="date", partition_by=("policy_version",),
+    descriptions={
+        "testable": "false when an input of the day is missing (see untestable_reason)",
+        "spx_listed": "the condor's expiry (the next session) had a listed SPX/SPXW expiry",
+        "condor_contracts": "condors opened at this day's close (settled next session)",
+        "condor_pnl": "P&L of the condor opened the session before, settled at this close, $",
+        "ref_condor_pnl": "the same for the reference condor (base size, before regime cuts)",
+        "ladder_pnl": "VIX call ladder P&L: marks, settlements and trading costs of the day, $",
+        "ladder_premium": "premium paid for calls bought this day, with haircut and "
+                          "commission, $",
+        "ladder_value": "the held ladder at this close, marked by Black-76, $",
+        "pnl": "condor_pnl + ladder_pnl ($; null when untestable)",
+        "equity": "equity after the day (unit size for static and vxth: see the views)"},
+))
+
+BACKTEST_TRADES = register(Table(
+    "backtest_trades",
+    {"run_id": STR, "policy_version": STR, "strategy": STR, "date": DATE, "seq": I64,
+     "instrument": STR, "action": STR, "layer": STR, "expiry": DATE, "strikes": STR,
+     "contracts": F64, "price": F64, "haircut": F64, "commission": F64, "cash": F64,
+     "computed_at": UTC_TS},
+    keys=("run_id", "strategy", "date", "seq"), date_col="date",
+    partition_by=("policy_version",),
+    descriptions={
+        "instrument": "iron_condor or vix_call", "action": "open, settle, buy, sell, expire",
+        "strikes": "long put/short put/short call/long call for a condor, the strike for a call",
+        "price": "points per unit before the haircut (condor: credit; call: Black-76 mark "
+                 "or final settlement)",
+        "cash": "dollars received (+) or paid (-), after haircut and commission"},
+))

@@ -1,0 +1,123 @@
+"""SQL of the backtest views: one text for the catalog and for the CLI's in-memory summary."""
+
+from __future__ import annotations
+
+SCALE = ("CASE d.strategy WHEN 'static' THEN r.static_scale WHEN 'vxth' THEN r.vxth_scale "
+         "ELSE 1.0 END")
+
+DAILY = f"""
+CREATE VIEW v_backtest_daily AS
+WITH s AS (
+  SELECT d.run_id, d.policy_version, r.feature_set_version, d.strategy, d.date, d.spx_close,
+         d.vix_close, d.testable, d.untestable_reason, d.spx_listed, d.condor_contracts,
+         d.condor_pnl, d.ref_condor_pnl, {SCALE} AS scale, r.sizing_equity,
+         d.ladder_pnl * {SCALE} AS ladder_pnl, d.ladder_premium * {SCALE} AS ladder_premium,
+         d.ladder_value * {SCALE} AS ladder_value,
+         d.ladder_contracts * {SCALE} AS ladder_contracts, d.layers_held
+  FROM backtest_daily d JOIN backtest_runs r USING (run_id)),
+p AS (
+  SELECT *, condor_pnl + ladder_pnl AS pnl,
+         CASE WHEN spx_listed THEN condor_pnl ELSE 0 END + ladder_pnl AS pnl_listed
+  FROM s),
+e AS (
+  SELECT *, sizing_equity + sum(coalesce(pnl, 0)) OVER w AS equity,
+         sizing_equity + sum(coalesce(pnl_listed, 0)) OVER w AS equity_listed
+  FROM p WINDOW w AS (PARTITION BY run_id, strategy ORDER BY date))
+SELECT * EXCLUDE (sizing_equity),
+       equity / max(equity) OVER w - 1 AS drawdown,
+       equity_listed / max(equity_listed) OVER w - 1 AS drawdown_listed
+FROM e WINDOW w AS (PARTITION BY run_id, strategy ORDER BY date)
+"""
+
+_SCOPE = """
+SELECT run_id, strategy, '{scope}' AS scope, min(date) AS first_date, max(date) AS last_date,
+       count(*) AS sessions, count(*) FILTER (WHERE NOT testable) AS untestable_days,
+       (max(date) - min(date)) / 365.25 AS years,
+       arg_max({equity}, date) AS final_equity,
+       pow(arg_max({equity}, date) / (arg_max({equity}, date) - sum(coalesce({pnl}, 0))),
+           365.25 / greatest(max(date) - min(date), 1)) - 1 AS cagr,
+       stddev_samp({pnl} / ({equity} - {pnl})) * sqrt(252) AS volatility,
+       min({drawdown}) AS max_drawdown, min({pnl}) AS worst_day_pnl,
+       arg_min(date, {pnl}) AS worst_day,
+       sum(ladder_premium) / greatest((max(date) - min(date)) / 365.25, 1 / 365.25)
+           AS hedge_cost_per_year,
+       sum(ladder_pnl) / greatest((max(date) - min(date)) / 365.25, 1 / 365.25)
+           AS ladder_pnl_per_year,
+       sum({condor}) AS condor_pnl, sum(ladder_pnl) AS ladder_pnl
+FROM v_backtest_daily GROUP BY run_id, strategy"""
+
+SUMMARY = ("CREATE VIEW v_backtest_summary AS "
+           + _SCOPE.format(scope="all", equity="equity", pnl="pnl", drawdown="drawdown",
+                           condor="condor_pnl")
+           + " UNION ALL "
+           + _SCOPE.format(scope="listed", equity="equity_listed", pnl="pnl_listed",
+                           drawdown="drawdown_listed",
+                           condor="CASE WHEN spx_listed THEN condor_pnl ELSE 0 END"))
+
+_COMMENTS = {
+    "v_backtest_daily": "Backtest rows per run, strategy and session; benchmarks scaled to "
+                        "the ALVH stress ladder's cost; equity and drawdown for all days and "
+                        "for listed-expiry days only (_listed)",
+    "v_backtest_summary": "Per run and strategy: CAGR, volatility, max drawdown, worst day, "
+                          "hedge cost per year; scope all days, or listed (condor only on "
+                          "days with a listed next-day SPX expiry)",
+}
+
+_DAILY_COLUMNS = {
+    "run_id": "Run: policy_version:start:end", "policy_version": "Hash of the policy run",
+    "feature_set_version": "Feature set version(s) of the features_daily rows walked",
+    "strategy": "no_hedge, alvh_stress, alvh_vega, static or vxth",
+    "date": "Session D", "spx_close": "SPX close on D", "vix_close": "VIX close on D",
+    "testable": "False when an input of D was missing (see untestable_reason)",
+    "untestable_reason": "Why D is untestable (missing inputs); null when testable",
+    "spx_listed": "D was a listed SPX/SPXW expiry (the condor settled on D was tradable)",
+    "condor_contracts": "Condors opened at the close of D",
+    "condor_pnl": "P&L of the condor settled at the close of D, dollars",
+    "ref_condor_pnl": "P&L of the reference condor (base size) settled on D, dollars",
+    "scale": "Multiplier applied to the ladder (benchmarks: to the ALVH stress cost)",
+    "ladder_pnl": "VIX call ladder P&L of D (marks, settlements, costs), dollars",
+    "ladder_premium": "Premium paid for calls bought on D, with costs, dollars",
+    "ladder_value": "Held ladder at the close of D by Black-76, dollars",
+    "ladder_contracts": "VIX call contracts held after D",
+    "layers_held": "Ladder layers held after D",
+    "pnl": "condor_pnl + ladder_pnl, dollars (null when untestable)",
+    "pnl_listed": "pnl with the condor only on listed-expiry days, dollars",
+    "equity": "Equity after D (untestable days add nothing), dollars",
+    "equity_listed": "Equity with the condor only on listed-expiry days, dollars",
+    "drawdown": "equity / its running peak - 1",
+    "drawdown_listed": "equity_listed / its running peak - 1",
+}
+
+_SUMMARY_COLUMNS = {
+    "run_id": "Run: policy_version:start:end",
+    "strategy": "no_hedge, alvh_stress, alvh_vega, static or vxth",
+    "scope": "all: every day; listed: the condor only on days with a listed SPX expiry",
+    "first_date": "First session", "last_date": "Last session",
+    "sessions": "Sessions walked", "untestable_days": "Sessions with a missing input",
+    "years": "Calendar years from first to last session",
+    "final_equity": "Equity after the last session, dollars",
+    "cagr": "Compound annual growth of equity", "volatility": "Annualised daily return vol",
+    "max_drawdown": "Deepest fall of equity from a running peak",
+    "worst_day_pnl": "Worst daily P&L, dollars", "worst_day": "Session of the worst day",
+    "hedge_cost_per_year": "Premium paid for VIX calls per year, with costs, dollars",
+    "ladder_pnl_per_year": "Net ladder P&L per year, dollars",
+    "condor_pnl": "Total condor P&L, dollars", "ladder_pnl": "Total ladder P&L, dollars",
+}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _comments(view: str, columns: dict[str, str]) -> list[str]:
+    return [f"COMMENT ON VIEW {view} IS {_quote(_COMMENTS[view])}",
+            *(f'COMMENT ON COLUMN {view}."{c}" IS {_quote(t)}' for c, t in columns.items())]
+
+
+def view_sql() -> list[str]:
+    """Statements creating and describing the backtest views."""
+    return [DAILY, SUMMARY, *_comments("v_backtest_daily", _DAILY_COLUMNS),
+            *_comments("v_backtest_summary", _SUMMARY_COLUMNS)]
+
+
+VIEWS = tuple(_COMMENTS)

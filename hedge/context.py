@@ -1,0 +1,30 @@
+"""The inputs shared by the steps of one recommendation, and the reasons gathered so far."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from hedge.document import CapBound, RuleFired, Value
+from hedge.policy import Policy
+
+
+@dataclass
+class Context:
+    """One recommendation's inputs (day D, equity, rate, closes) and its reasons."""
+
+    row: dict[str, Any]
+    policy: Policy
+    date: dt.date
+    trade_date: dt.date
+    equity: float
+    rate: float
+    spx: float
+    vix: float
+    rules: list[RuleFired]
+    caps: list[CapBound]
+
+    def fire(self, rule: str, detail: str, **inputs: Value) -> None:
+        """Record a rule that changed the recommendation, with its inputs."""
+        self.rules.append(RuleFired(rule=rule, detail=detail, inputs=inputs))

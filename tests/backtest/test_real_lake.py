@@ -1,0 +1,135 @@
+"""The backtest on the real lake (../shared/data): claims, no look-ahead, untestable days."""
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from backtest.market import daily_rates, load_market
+from backtest.metrics import claims, verdict, views
+from backtest.run import backtest, backtest_market
+from hedge.policy import load_policy
+from hedge.rates import risk_free_rate
+from storage.lake import Lake
+from storage.sessions import trading_days
+from tests.conftest import NOW
+
+D = dt.date
+START, END, MID, CUT = D(2018, 1, 1), D(2018, 3, 31), D(2018, 2, 28), D(2018, 2, 5)
+RUN_COLUMNS = ("run_id", "computed_at")
+
+pytestmark = pytest.mark.realdata
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load_policy()
+
+
+@pytest.fixture(scope="module")
+def quarter(real_lake, policy):
+    return backtest(real_lake, START, END, policy, NOW)
+
+
+def up_to(frame, day):
+    return frame.filter(pl.col("date") <= day).drop(RUN_COLUMNS).sort("strategy", "date")
+
+
+def test_claims_row_for_2018_02_05(quarter, policy):
+    daily, summary = views(quarter)
+    table = claims(daily, summary, policy)
+    row = table.filter((pl.col("date") == D(2018, 2, 5))
+                       & (pl.col("strategy") == "alvh_stress")).row(0, named=True)
+    assert row["spx_return"] == pytest.approx(2648.94 / 2762.13 - 1, abs=1e-5)
+    assert row["condor_pnl"] < 0 and row["ladder_pnl"] is not None
+    assert row["recovery"] == pytest.approx(row["ladder_pnl"] / -row["condor_pnl"])
+    # Every strategy of the claims table traded the same condor that day.
+    assert table.filter(pl.col("date") == D(2018, 2, 5))["condor_pnl"].n_unique() == 1
+    # 2018-02-08 (SPX -3.75%) is a crash day by the policy's 3% rule.
+    assert D(2018, 2, 8) in table["date"].to_list()
+
+
+def test_the_verdict_tests_each_claim_per_hedged_strategy(quarter, policy):
+    daily, summary = views(quarter)
+    table = claims(daily, summary, policy)
+    got = verdict(table, summary, policy)
+    assert got["strategy"].to_list() == ["alvh_stress", "alvh_vega", "static", "vxth"]
+    stress = got.row(0, named=True)
+    unhedged = summary.filter((pl.col("scope") == "all") & (pl.col("strategy") == "no_hedge"))
+    assert stress["drawdown_cut"] == pytest.approx(
+        1 - stress["max_drawdown"] / unhedged["max_drawdown"][0])
+    assert stress["drawdown_claim_holds"] == (stress["drawdown_cut"] > 0.5)
+    lost = table.filter((pl.col("strategy") == "alvh_stress") & (pl.col("condor_pnl") < 0))
+    assert stress["crash_days_condor_lost"] == lost.height
+    assert stress["median_recovery"] == pytest.approx(lost["recovery"].median())
+
+
+def test_the_future_never_changes_the_past(real_lake, quarter, policy):
+    short = backtest(real_lake, START, MID, policy, NOW)
+    assert_frame_equal(up_to(short.daily, MID), up_to(quarter.daily, MID))
+    assert_frame_equal(up_to(short.trades, MID).sort("strategy", "seq"),
+                       up_to(quarter.trades, MID).sort("strategy", "seq"))
+
+
+def test_a_lake_truncated_at_2018_02_05_gives_the_same_rows(cut_lake, quarter, policy):
+    assert cut_lake.scan("vx_futures").select(pl.col("trade_date").max()).collect().item() \
+        == CUT
+    cut = backtest(cut_lake, START, CUT, policy, NOW)
+    assert_frame_equal(up_to(cut.daily, CUT), up_to(quarter.daily, CUT))
+
+
+def test_the_hand_checked_condor_of_a_real_day(real_lake, quarter, policy):
+    trades = quarter.trades.filter((pl.col("strategy") == "alvh_stress")
+                                   & (pl.col("date") == D(2018, 2, 1)))
+    ticket = trades.filter(pl.col("action") == "open").row(0, named=True)
+    lp, sp, sc, lc = (float(k) for k in ticket["strikes"].split("/"))
+    spx = real_lake.scan("index_daily").filter(
+        (pl.col("symbol") == "SPX") & (pl.col("date") == D(2018, 2, 2))).collect()["close"][0]
+    owed = max(0.0, min(sp - spx, sp - lp)) + max(0.0, min(spx - sc, lc - sc))
+    assert owed > 0  # 2018-02-02: SPX -2.1%, through the short put
+    by_hand = ticket["contracts"] * ((ticket["price"] - 4 * 0.05 - owed) * 100 - 4 * 1.5)
+    day2 = quarter.daily.filter((pl.col("strategy") == "alvh_stress")
+                                & (pl.col("date") == D(2018, 2, 2)))
+    assert day2["condor_pnl"][0] == pytest.approx(by_hand)
+
+
+def test_untestable_days_are_listed_with_their_reason(real_lake, policy):
+    market = load_market(real_lake, START, END, dtes=(30, 110, 220),
+                         max_rate_age=policy.pricing.max_rate_age)
+    gap = D(2018, 2, 6)
+    # The VX settlements of one session never arrived.
+    settles = {d: s for d, s in market.settles.items() if d != gap}
+    run = backtest_market(type(market)(**{**vars(market), "settles": settles}), policy, START,
+                          END, NOW)
+    row = run.daily.filter((pl.col("strategy") == "static") & (pl.col("date") == gap))
+    assert row["testable"].to_list() == [False]
+    assert "no VX settlement" in row["untestable_reason"][0]
+    assert row["ladder_pnl"].to_list() == [None] and row["pnl"].to_list() == [None]
+    assert run.run["untestable_days"][0] >= 1
+
+
+def test_rates_are_risk_free_rate_for_every_day(real_lake, policy):
+    days = trading_days(D(2017, 12, 1), D(2018, 6, 29))
+    macro = real_lake.scan("macro_observations")
+    age = policy.pricing.max_rate_age
+    fast = daily_rates(macro, days, age)
+    for day in days.to_list()[::5]:
+        assert fast.get(day) == risk_free_rate(macro, day, age), day
+
+
+def test_stored_in_the_lake_and_queried_through_the_views(tmp_path, quarter):
+    from backtest.run import store
+    from flows.pipeline import publish
+    from storage.catalog import connect_readonly
+
+    lake = Lake(tmp_path / "lake")
+    store(lake, quarter)
+    publish(lake)
+    with connect_readonly(lake) as con:
+        got = con.execute("SELECT strategy, scope, max_drawdown FROM v_backtest_summary "
+                          "WHERE scope = 'all' ORDER BY strategy").fetchall()
+        [(fsv,)] = con.execute("SELECT DISTINCT feature_set_version FROM v_backtest_daily"
+                               ).fetchall()
+    assert [s for s, _, _ in got] == ["alvh_stress", "alvh_vega", "no_hedge", "static", "vxth"]
+    assert fsv == quarter.run["feature_set_version"][0]
