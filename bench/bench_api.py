@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
 import requests
 
 CLIENTS = 16
@@ -73,6 +72,7 @@ def serve(home: str) -> tuple[subprocess.Popen, str]:
 
 def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' demo lake
+    from storage.catalog import connect_readonly
     from tests.flows.demo_lake import DAY, START, build_demo_lake
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,7 +80,7 @@ def main() -> None:
         days = [START + dt.timedelta(days=d) for d in range(0, (DAY - START).days, 7)]
         proc, base = serve(lake.root)
         sessions = [requests.Session() for _ in range(CLIENTS)]
-        con = duckdb.connect(lake.path("alvh.duckdb"), read_only=True)
+        con = connect_readonly(lake)  # as users open it: read-only, paths rebased on home
         cursors = [con.cursor() for _ in range(CLIENTS)]
         try:
             for s in sessions:  # warm: connections open, catalog cached
