@@ -18,11 +18,15 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 from urllib.request import url2pathname
 
 import requests
+from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from storage.errors import SourceDataError, SourceUnavailable
 
@@ -223,6 +227,8 @@ class HttpClient:
         self.limiter = RateLimiter(FRED_HOSTS if min_interval is None else min_interval,
                                    sleep=sleep)
         self.session = session or requests.Session()
+        for prefix in ("http://", "https://"):  # the watchdog must reach the socket in use
+            self.session.mount(prefix, _DeadlineAdapter())
         self.session.headers["User-Agent"] = user_agent()
         # Hosts that refused every attempt: later URLs there fail at once, so a source whose
         # server is down costs one URL's retries, not one per symbol or series.
@@ -333,15 +339,11 @@ class HttpClient:
         remembered = self.validators.get(self.redact(url)) if conditional else None
         headers = remembered.headers() if remembered else {}
         expired = threading.Event()
-        holder: list[requests.Response] = []
-        watchdog = threading.Timer(self.total_timeout, _abort, (expired, holder))
+        watchdog = threading.Timer(self.total_timeout, _abort, (expired, threading.get_ident()))
         watchdog.daemon = True
         watchdog.start()
         try:
             response = self.session.get(url, headers=headers, timeout=self.timeout, stream=True)
-            holder.append(response)
-            if expired.is_set():
-                _abort(expired, holder)
             response.content  # noqa: B018  (reads the body under the watchdog)
         except Exception as e:  # a socket shut under a read fails in several ways
             if expired.is_set():
@@ -350,6 +352,7 @@ class HttpClient:
             raise
         finally:
             watchdog.cancel()
+            _IN_USE.pop(threading.get_ident(), None)
         if expired.is_set():
             raise requests.Timeout(f"no complete answer within {self.total_timeout:g} s "
                                    "(total timeout)")
@@ -383,20 +386,53 @@ class HttpClient:
         return min(after, self.retry_after_max)
 
 
-def _abort(expired: threading.Event, holder: list[requests.Response]) -> None:
-    """Mark the deadline passed and shut the response's socket, unblocking any read."""
+def _abort(expired: threading.Event, thread: int) -> None:
+    """Mark the deadline passed and shut the socket ``thread`` is using, unblocking any read.
+
+    It may be waiting for the status line, the headers or the body: all come from one socket.
+    """
     expired.set()
-    for response in holder:
-        sock = getattr(getattr(response.raw, "_connection", None), "sock", None)
-        if sock is None:
-            sock = getattr(getattr(getattr(response.raw, "_fp", None), "fp", None), "raw", None)
-            sock = getattr(sock, "_sock", None)
-        try:
-            if sock is not None:
-                sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        response.close()
+    conn = _IN_USE.get(thread)
+    sock = getattr(conn, "sock", None)
+    try:
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+# The connection each thread is sending a request on (urllib3 keeps it out of reach while
+# the request is in flight), so that the total-timeout watchdog can shut its socket.
+_IN_USE: dict[int, HTTPConnection] = {}
+
+
+class _TrackedHTTP(HTTPConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:  # noqa: D102
+        _IN_USE[threading.get_ident()] = self
+        super().request(*args, **kwargs)
+
+
+class _TrackedHTTPS(HTTPSConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:  # noqa: D102
+        _IN_USE[threading.get_ident()] = self
+        super().request(*args, **kwargs)
+
+
+class _TrackedPool(HTTPConnectionPool):
+    ConnectionCls = _TrackedHTTP
+
+
+class _TrackedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _TrackedHTTPS
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """requests' adapter whose connections say which thread is using them."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:  # noqa: D102
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _TrackedPool,
+                                                   "https": _TrackedHTTPSPool}
 
 
 def _headers(response: requests.Response) -> Mapping[str, str]:

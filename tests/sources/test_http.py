@@ -358,6 +358,40 @@ def test_server_trickling_bytes_hits_the_total_timeout():
     assert time.monotonic() - started < 3.0
 
 
+def test_server_trickling_its_headers_hits_the_total_timeout():
+    """The deadline covers the wait for the status line and headers too, not only the body."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n" + b"X-Slow: " + b"z" * 400
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    stop = threading.Event()
+
+    def trickle() -> None:
+        with listener:
+            while not stop.is_set():
+                conn, _ = listener.accept()
+                with conn:
+                    conn.recv(65536)
+                    for i in range(len(head)):  # a byte every 50 ms: never a read timeout
+                        if stop.is_set():
+                            return
+                        try:
+                            conn.sendall(head[i:i + 1])
+                        except OSError:
+                            break
+                        time.sleep(0.05)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/VIX_History.csv"
+    started = time.monotonic()
+    try:
+        with pytest.raises(SourceUnavailable, match="total timeout"):
+            client(read_timeout=1.0, total_timeout=0.5, retries=1).fetch(url, source="cboe")
+    finally:
+        stop.set()
+    assert time.monotonic() - started < 3.0
+
+
 def test_total_timeout_leaves_quick_answers_alone(httpserver: HTTPServer):
     httpserver.expect_request("/f.csv").respond_with_data(VIX_CSV)
     got = client(total_timeout=5.0).fetch(httpserver.url_for("/f.csv"), source="cboe")
