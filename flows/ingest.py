@@ -374,7 +374,11 @@ def publish_catalog_if_stale(lake: Lake) -> str | None:
     Returns:
         The catalog's path when it was published, else None (current, or not a local home).
     """
-    if not lake.local or catalog_versions(lake) == current_versions(lake):
+    pinned = catalog_versions(lake)
+    # Only the tables this process declares can have moved (features and hedge register theirs
+    # on import); the catalog may pin more.
+    if not lake.local or (pinned is not None and all(
+            pinned.get(name, -1) == version for name, version in current_versions(lake).items())):
         return None
     from flows.pipeline import publish  # features and hedge: only when publishing
 
