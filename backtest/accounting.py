@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from hedge.policy import BacktestPolicy, PricingPolicy
-from hedge.pricing import black76
+from hedge.pricing import black76_one
 
 CALENDAR_DAYS = 365.0
 
@@ -67,8 +67,8 @@ def call_mark(settle: float, strike: float, day: dt.date, expiry: dt.date, rate:
     dte = (expiry - day).days
     if dte <= 0:
         return max(settle - strike, 0.0)
-    g = black76(settle, strike, dte / CALENDAR_DAYS, rate, vix_vol(vvix, dte, pricing), True)
-    return float(g.price)
+    return black76_one(settle, strike, dte / CALENDAR_DAYS, rate, vix_vol(vvix, dte, pricing),
+                       True).price
 
 
 def vix_haircut(price: float, costs: BacktestPolicy) -> float:

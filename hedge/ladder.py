@@ -19,7 +19,7 @@ import numpy as np
 
 from hedge.context import Context
 from hedge.document import CapBound, Ladder, Layer, Position, StressScenario
-from hedge.pricing import black76
+from hedge.pricing import black76_one
 from hedge.rules import flag, number
 from hedge.stress import stressed_call
 
@@ -204,10 +204,10 @@ def price_plan(ctx: Context, curve: Curve, plan: _Plan, expiries: ExpiryRule,
     strike = pos.strike if pos else vix_strike(fwd * (1.0 + lad.otm_pct),
                                                lad.half_point_strikes_below)
     vol, beta = vix_option_vol(ctx, dte), layer_beta(ctx, plan.index)
-    g = black76(fwd, strike, dte / CALENDAR_DAYS, ctx.rate, vol, True)
+    g = black76_one(fwd, strike, dte / CALENDAR_DAYS, ctx.rate, vol, True)
     s_fwd, s_price = stressed_call(fwd, strike, dte, ctx.rate, vol, beta, scenario)
-    return _Priced(plan, expiry, dte, fwd, strike, vol, float(g.price), float(g.delta),
-                   float(g.vega), beta, s_fwd, s_price)
+    return _Priced(plan, expiry, dte, fwd, strike, vol, g.price, g.delta, g.vega, beta,
+                   s_fwd, s_price)
 
 
 def unit_amount(ctx: Context, p: _Priced) -> float:

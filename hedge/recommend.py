@@ -46,7 +46,7 @@ from hedge.ladder import (
 )
 from hedge.outcome import PriorDay
 from hedge.policy import Policy, load_policy
-from hedge.pricing import black_scholes
+from hedge.pricing import Greeks, black_scholes
 from hedge.rates import RateQuote
 from hedge.rules import (
     REGIME,
@@ -186,9 +186,12 @@ def skewed_iv(ctx: Context, strikes: np.ndarray, is_call: np.ndarray, iv: float)
     return np.maximum(p.min_iv, iv + adj)
 
 
-def _leg_marks(ctx: Context, strikes: np.ndarray, is_call: np.ndarray,
-               quotes: pl.DataFrame | None) -> tuple[np.ndarray, np.ndarray, str]:
-    """Per-leg price and IV: chain mids and IVs when all four legs are quoted, else the model."""
+def _leg_marks(ctx: Context, strikes: np.ndarray, is_call: np.ndarray, quotes: pl.DataFrame | None
+               ) -> tuple[np.ndarray, np.ndarray, str, Greeks | None]:
+    """Per-leg price and IV: chain mids and IVs when all four legs are quoted, else the model.
+
+    The model's greeks come back with it (they are the legs' greeks then), else None.
+    """
     base_iv = (number(ctx.row, "vix1d_close") or ctx.vix) / 100.0
     model_iv = skewed_iv(ctx, strikes, is_call, base_iv)
     if quotes is not None:
@@ -197,13 +200,13 @@ def _leg_marks(ctx: Context, strikes: np.ndarray, is_call: np.ndarray,
                         on=["strike", "right"], how="left", maintain_order="left")
         if got["mid"].null_count() == 0:
             iv = got["iv"].fill_null(pl.Series(model_iv)).to_numpy()
-            return got["mid"].to_numpy(), iv, "chain"
+            return got["mid"].to_numpy(), iv, "chain", None
         ctx.fire("chain_incomplete", "a condor strike is not quoted; Black-Scholes used",
                  strikes=",".join(f"{s:g}" for s in strikes))
     t = ctx.policy.condor.dte_trading_days / TRADING_DAYS
     g = black_scholes(ctx.spx, strikes, t, ctx.rate, ctx.policy.pricing.dividend_yield,
                       model_iv, is_call)
-    return g.price, model_iv, "black_scholes"
+    return g.price, model_iv, "black_scholes", g
 
 
 def build_condor_legs(ctx: Context, strikes: tuple[float, float, float, float],
@@ -211,9 +214,11 @@ def build_condor_legs(ctx: Context, strikes: tuple[float, float, float, float],
     """The four condor legs per one condor (long put, short put, short call, long call)."""
     k = np.array(strikes)
     is_call = np.array([False, False, True, True])
-    price, iv, source = _leg_marks(ctx, k, is_call, quotes)
-    t = ctx.policy.condor.dte_trading_days / TRADING_DAYS
-    g = black_scholes(ctx.spx, k, t, ctx.rate, ctx.policy.pricing.dividend_yield, iv, is_call)
+    price, iv, source, g = _leg_marks(ctx, k, is_call, quotes)
+    if g is None:  # chain mids: the greeks at the chain's IVs
+        t = ctx.policy.condor.dte_trading_days / TRADING_DAYS
+        g = black_scholes(ctx.spx, k, t, ctx.rate, ctx.policy.pricing.dividend_yield, iv,
+                          is_call)
     names, signs = ("IC_LP", "IC_SP", "IC_SC", "IC_LC"), (1, -1, -1, 1)
     return [Leg(leg=names[i], kind="iron_condor", layer=None, right="C" if is_call[i] else "P",
                 expiry=ctx.trade_date, strike=float(k[i]), contracts=signs[i],
