@@ -20,7 +20,7 @@ from hedge.ladder import Curve, curve_of
 from hedge.outcome import PriorDay, prior_day
 from hedge.policy import Policy, policy_from_mapping
 from hedge.rates import RateQuote
-from hedge.recommend import ExpiryRule, recommend
+from hedge.recommend import Ask, ExpiryRule, recommend, recommend_each
 
 
 @dataclass(frozen=True)
@@ -83,3 +83,14 @@ def recommend_next(row: Mapping[str, Any], *, policy: Policy, held: Sequence[Pos
     """The engine's recommendation for the session after the row's day."""
     return recommend(row, chain=chain, rate=rate, equity=equity, policy=policy, prior=prior,
                      held=held, curve=curve, expiries=expiries)
+
+
+def recommend_sizings(row: Mapping[str, Any], asks: Sequence[Ask], *, rate: RateQuote | None,
+                      equity: float, chain: pl.DataFrame | None, curve: Curve | None,
+                      expiries: ExpiryRule) -> list[Recommendation]:
+    """``recommend_next`` for each strategy's ask on the same day, the day's work shared.
+
+    ``hedge.recommend.recommend_each``: the same documents as one call per ask.
+    """
+    return recommend_each(row, asks, chain=chain, rate=rate, equity=equity, curve=curve,
+                          expiries=expiries)

@@ -24,7 +24,7 @@ import bisect
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -69,8 +69,8 @@ from storage.sessions import session_dates
 TRADING_DAYS = 252.0
 SPX_ROOTS = ("SPX", "SPXW")
 
-__all__ = ["Curve", "Position", "PriorDay", "RateQuote", "next_session", "recommend",
-           "vix_strike"]
+__all__ = ["Ask", "Curve", "Position", "PriorDay", "RateQuote", "next_session", "recommend",
+           "recommend_each", "vix_strike"]
 
 
 def next_session(day: dt.date) -> dt.date:
@@ -374,9 +374,89 @@ def recommend(
     Returns:
         The recommendation document.
     """
+    pol = policy if policy is not None else load_policy()
+    day = _session(features, pol, chain=chain, rate=rate, equity=equity, date=date,
+                   feature_set_version=feature_set_version)
+    return _recommendation(day, pol, prior, held, _LadderInputs(held, curve, expiries))
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One policy's question about the same day: its policy, prior outcome and held ladder."""
+
+    policy: Policy
+    prior: PriorDay | None = None
+    held: Sequence[Position] = ()
+
+
+def recommend_each(
+    features: Mapping[str, Any] | pl.DataFrame,
+    asks: Sequence[Ask],
+    *,
+    chain: pl.DataFrame | None = None,
+    rate: float | RateQuote | None = None,
+    equity: float = 1_000_000.0,
+    date: dt.date | None = None,
+    feature_set_version: str | None = None,
+    curve: Curve | None = None,
+    expiries: ExpiryRule = nearest_expiry,
+) -> list[Recommendation]:
+    """``recommend`` for each ask on the same day: the same documents, the day's work shared.
+
+    Signals, regime, the condor's geometry and prices and the reference condor do not depend
+    on the ladder section of the policy, nor on the prior or held ladder: they are worked out
+    once for consecutive asks whose policies differ only in ``[ladder]`` (e.g. the stress and
+    the vega sizing of the backtest), and each ask's ladder and condor size from there.
+    """
+    out: list[Recommendation] = []
+    day: _Session | None = None
+    for ask in asks:
+        if day is None or not _shares_session(day.ctx.policy, ask.policy):
+            day = _session(features, ask.policy, chain=chain, rate=rate, equity=equity,
+                           date=date, feature_set_version=feature_set_version)
+        out.append(_recommendation(day, ask.policy, ask.prior, ask.held,
+                                   _LadderInputs(ask.held, curve, expiries)))
+    return out
+
+
+def _shares_session(a: Policy, b: Policy) -> bool:
+    """Whether the day's shared work of ``a`` holds for ``b``.
+
+    Every section equal but the ladder's own rules (of which the signals read
+    ``ladder.layer3_vix``) and ``backtest`` (which the engine never reads).
+    """
+    return a is b or (a.signals == b.signals and a.condor == b.condor and a.caps == b.caps
+                      and a.stress == b.stress and a.pricing == b.pricing
+                      and a.ladder.layer3_vix == b.ladder.layer3_vix)
+
+
+@dataclass(frozen=True)
+class _Core:
+    """The condor of the day before any ladder: geometry, legs per condor, the reference."""
+
+    geometry: dict[str, float]
+    legs: list[Leg]
+    base_pct: float
+    ref: Reference
+
+
+@dataclass(frozen=True)
+class _Session:
+    """Day D's work that no ladder decision changes, and the reasons fired doing it."""
+
+    ctx: Context
+    regime: str
+    signals: list[Signal]
+    base: dict[str, Any]
+    core: _Core | None  # None: SPX or VIX unknown, nothing priced
+
+
+def _session(features: Mapping[str, Any] | pl.DataFrame, pol: Policy, *,
+             chain: pl.DataFrame | None, rate: float | RateQuote | None, equity: float,
+             date: dt.date | None, feature_set_version: str | None) -> _Session:
+    """Signals, regime, rate, and (SPX and VIX known) the condor and the reference condor."""
     if equity <= 0:
         raise ValueError(f"equity must be positive, got {equity}")
-    pol = policy if policy is not None else load_policy()
     row = features_row(features)
     day = _row_date(row, date)
     signals = evaluate_signals(row, pol)
@@ -388,15 +468,24 @@ def recommend(
                   vix=vix or 0.0, rules=[], caps=[])
     source = _rate(ctx, rate)
     base: dict[str, Any] = dict(
-        date=day, trade_date=ctx.trade_date, policy_version=pol.version,
+        date=day, trade_date=ctx.trade_date,
         feature_set_version=feature_set_version or row.get("feature_set_version"),
-        equity=equity, rate=ctx.rate, rate_source=source, spx=spx, vix=vix, prior=prior,
-        lit_signals=lit_triggers(signals), signals=signals, caps_bound=ctx.caps,
-        rules=ctx.rules, unknown_features=unknown_features(row, signals))
-    if spx is None or vix is None or spx <= 0 or vix <= 0:
-        return _blank(ctx, regime, base, held, signal(signals, "rsi_normalised").lit)
-    return _full(ctx, regime, signals, base, chain, prior,
-                 _LadderInputs(held, curve, expiries))
+        equity=equity, rate=ctx.rate, rate_source=source, spx=spx, vix=vix,
+        lit_signals=lit_triggers(signals), signals=signals,
+        unknown_features=unknown_features(row, signals))
+    known = spx is not None and vix is not None and spx > 0 and vix > 0
+    return _Session(ctx, regime, signals, base, _core(ctx, regime, chain) if known else None)
+
+
+def _recommendation(day: _Session, pol: Policy, prior: PriorDay | None,
+                    held: Sequence[Position], inputs: _LadderInputs) -> Recommendation:
+    """One policy's document from the day's shared work (reasons continue from it)."""
+    ctx = replace(day.ctx, policy=pol, rules=list(day.ctx.rules), caps=list(day.ctx.caps))
+    base = dict(day.base, policy_version=pol.version, prior=prior, caps_bound=ctx.caps,
+                rules=ctx.rules)
+    if day.core is None:
+        return _blank(ctx, day.regime, base, held, signal(day.signals, "rsi_normalised").lit)
+    return _full(ctx, day.regime, day.signals, base, day.core, prior, inputs)
 
 
 @dataclass(frozen=True)
@@ -436,10 +525,8 @@ def build_ladder(ctx: Context, signals: list[Signal], ref: Reference,
     return ladder_doc(ctx, layers, ref, target, peel, inputs.held)
 
 
-def _full(ctx: Context, regime: str, signals: list[Signal], base: dict[str, Any],
-          chain: pl.DataFrame | None, prior: PriorDay | None,
-          inputs: _LadderInputs) -> Recommendation:
-    """The recommendation when SPX and VIX are known."""
+def _core(ctx: Context, regime: str, chain: pl.DataFrame | None) -> _Core:
+    """The condor's geometry and legs and the reference condor (SPX and VIX known)."""
     k, em, width = condor_k(ctx, regime), expected_move(ctx), wing_width(ctx)
     quotes = _chain_quotes(chain, ctx)
     strikes = condor_strikes(ctx, k, em, width, quotes)
@@ -448,7 +535,13 @@ def _full(ctx: Context, regime: str, signals: list[Signal], base: dict[str, Any]
     probe = _condor_doc(ctx, legs, geometry, {"risk_dollars": 0.0, "requested_pct": 0.0,
                                               "ref_contracts": 0.0}, False)
     base_pct = base_risk_pct(ctx)
-    ref = reference(ctx, probe, strikes, em, base_pct)
+    return _Core(geometry, legs, base_pct, reference(ctx, probe, strikes, em, base_pct))
+
+
+def _full(ctx: Context, regime: str, signals: list[Signal], base: dict[str, Any],
+          core: _Core, prior: PriorDay | None, inputs: _LadderInputs) -> Recommendation:
+    """The recommendation when SPX and VIX are known."""
+    legs, geometry, base_pct, ref = core.legs, core.geometry, core.base_pct, core.ref
     ladder = build_ladder(ctx, signals, ref, inputs)
     pct = no_doubling(ctx, regime_cut_risk_pct(ctx, base_pct, regime), prior)
     sizing = {"risk_dollars": hard_cap_risk(ctx, pct, ladder.debit), "requested_pct": pct,
