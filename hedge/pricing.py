@@ -138,3 +138,28 @@ def black_scholes(
     decay = -ss * dq * _pdf(d1) * sg / (2.0 * np.sqrt(tt))
     theta = decay + sign * (qq * ss * dq * nd1 - rr * kk * dr * nd2)
     return Greeks(price, delta, gamma, vega, theta)
+
+
+def black_scholes_one(s: float, k: float, t: float, r: float, q: float, sigma: float,
+                      is_call: bool) -> OneGreeks:
+    """``black_scholes`` of one option in Python floats, bit for bit (see ``black76_one``)."""
+    ss, kk, tt, rr, qq, sg = float(s), float(k), float(t), float(r), float(q), float(sigma)
+    if not (0.0 < tt < math.inf and 0.0 < sg < math.inf and 0.0 < ss < math.inf
+            and 0.0 < kk < math.inf and math.isfinite(rr) and math.isfinite(qq)):
+        g = black_scholes(ss, kk, tt, rr, qq, sg, is_call)
+        return OneGreeks(*(float(x) for x in g))
+    dq, dr = float(np.exp(-qq * tt)), float(np.exp(-rr * tt))
+    sqrt_t = math.sqrt(tt)
+    sd = sg * sqrt_t
+    d1 = (float(np.log(ss * dq / dr / kk)) + 0.5 * sd * sd) / sd
+    d2 = d1 - sd
+    sign = 1.0 if is_call else -1.0
+    nd1, nd2 = float(ndtr(sign * d1)), float(ndtr(sign * d2))
+    pdf = float(np.exp(-0.5 * d1 * d1)) / _SQRT_2PI
+    price = sign * (ss * dq * nd1 - kk * dr * nd2)
+    delta = sign * dq * nd1
+    gamma = dq * pdf / (ss * sg * sqrt_t)
+    vega = ss * dq * pdf * sqrt_t
+    decay = -ss * dq * pdf * sg / (2.0 * sqrt_t)
+    theta = decay + sign * (qq * ss * dq * nd1 - rr * kk * dr * nd2)
+    return OneGreeks(price, delta, gamma, vega, theta)

@@ -46,7 +46,7 @@ from hedge.ladder import (
 )
 from hedge.outcome import PriorDay
 from hedge.policy import Policy, load_policy
-from hedge.pricing import Greeks, black_scholes
+from hedge.pricing import black_scholes, black_scholes_one
 from hedge.rates import RateQuote
 from hedge.rules import (
     REGIME,
@@ -186,45 +186,62 @@ def skewed_iv(ctx: Context, strikes: np.ndarray, is_call: np.ndarray, iv: float)
     return np.maximum(p.min_iv, iv + adj)
 
 
-def _leg_marks(ctx: Context, strikes: np.ndarray, is_call: np.ndarray, quotes: pl.DataFrame | None
-               ) -> tuple[np.ndarray, np.ndarray, str, Greeks | None]:
-    """Per-leg price and IV: chain mids and IVs when all four legs are quoted, else the model.
+def skewed_iv_one(ctx: Context, strike: float, is_call: bool, iv: float) -> float:
+    """``skewed_iv`` of one strike in Python floats (the same numbers, bit for bit)."""
+    p = ctx.policy.pricing
+    lm = float(np.log(ctx.spx / strike))
+    adj = p.call_skew_slope * max(0.0, -lm) if is_call else p.put_skew_slope * max(0.0, lm)
+    return max(p.min_iv, iv + adj)
 
-    The model's greeks come back with it (they are the legs' greeks then), else None.
-    """
-    base_iv = (number(ctx.row, "vix1d_close") or ctx.vix) / 100.0
-    model_iv = skewed_iv(ctx, strikes, is_call, base_iv)
-    if quotes is not None:
-        legs = pl.DataFrame({"strike": strikes, "right": np.where(is_call, "C", "P")})
-        got = legs.join(quotes.unique(["strike", "right"], keep="first").sort("strike"),
-                        on=["strike", "right"], how="left", maintain_order="left")
-        if got["mid"].null_count() == 0:
-            iv = got["iv"].fill_null(pl.Series(model_iv)).to_numpy()
-            return got["mid"].to_numpy(), iv, "chain", None
-        ctx.fire("chain_incomplete", "a condor strike is not quoted; Black-Scholes used",
-                 strikes=",".join(f"{s:g}" for s in strikes))
-    t = ctx.policy.condor.dte_trading_days / TRADING_DAYS
-    g = black_scholes(ctx.spx, strikes, t, ctx.rate, ctx.policy.pricing.dividend_yield,
-                      model_iv, is_call)
-    return g.price, model_iv, "black_scholes", g
+
+def _chain_marks(ctx: Context, strikes: np.ndarray, is_call: np.ndarray, quotes: pl.DataFrame,
+                 model_iv: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Chain mids and IVs (model IV where the chain has none) when all legs are quoted."""
+    legs = pl.DataFrame({"strike": strikes, "right": np.where(is_call, "C", "P")})
+    got = legs.join(quotes.unique(["strike", "right"], keep="first").sort("strike"),
+                    on=["strike", "right"], how="left", maintain_order="left")
+    if got["mid"].null_count() == 0:
+        return got["mid"].to_numpy(), got["iv"].fill_null(pl.Series(model_iv)).to_numpy()
+    ctx.fire("chain_incomplete", "a condor strike is not quoted; Black-Scholes used",
+             strikes=",".join(f"{s:g}" for s in strikes))
+    return None
 
 
 def build_condor_legs(ctx: Context, strikes: tuple[float, float, float, float],
                       quotes: pl.DataFrame | None) -> list[Leg]:
-    """The four condor legs per one condor (long put, short put, short call, long call)."""
-    k = np.array(strikes)
-    is_call = np.array([False, False, True, True])
-    price, iv, source, g = _leg_marks(ctx, k, is_call, quotes)
-    if g is None:  # chain mids: the greeks at the chain's IVs
-        t = ctx.policy.condor.dte_trading_days / TRADING_DAYS
-        g = black_scholes(ctx.spx, k, t, ctx.rate, ctx.policy.pricing.dividend_yield, iv,
-                          is_call)
+    """The four condor legs per one condor (long put, short put, short call, long call).
+
+    Priced from the chain's mids when all four legs are quoted, else Black-Scholes at the
+    model IV (VIX1D, else VIX, with the policy's skew), one leg at a time in Python floats.
+    """
     names, signs = ("IC_LP", "IC_SP", "IC_SC", "IC_LC"), (1, -1, -1, 1)
-    return [Leg(leg=names[i], kind="iron_condor", layer=None, right="C" if is_call[i] else "P",
-                expiry=ctx.trade_date, strike=float(k[i]), contracts=signs[i],
-                price=float(price[i]), iv=float(iv[i]), delta=float(g.delta[i]),
-                vega=float(g.vega[i]), beta=None, dollar_per_vix_point=None, source=source)
-            for i in range(4)]
+    calls = (False, False, True, True)
+    base_iv = (number(ctx.row, "vix1d_close") or ctx.vix) / 100.0
+    t = ctx.policy.condor.dte_trading_days / TRADING_DAYS
+    q = ctx.policy.pricing.dividend_yield
+    if quotes is not None:
+        k, is_call = np.array(strikes), np.array(calls)
+        marks = _chain_marks(ctx, k, is_call, quotes, skewed_iv(ctx, k, is_call, base_iv))
+        if marks is not None:
+            price, iv = marks
+            g = black_scholes(ctx.spx, k, t, ctx.rate, q, iv, is_call)
+            return [Leg(leg=names[i], kind="iron_condor", layer=None,
+                        right="C" if calls[i] else "P", expiry=ctx.trade_date,
+                        strike=float(k[i]), contracts=signs[i], price=float(price[i]),
+                        iv=float(iv[i]), delta=float(g.delta[i]), vega=float(g.vega[i]),
+                        beta=None, dollar_per_vix_point=None, source="chain")
+                    for i in range(4)]
+    legs = []
+    for i in range(4):
+        strike = float(strikes[i])
+        iv1 = skewed_iv_one(ctx, strike, calls[i], base_iv)
+        g1 = black_scholes_one(ctx.spx, strike, t, ctx.rate, q, iv1, calls[i])
+        legs.append(Leg(leg=names[i], kind="iron_condor", layer=None,
+                        right="C" if calls[i] else "P", expiry=ctx.trade_date, strike=strike,
+                        contracts=signs[i], price=g1.price, iv=iv1, delta=g1.delta,
+                        vega=g1.vega, beta=None, dollar_per_vix_point=None,
+                        source="black_scholes"))
+    return legs
 
 
 def base_risk_pct(ctx: Context) -> float:
