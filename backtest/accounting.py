@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 from hedge.policy import BacktestPolicy, PricingPolicy
 from hedge.pricing import black76_one
@@ -26,7 +27,7 @@ class CondorTicket:
     contracts: int
     reference_contracts: float
 
-    @property
+    @cached_property
     def strikes(self) -> str:
         """The four strikes as text, long put first."""
         return "/".join(f"{k:g}" for k in (self.long_put, self.short_put, self.short_call,

@@ -10,12 +10,11 @@ allow) or of its dollar vega (``"vega"``). Only purchases count against the caps
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 from hedge.context import Context
 from hedge.document import CapBound, Ladder, Layer, Position, StressScenario
@@ -106,6 +105,28 @@ def usable_curve(ctx: Context, last: Curve | None) -> Curve | None:
     return None
 
 
+def interp(x: float, xs: Sequence[float], ys: Sequence[float]) -> float:
+    """``np.interp`` at one point on increasing ``xs``, in Python floats (bit for bit).
+
+    numpy's own steps: flat beyond the ends, the node's value on a node, else
+    slope x (x - x_j) + y_j with slope = (y_j+1 - y_j) / (x_j+1 - x_j).
+    """
+    if x >= xs[-1]:
+        return float(ys[-1])
+    if x <= xs[0]:
+        return float(ys[0])
+    j = bisect.bisect_right(xs, x) - 1
+    if xs[j] == x:
+        return float(ys[j])
+    slope = (ys[j + 1] - ys[j]) / (xs[j + 1] - xs[j])
+    got = slope * (x - xs[j]) + ys[j]
+    if math.isnan(got):  # numpy tries from the other node, then a flat segment's value
+        got = slope * (x - xs[j + 1]) + ys[j + 1]
+        if math.isnan(got) and ys[j] == ys[j + 1]:
+            got = ys[j]
+    return float(got)
+
+
 def forward(ctx: Context, curve: Curve, dte: int) -> float:
     """VX forward at ``dte`` days: spot VIX at 0, then the curve, linear in calendar days."""
     points = sorted([(0, ctx.vix), *curve.points.items()])
@@ -113,11 +134,11 @@ def forward(ctx: Context, curve: Curve, dte: int) -> float:
     flagged = [f"vx_cm{d}" for d in curve.points if flag(ctx.row, f"vx_cm{d}_extrapolated")]
     if flagged:
         ctx.fire("forward_from_extrapolated_curve", f"{', '.join(flagged)} extrapolated in the "
-                 "features (curve too short)", dte=dte, forward=float(np.interp(dte, xs, ys)))
+                 "features (curve too short)", dte=dte, forward=interp(dte, xs, ys))
     if dte > xs[-1]:
         ctx.fire("forward_extrapolated", f"forward at {dte}d held flat beyond {xs[-1]:g}d",
                  dte=dte, forward=ys[-1])
-    return float(np.interp(dte, xs, ys))
+    return interp(dte, xs, ys)
 
 
 def vix_strike(x: float, half_point_below: float) -> float:

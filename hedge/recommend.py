@@ -537,7 +537,7 @@ def build_ladder(ctx: Context, signals: list[Signal], ref: Reference,
     curve = usable_curve(ctx, inputs.curve)
     if curve is None:
         return unknown_ladder(ctx, inputs.held, target, ref, peel)
-    plans = plan_layers(ctx, inputs.held, layer_states(signals, ctx.policy), peel)
+    plans = plan_layers(ctx, inputs.held, layer_states(signals, ctx.policy, lit), peel)
     layers = priced_layers(ctx, curve, plans, inputs.expiries, ref, target)
     return ladder_doc(ctx, layers, ref, target, peel, inputs.held)
 

@@ -212,9 +212,14 @@ def signal(signals: list[Signal], name: str) -> Signal:
     return next(s for s in signals if s.name == name)
 
 
-def layer_states(signals: list[Signal], policy: Policy) -> dict[str, bool | None]:
-    """Each layer lit (True), unlit (False) or unknown (None: a trigger's input is unknown)."""
-    lit, _ = lit_layers(signals, policy)
+def layer_states(signals: list[Signal], policy: Policy,
+                 lit: Sequence[str] | None = None) -> dict[str, bool | None]:
+    """Each layer lit (True), unlit (False) or unknown (None: a trigger's input is unknown).
+
+    ``lit``: the layers ``lit_layers`` gives, when already known.
+    """
+    if lit is None:
+        lit, _ = lit_layers(signals, policy)
     states: dict[str, bool | None] = {}
     any_unknown = any(s.lit is None for s in signals if s.layer is not None)
     for layer in policy.ladder.layers:
