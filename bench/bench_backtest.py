@@ -105,7 +105,9 @@ def bench_sweep(lake: Lake, tmp: Path) -> None:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         lake = lake_of_shared_data(Path(tmp) / "lake")
-        if "--sweep-only" not in sys.argv:
+        if "--sweep-only" in sys.argv:
+            build(lake, BUILD_END, now=NOW, full=True)  # the features the sweep walks
+        else:
             bench_run(lake)
         if "--no-sweep" not in sys.argv:
             bench_sweep(lake, Path(tmp))
