@@ -53,16 +53,18 @@ def outcome(previous: Recommendation | None, day: dt.date, spx_close: float | No
 
 
 def held_positions(previous: Recommendation | None,
-                   holding: Mapping[tuple[dt.date, float], float]) -> list[Position]:
+                   holding: Mapping[tuple[str, dt.date, float], float]) -> list[Position]:
     """The engine's positions after the session before, as the strategy really holds them.
 
-    A purchase that could not be priced (no settlement for its contract) was not made.
+    ``holding``: contracts held by (layer, expiry, strike). Two layers can hold the same
+    listed call (a layer aged into the next one's expiry); each keeps its own count. A
+    purchase that could not be priced (no settlement for its contract) was not made.
     """
     if previous is None:
         return []
     out = []
     for p in previous.ladder.positions:
-        n = int(holding.get((p.expiry, p.strike), 0))
+        n = int(holding.get((p.name, p.expiry, p.strike), 0))
         if n > 0:
             out.append(p if n == p.contracts else p.model_copy(update={"contracts": n}))
     return out

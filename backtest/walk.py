@@ -217,7 +217,7 @@ class Walk:
         Its sizing, the ladder it really holds and its condor's outcome.
         """
         book = self.books[name]
-        holding = {(k[1], k[2]): n for k, n in book.calls.items()}
+        holding = dict(book.calls)  # by (layer, expiry, strike)
         return Ask(self.sized[name], outcome(book.rec, known.date, known.spx_close, self.policy),
                    held_positions(book.rec, holding))
 
