@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 from hedge.policy import BacktestPolicy, PricingPolicy
-from hedge.pricing import black76
+from hedge.pricing import black76_one
 
 CALENDAR_DAYS = 365.0
 
@@ -26,7 +27,7 @@ class CondorTicket:
     contracts: int
     reference_contracts: float
 
-    @property
+    @cached_property
     def strikes(self) -> str:
         """The four strikes as text, long put first."""
         return "/".join(f"{k:g}" for k in (self.long_put, self.short_put, self.short_call,
@@ -67,8 +68,8 @@ def call_mark(settle: float, strike: float, day: dt.date, expiry: dt.date, rate:
     dte = (expiry - day).days
     if dte <= 0:
         return max(settle - strike, 0.0)
-    g = black76(settle, strike, dte / CALENDAR_DAYS, rate, vix_vol(vvix, dte, pricing), True)
-    return float(g.price)
+    return black76_one(settle, strike, dte / CALENDAR_DAYS, rate, vix_vol(vvix, dte, pricing),
+                       True).price
 
 
 def vix_haircut(price: float, costs: BacktestPolicy) -> float:

@@ -20,7 +20,7 @@ from hedge.ladder import Curve, curve_of
 from hedge.outcome import PriorDay, prior_day
 from hedge.policy import Policy, policy_from_mapping
 from hedge.rates import RateQuote
-from hedge.recommend import ExpiryRule, recommend
+from hedge.recommend import Ask, ExpiryRule, recommend, recommend_each
 
 
 @dataclass(frozen=True)
@@ -53,16 +53,18 @@ def outcome(previous: Recommendation | None, day: dt.date, spx_close: float | No
 
 
 def held_positions(previous: Recommendation | None,
-                   holding: Mapping[tuple[dt.date, float], float]) -> list[Position]:
+                   holding: Mapping[tuple[str, dt.date, float], float]) -> list[Position]:
     """The engine's positions after the session before, as the strategy really holds them.
 
-    A purchase that could not be priced (no settlement for its contract) was not made.
+    ``holding``: contracts held by (layer, expiry, strike). Two layers can hold the same
+    listed call (a layer aged into the next one's expiry); each keeps its own count. A
+    purchase that could not be priced (no settlement for its contract) was not made.
     """
     if previous is None:
         return []
     out = []
     for p in previous.ladder.positions:
-        n = int(holding.get((p.expiry, p.strike), 0))
+        n = int(holding.get((p.name, p.expiry, p.strike), 0))
         if n > 0:
             out.append(p if n == p.contracts else p.model_copy(update={"contracts": n}))
     return out
@@ -83,3 +85,14 @@ def recommend_next(row: Mapping[str, Any], *, policy: Policy, held: Sequence[Pos
     """The engine's recommendation for the session after the row's day."""
     return recommend(row, chain=chain, rate=rate, equity=equity, policy=policy, prior=prior,
                      held=held, curve=curve, expiries=expiries)
+
+
+def recommend_sizings(row: Mapping[str, Any], asks: Sequence[Ask], *, rate: RateQuote | None,
+                      equity: float, chain: pl.DataFrame | None, curve: Curve | None,
+                      expiries: ExpiryRule) -> list[Recommendation]:
+    """``recommend_next`` for each strategy's ask on the same day, the day's work shared.
+
+    ``hedge.recommend.recommend_each``: the same documents as one call per ask.
+    """
+    return recommend_each(row, asks, chain=chain, rate=rate, equity=equity, curve=curve,
+                          expiries=expiries)

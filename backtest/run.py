@@ -107,8 +107,32 @@ def backtest(lake: Lake, start: dt.date, end: dt.date, policy: Policy,
     return backtest_market(market, policy, start, end, now)
 
 
-def store(lake: Lake, result: Result) -> None:
-    """Write the run's rows (a rerun of the same run id replaces its rows)."""
-    for table, frame in (("backtest_runs", result.run), ("backtest_daily", result.daily),
-                         ("backtest_trades", result.trades)):
-        lake.upsert(table, frame)
+def backtest_each(lake: Lake, start: dt.date, end: dt.date, policies: list[Policy],
+                  now: dt.datetime) -> list[Result]:
+    """One run per policy (a policy given twice runs once), each exactly ``backtest``'s.
+
+    The lake is read once per distinct market: variants with the same ladder tenors and
+    rate age walk the same ``Market`` (the walk never changes it).
+    """
+    markets: dict[tuple[tuple[int, ...], int], Market] = {}
+    runs: dict[str, Result] = {}
+    for policy in policies:
+        if policy.version in runs:
+            continue
+        key = (tuple(layer.target_dte for layer in policy.ladder.layers),
+               policy.pricing.max_rate_age)
+        if key not in markets:
+            markets[key] = load_market(lake, start, end, dtes=key[0], max_rate_age=key[1])
+        runs[policy.version] = backtest_market(markets[key], policy, start, end, now)
+    return list(runs.values())
+
+
+def store(lake: Lake, result: Result | list[Result]) -> None:
+    """Write the runs' rows, one commit per table (a rerun of a run id replaces its rows)."""
+    results = result if isinstance(result, list) else [result]
+    if not results:
+        return
+    for table, frames in (("backtest_runs", [r.run for r in results]),
+                          ("backtest_daily", [r.daily for r in results]),
+                          ("backtest_trades", [r.trades for r in results])):
+        lake.upsert(table, pl.concat(frames))

@@ -26,7 +26,7 @@ from backtest.engine import (
     held_positions,
     last_curve,
     outcome,
-    recommend_next,
+    recommend_sizings,
     with_sizing,
 )
 from backtest.market import Known, Market
@@ -34,6 +34,7 @@ from backtest.strategies import static_targets, vxth_targets
 from hedge.document import Recommendation
 from hedge.ladder import Curve
 from hedge.policy import Policy
+from hedge.recommend import Ask
 
 ENGINE_SIZING = {"alvh_stress": "stress", "alvh_vega": "vega"}
 # Benchmarks trade the condor of the ALVH stress strategy: only the hedge differs.
@@ -210,17 +211,28 @@ class Walk:
     def __post_init__(self) -> None:
         self.sized = {n: with_sizing(self.policy, s) for n, s in ENGINE_SIZING.items()}
 
-    def recommend(self, name: str, known: Known) -> Recommendation:
-        """The engine's recommendation for one ALVH strategy after this close."""
+    def ask(self, name: str, known: Known) -> Ask:
+        """What one ALVH strategy asks the engine after this close.
+
+        Its sizing, the ladder it really holds and its condor's outcome.
+        """
         book = self.books[name]
-        holding = {(k[1], k[2]): n for k, n in book.calls.items()}
-        rec = recommend_next(
-            known.row or {}, policy=self.sized[name],
-            held=held_positions(book.rec, holding),
-            prior=outcome(book.rec, known.date, known.spx_close, self.policy), rate=known.rate,
+        holding = dict(book.calls)  # by (layer, expiry, strike)
+        return Ask(self.sized[name], outcome(book.rec, known.date, known.spx_close, self.policy),
+                   held_positions(book.rec, holding))
+
+    def recommend(self, known: Known) -> dict[str, Recommendation]:
+        """The engine's recommendation for every ALVH strategy after this close.
+
+        One call: the sizings share the day's signals, condor and reference condor.
+        """
+        names = list(ENGINE_SIZING)
+        recs = recommend_sizings(
+            known.row or {}, [self.ask(n, known) for n in names], rate=known.rate,
             equity=self.equity, chain=known.chain, curve=self.curve, expiries=known.expiries)
-        book.rec = rec
-        return rec
+        for name, rec in zip(names, recs, strict=True):
+            self.books[name].rec = rec
+        return dict(zip(names, recs, strict=True))
 
     def see_curve(self, known: Known) -> None:
         """Keep D's curve (or age the last one) for the next session's recommendation."""
@@ -263,7 +275,7 @@ class Walk:
             mark_calls(book, known, self.policy, days[name])
         why = decidable(known)
         self.see_curve(known)
-        recs = {} if why else {n: self.recommend(n, known) for n in ENGINE_SIZING}
+        recs = {} if why else self.recommend(known)
         for name, book in self.books.items():
             out = days[name]
             if why:

@@ -53,7 +53,8 @@ def backtest_cmd(
     format: Annotated[BacktestFormat, typer.Option("--format", "-f")] = BacktestFormat.table,
     report: Annotated[bool, typer.Option(
         "--report", help="Write <home>/reports/backtest_<policy>_<start>_<end>.html")] = False,
-    workers: Annotated[int, typer.Option(help="Local Dask workers of a sweep")] = 2,
+    workers: Annotated[int, typer.Option(
+        help="Dask workers of a sweep (local cluster), and the tasks it is split into")] = 2,
     dask_address: Annotated[str | None, typer.Option(
         help="An existing Dask scheduler for a sweep, e.g. tcp://host:8786")] = None,
 ) -> None:

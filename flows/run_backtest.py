@@ -21,17 +21,28 @@ def _lake(home: str | None) -> Any:
 
 
 @task(task_run_name="backtest-{start}-{end}")
-def backtest_task(start: dt.date, end: dt.date, policy: dict[str, Any],
-                  home: str | None = None) -> str:
-    """Run and store one backtest of ``policy`` (a policy mapping); returns the run id."""
-    from backtest.run import backtest, store
+def backtest_task(start: dt.date, end: dt.date, policies: list[dict[str, Any]],
+                  home: str | None = None) -> list[str]:
+    """Run and store the backtests of ``policies`` (policy mappings); returns the run ids.
+
+    One worker's share of a sweep: the lake is read once for all of them
+    (``backtest.run.backtest_each``) and their rows are stored in one commit per table.
+    """
+    from backtest.run import backtest_each, run_id, store
     from hedge.policy import policy_from_mapping
 
     lake = _lake(home)
-    result = backtest(lake, start, end, policy_from_mapping(policy, "backtest task"), utc_now())
-    store(lake, result)
-    get_run_logger().info("backtest %s: %d daily rows", result.run_id, result.daily.height)
-    return result.run_id
+    chosen = [policy_from_mapping(p, "backtest task") for p in policies]
+    results = backtest_each(lake, start, end, chosen, utc_now())
+    store(lake, results)
+    get_run_logger().info("backtest: %d run(s), %d daily rows", len(results),
+                          sum(r.daily.height for r in results))
+    return [run_id(p, start, end) for p in chosen]
+
+
+def shares(items: list[Any], n: int) -> list[list[Any]]:
+    """``items`` dealt round-robin into at most ``n`` non-empty shares."""
+    return [share for share in (items[i::max(n, 1)] for i in range(max(n, 1))) if share]
 
 
 @task
@@ -55,14 +66,22 @@ def backtest_flow(start: dt.date, end: dt.date, policy: str | None = None,
     chosen = variants(base, read_grid(sweep)) if sweep else [base]
     mappings = [p.model_dump(mode="json") for p in chosen]
     runner = task_runner(workers if sweep else 0, dask_address if sweep else None)
-    ids = run_variants.with_options(task_runner=runner)(start, end, mappings, home)
+    # One task per worker, not per variant: each reads the lake once and commits once, so
+    # neither the orchestration of many small tasks nor the reads and commits serialise it.
+    dealt = shares(mappings, workers if sweep else 1)
+    ids = run_variants.with_options(task_runner=runner)(start, end, dealt, home)
     publish_backtest(home)
     return ids
 
 
 @flow(name="backtest-variants")
-def run_variants(start: dt.date, end: dt.date, policies: list[dict[str, Any]],
+def run_variants(start: dt.date, end: dt.date, shares: list[list[dict[str, Any]]],
                  home: str | None = None) -> list[str]:
-    """Each policy's run as a task on the flow's task runner."""
-    futures = [backtest_task.submit(start, end, p, home) for p in policies]
-    return [f.result() for f in futures]
+    """Each share of the policies as a task on the flow's task runner.
+
+    Returns the run ids in the order of the variants (the shares were dealt round-robin).
+    """
+    futures = [backtest_task.submit(start, end, share, home) for share in shares]
+    done = [f.result() for f in futures]
+    n = len(done)
+    return [done[i % n][i // n] for i in range(sum(len(d) for d in done))]

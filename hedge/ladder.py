@@ -10,16 +10,15 @@ allow) or of its dollar vega (``"vega"``). Only purchases count against the caps
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from hedge.context import Context
 from hedge.document import CapBound, Ladder, Layer, Position, StressScenario
-from hedge.pricing import black76
+from hedge.pricing import black76_one
 from hedge.rules import flag, number
 from hedge.stress import stressed_call
 
@@ -106,6 +105,28 @@ def usable_curve(ctx: Context, last: Curve | None) -> Curve | None:
     return None
 
 
+def interp(x: float, xs: Sequence[float], ys: Sequence[float]) -> float:
+    """``np.interp`` at one point on increasing ``xs``, in Python floats (bit for bit).
+
+    numpy's own steps: flat beyond the ends, the node's value on a node, else
+    slope x (x - x_j) + y_j with slope = (y_j+1 - y_j) / (x_j+1 - x_j).
+    """
+    if x >= xs[-1]:
+        return float(ys[-1])
+    if x <= xs[0]:
+        return float(ys[0])
+    j = bisect.bisect_right(xs, x) - 1
+    if xs[j] == x:
+        return float(ys[j])
+    slope = (ys[j + 1] - ys[j]) / (xs[j + 1] - xs[j])
+    got = slope * (x - xs[j]) + ys[j]
+    if math.isnan(got):  # numpy tries from the other node, then a flat segment's value
+        got = slope * (x - xs[j + 1]) + ys[j + 1]
+        if math.isnan(got) and ys[j] == ys[j + 1]:
+            got = ys[j]
+    return float(got)
+
+
 def forward(ctx: Context, curve: Curve, dte: int) -> float:
     """VX forward at ``dte`` days: spot VIX at 0, then the curve, linear in calendar days."""
     points = sorted([(0, ctx.vix), *curve.points.items()])
@@ -113,11 +134,11 @@ def forward(ctx: Context, curve: Curve, dte: int) -> float:
     flagged = [f"vx_cm{d}" for d in curve.points if flag(ctx.row, f"vx_cm{d}_extrapolated")]
     if flagged:
         ctx.fire("forward_from_extrapolated_curve", f"{', '.join(flagged)} extrapolated in the "
-                 "features (curve too short)", dte=dte, forward=float(np.interp(dte, xs, ys)))
+                 "features (curve too short)", dte=dte, forward=interp(dte, xs, ys))
     if dte > xs[-1]:
         ctx.fire("forward_extrapolated", f"forward at {dte}d held flat beyond {xs[-1]:g}d",
                  dte=dte, forward=ys[-1])
-    return float(np.interp(dte, xs, ys))
+    return interp(dte, xs, ys)
 
 
 def vix_strike(x: float, half_point_below: float) -> float:
@@ -204,10 +225,10 @@ def price_plan(ctx: Context, curve: Curve, plan: _Plan, expiries: ExpiryRule,
     strike = pos.strike if pos else vix_strike(fwd * (1.0 + lad.otm_pct),
                                                lad.half_point_strikes_below)
     vol, beta = vix_option_vol(ctx, dte), layer_beta(ctx, plan.index)
-    g = black76(fwd, strike, dte / CALENDAR_DAYS, ctx.rate, vol, True)
+    g = black76_one(fwd, strike, dte / CALENDAR_DAYS, ctx.rate, vol, True)
     s_fwd, s_price = stressed_call(fwd, strike, dte, ctx.rate, vol, beta, scenario)
-    return _Priced(plan, expiry, dte, fwd, strike, vol, float(g.price), float(g.delta),
-                   float(g.vega), beta, s_fwd, s_price)
+    return _Priced(plan, expiry, dte, fwd, strike, vol, g.price, g.delta, g.vega, beta,
+                   s_fwd, s_price)
 
 
 def unit_amount(ctx: Context, p: _Priced) -> float:

@@ -24,7 +24,7 @@ import bisect
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -46,7 +46,7 @@ from hedge.ladder import (
 )
 from hedge.outcome import PriorDay
 from hedge.policy import Policy, load_policy
-from hedge.pricing import black_scholes
+from hedge.pricing import black_scholes, black_scholes_one
 from hedge.rates import RateQuote
 from hedge.rules import (
     REGIME,
@@ -69,8 +69,8 @@ from storage.sessions import session_dates
 TRADING_DAYS = 252.0
 SPX_ROOTS = ("SPX", "SPXW")
 
-__all__ = ["Curve", "Position", "PriorDay", "RateQuote", "next_session", "recommend",
-           "vix_strike"]
+__all__ = ["Ask", "Curve", "Position", "PriorDay", "RateQuote", "next_session", "recommend",
+           "recommend_each", "vix_strike"]
 
 
 def next_session(day: dt.date) -> dt.date:
@@ -186,40 +186,62 @@ def skewed_iv(ctx: Context, strikes: np.ndarray, is_call: np.ndarray, iv: float)
     return np.maximum(p.min_iv, iv + adj)
 
 
-def _leg_marks(ctx: Context, strikes: np.ndarray, is_call: np.ndarray,
-               quotes: pl.DataFrame | None) -> tuple[np.ndarray, np.ndarray, str]:
-    """Per-leg price and IV: chain mids and IVs when all four legs are quoted, else the model."""
-    base_iv = (number(ctx.row, "vix1d_close") or ctx.vix) / 100.0
-    model_iv = skewed_iv(ctx, strikes, is_call, base_iv)
-    if quotes is not None:
-        legs = pl.DataFrame({"strike": strikes, "right": np.where(is_call, "C", "P")})
-        got = legs.join(quotes.unique(["strike", "right"], keep="first").sort("strike"),
-                        on=["strike", "right"], how="left", maintain_order="left")
-        if got["mid"].null_count() == 0:
-            iv = got["iv"].fill_null(pl.Series(model_iv)).to_numpy()
-            return got["mid"].to_numpy(), iv, "chain"
-        ctx.fire("chain_incomplete", "a condor strike is not quoted; Black-Scholes used",
-                 strikes=",".join(f"{s:g}" for s in strikes))
-    t = ctx.policy.condor.dte_trading_days / TRADING_DAYS
-    g = black_scholes(ctx.spx, strikes, t, ctx.rate, ctx.policy.pricing.dividend_yield,
-                      model_iv, is_call)
-    return g.price, model_iv, "black_scholes"
+def skewed_iv_one(ctx: Context, strike: float, is_call: bool, iv: float) -> float:
+    """``skewed_iv`` of one strike in Python floats (the same numbers, bit for bit)."""
+    p = ctx.policy.pricing
+    lm = float(np.log(ctx.spx / strike))
+    adj = p.call_skew_slope * max(0.0, -lm) if is_call else p.put_skew_slope * max(0.0, lm)
+    return max(p.min_iv, iv + adj)
+
+
+def _chain_marks(ctx: Context, strikes: np.ndarray, is_call: np.ndarray, quotes: pl.DataFrame,
+                 model_iv: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Chain mids and IVs (model IV where the chain has none) when all legs are quoted."""
+    legs = pl.DataFrame({"strike": strikes, "right": np.where(is_call, "C", "P")})
+    got = legs.join(quotes.unique(["strike", "right"], keep="first").sort("strike"),
+                    on=["strike", "right"], how="left", maintain_order="left")
+    if got["mid"].null_count() == 0:
+        return got["mid"].to_numpy(), got["iv"].fill_null(pl.Series(model_iv)).to_numpy()
+    ctx.fire("chain_incomplete", "a condor strike is not quoted; Black-Scholes used",
+             strikes=",".join(f"{s:g}" for s in strikes))
+    return None
 
 
 def build_condor_legs(ctx: Context, strikes: tuple[float, float, float, float],
                       quotes: pl.DataFrame | None) -> list[Leg]:
-    """The four condor legs per one condor (long put, short put, short call, long call)."""
-    k = np.array(strikes)
-    is_call = np.array([False, False, True, True])
-    price, iv, source = _leg_marks(ctx, k, is_call, quotes)
-    t = ctx.policy.condor.dte_trading_days / TRADING_DAYS
-    g = black_scholes(ctx.spx, k, t, ctx.rate, ctx.policy.pricing.dividend_yield, iv, is_call)
+    """The four condor legs per one condor (long put, short put, short call, long call).
+
+    Priced from the chain's mids when all four legs are quoted, else Black-Scholes at the
+    model IV (VIX1D, else VIX, with the policy's skew), one leg at a time in Python floats.
+    """
     names, signs = ("IC_LP", "IC_SP", "IC_SC", "IC_LC"), (1, -1, -1, 1)
-    return [Leg(leg=names[i], kind="iron_condor", layer=None, right="C" if is_call[i] else "P",
-                expiry=ctx.trade_date, strike=float(k[i]), contracts=signs[i],
-                price=float(price[i]), iv=float(iv[i]), delta=float(g.delta[i]),
-                vega=float(g.vega[i]), beta=None, dollar_per_vix_point=None, source=source)
-            for i in range(4)]
+    calls = (False, False, True, True)
+    base_iv = (number(ctx.row, "vix1d_close") or ctx.vix) / 100.0
+    t = ctx.policy.condor.dte_trading_days / TRADING_DAYS
+    q = ctx.policy.pricing.dividend_yield
+    if quotes is not None:
+        k, is_call = np.array(strikes), np.array(calls)
+        marks = _chain_marks(ctx, k, is_call, quotes, skewed_iv(ctx, k, is_call, base_iv))
+        if marks is not None:
+            price, iv = marks
+            g = black_scholes(ctx.spx, k, t, ctx.rate, q, iv, is_call)
+            return [Leg(leg=names[i], kind="iron_condor", layer=None,
+                        right="C" if calls[i] else "P", expiry=ctx.trade_date,
+                        strike=float(k[i]), contracts=signs[i], price=float(price[i]),
+                        iv=float(iv[i]), delta=float(g.delta[i]), vega=float(g.vega[i]),
+                        beta=None, dollar_per_vix_point=None, source="chain")
+                    for i in range(4)]
+    legs = []
+    for i in range(4):
+        strike = float(strikes[i])
+        iv1 = skewed_iv_one(ctx, strike, calls[i], base_iv)
+        g1 = black_scholes_one(ctx.spx, strike, t, ctx.rate, q, iv1, calls[i])
+        legs.append(Leg(leg=names[i], kind="iron_condor", layer=None,
+                        right="C" if calls[i] else "P", expiry=ctx.trade_date, strike=strike,
+                        contracts=signs[i], price=g1.price, iv=iv1, delta=g1.delta,
+                        vega=g1.vega, beta=None, dollar_per_vix_point=None,
+                        source="black_scholes"))
+    return legs
 
 
 def base_risk_pct(ctx: Context) -> float:
@@ -369,9 +391,89 @@ def recommend(
     Returns:
         The recommendation document.
     """
+    pol = policy if policy is not None else load_policy()
+    day = _session(features, pol, chain=chain, rate=rate, equity=equity, date=date,
+                   feature_set_version=feature_set_version)
+    return _recommendation(day, pol, prior, held, _LadderInputs(held, curve, expiries))
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One policy's question about the same day: its policy, prior outcome and held ladder."""
+
+    policy: Policy
+    prior: PriorDay | None = None
+    held: Sequence[Position] = ()
+
+
+def recommend_each(
+    features: Mapping[str, Any] | pl.DataFrame,
+    asks: Sequence[Ask],
+    *,
+    chain: pl.DataFrame | None = None,
+    rate: float | RateQuote | None = None,
+    equity: float = 1_000_000.0,
+    date: dt.date | None = None,
+    feature_set_version: str | None = None,
+    curve: Curve | None = None,
+    expiries: ExpiryRule = nearest_expiry,
+) -> list[Recommendation]:
+    """``recommend`` for each ask on the same day: the same documents, the day's work shared.
+
+    Signals, regime, the condor's geometry and prices and the reference condor do not depend
+    on the ladder section of the policy, nor on the prior or held ladder: they are worked out
+    once for consecutive asks whose policies differ only in ``[ladder]`` (e.g. the stress and
+    the vega sizing of the backtest), and each ask's ladder and condor size from there.
+    """
+    out: list[Recommendation] = []
+    day: _Session | None = None
+    for ask in asks:
+        if day is None or not _shares_session(day.ctx.policy, ask.policy):
+            day = _session(features, ask.policy, chain=chain, rate=rate, equity=equity,
+                           date=date, feature_set_version=feature_set_version)
+        out.append(_recommendation(day, ask.policy, ask.prior, ask.held,
+                                   _LadderInputs(ask.held, curve, expiries)))
+    return out
+
+
+def _shares_session(a: Policy, b: Policy) -> bool:
+    """Whether the day's shared work of ``a`` holds for ``b``.
+
+    Every section equal but the ladder's own rules (of which the signals read
+    ``ladder.layer3_vix``) and ``backtest`` (which the engine never reads).
+    """
+    return a is b or (a.signals == b.signals and a.condor == b.condor and a.caps == b.caps
+                      and a.stress == b.stress and a.pricing == b.pricing
+                      and a.ladder.layer3_vix == b.ladder.layer3_vix)
+
+
+@dataclass(frozen=True)
+class _Core:
+    """The condor of the day before any ladder: geometry, legs per condor, the reference."""
+
+    geometry: dict[str, float]
+    legs: list[Leg]
+    base_pct: float
+    ref: Reference
+
+
+@dataclass(frozen=True)
+class _Session:
+    """Day D's work that no ladder decision changes, and the reasons fired doing it."""
+
+    ctx: Context
+    regime: str
+    signals: list[Signal]
+    base: dict[str, Any]
+    core: _Core | None  # None: SPX or VIX unknown, nothing priced
+
+
+def _session(features: Mapping[str, Any] | pl.DataFrame, pol: Policy, *,
+             chain: pl.DataFrame | None, rate: float | RateQuote | None, equity: float,
+             date: dt.date | None, feature_set_version: str | None) -> _Session:
+    """Signals, regime, rate, and (SPX and VIX known) the condor and the reference condor."""
     if equity <= 0:
         raise ValueError(f"equity must be positive, got {equity}")
-    pol = policy if policy is not None else load_policy()
     row = features_row(features)
     day = _row_date(row, date)
     signals = evaluate_signals(row, pol)
@@ -383,15 +485,24 @@ def recommend(
                   vix=vix or 0.0, rules=[], caps=[])
     source = _rate(ctx, rate)
     base: dict[str, Any] = dict(
-        date=day, trade_date=ctx.trade_date, policy_version=pol.version,
+        date=day, trade_date=ctx.trade_date,
         feature_set_version=feature_set_version or row.get("feature_set_version"),
-        equity=equity, rate=ctx.rate, rate_source=source, spx=spx, vix=vix, prior=prior,
-        lit_signals=lit_triggers(signals), signals=signals, caps_bound=ctx.caps,
-        rules=ctx.rules, unknown_features=unknown_features(row, signals))
-    if spx is None or vix is None or spx <= 0 or vix <= 0:
-        return _blank(ctx, regime, base, held, signal(signals, "rsi_normalised").lit)
-    return _full(ctx, regime, signals, base, chain, prior,
-                 _LadderInputs(held, curve, expiries))
+        equity=equity, rate=ctx.rate, rate_source=source, spx=spx, vix=vix,
+        lit_signals=lit_triggers(signals), signals=signals,
+        unknown_features=unknown_features(row, signals))
+    known = spx is not None and vix is not None and spx > 0 and vix > 0
+    return _Session(ctx, regime, signals, base, _core(ctx, regime, chain) if known else None)
+
+
+def _recommendation(day: _Session, pol: Policy, prior: PriorDay | None,
+                    held: Sequence[Position], inputs: _LadderInputs) -> Recommendation:
+    """One policy's document from the day's shared work (reasons continue from it)."""
+    ctx = replace(day.ctx, policy=pol, rules=list(day.ctx.rules), caps=list(day.ctx.caps))
+    base = dict(day.base, policy_version=pol.version, prior=prior, caps_bound=ctx.caps,
+                rules=ctx.rules)
+    if day.core is None:
+        return _blank(ctx, day.regime, base, held, signal(day.signals, "rsi_normalised").lit)
+    return _full(ctx, day.regime, day.signals, base, day.core, prior, inputs)
 
 
 @dataclass(frozen=True)
@@ -426,15 +537,13 @@ def build_ladder(ctx: Context, signals: list[Signal], ref: Reference,
     curve = usable_curve(ctx, inputs.curve)
     if curve is None:
         return unknown_ladder(ctx, inputs.held, target, ref, peel)
-    plans = plan_layers(ctx, inputs.held, layer_states(signals, ctx.policy), peel)
+    plans = plan_layers(ctx, inputs.held, layer_states(signals, ctx.policy, lit), peel)
     layers = priced_layers(ctx, curve, plans, inputs.expiries, ref, target)
     return ladder_doc(ctx, layers, ref, target, peel, inputs.held)
 
 
-def _full(ctx: Context, regime: str, signals: list[Signal], base: dict[str, Any],
-          chain: pl.DataFrame | None, prior: PriorDay | None,
-          inputs: _LadderInputs) -> Recommendation:
-    """The recommendation when SPX and VIX are known."""
+def _core(ctx: Context, regime: str, chain: pl.DataFrame | None) -> _Core:
+    """The condor's geometry and legs and the reference condor (SPX and VIX known)."""
     k, em, width = condor_k(ctx, regime), expected_move(ctx), wing_width(ctx)
     quotes = _chain_quotes(chain, ctx)
     strikes = condor_strikes(ctx, k, em, width, quotes)
@@ -443,7 +552,13 @@ def _full(ctx: Context, regime: str, signals: list[Signal], base: dict[str, Any]
     probe = _condor_doc(ctx, legs, geometry, {"risk_dollars": 0.0, "requested_pct": 0.0,
                                               "ref_contracts": 0.0}, False)
     base_pct = base_risk_pct(ctx)
-    ref = reference(ctx, probe, strikes, em, base_pct)
+    return _Core(geometry, legs, base_pct, reference(ctx, probe, strikes, em, base_pct))
+
+
+def _full(ctx: Context, regime: str, signals: list[Signal], base: dict[str, Any],
+          core: _Core, prior: PriorDay | None, inputs: _LadderInputs) -> Recommendation:
+    """The recommendation when SPX and VIX are known."""
+    legs, geometry, base_pct, ref = core.legs, core.geometry, core.base_pct, core.ref
     ladder = build_ladder(ctx, signals, ref, inputs)
     pct = no_doubling(ctx, regime_cut_risk_pct(ctx, base_pct, regime), prior)
     sizing = {"risk_dollars": hard_cap_risk(ctx, pct, ladder.debit), "requested_pct": pct,

@@ -15,7 +15,6 @@ import polars as pl
 
 from features.config import RegimeConfig, TermStructureConfig
 from features.macro import SIGNALS as SECOND_ENGINE_SIGNALS
-from features.regime import vix_regime as regime_expr
 from hedge.document import RuleFired, Signal, Value
 from hedge.policy import Policy
 
@@ -64,11 +63,20 @@ def unknown_features(row: Row, signals: Sequence[Signal] = ()) -> list[str]:
 
 
 def vix_regime(vix: float | None, cfg: RegimeConfig = REGIME) -> str:
-    """The regime of VIX by the features' own rule (features.regime); unknown if None."""
+    """The regime of VIX by the features' own rule and bounds (features.regime); unknown if None.
+
+    The same comparisons as ``features.regime.vix_regime`` in plain Python: a one-row polars
+    query per call was a fifth of a backtest session (tests/hedge/test_rules.py checks that
+    the two agree on every bound).
+    """
     if vix is None:
         return "unknown"
-    got: str = pl.DataFrame({"vix": [float(vix)]}).select(regime_expr(cfg)).item()
-    return got
+    x = float(vix)
+    if x < cfg.calm_below:
+        return "calm"
+    if x < cfg.normal_below:
+        return "normal"
+    return "elevated" if x < cfg.extreme_from else "extreme"
 
 
 def _any3(values: list[bool | None]) -> bool | None:
@@ -204,9 +212,14 @@ def signal(signals: list[Signal], name: str) -> Signal:
     return next(s for s in signals if s.name == name)
 
 
-def layer_states(signals: list[Signal], policy: Policy) -> dict[str, bool | None]:
-    """Each layer lit (True), unlit (False) or unknown (None: a trigger's input is unknown)."""
-    lit, _ = lit_layers(signals, policy)
+def layer_states(signals: list[Signal], policy: Policy,
+                 lit: Sequence[str] | None = None) -> dict[str, bool | None]:
+    """Each layer lit (True), unlit (False) or unknown (None: a trigger's input is unknown).
+
+    ``lit``: the layers ``lit_layers`` gives, when already known.
+    """
+    if lit is None:
+        lit, _ = lit_layers(signals, policy)
     states: dict[str, bool | None] = {}
     any_unknown = any(s.lit is None for s in signals if s.layer is not None)
     for layer in policy.ladder.layers:

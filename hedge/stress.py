@@ -9,11 +9,9 @@ shocked forward.
 
 from __future__ import annotations
 
-import numpy as np
-
 from hedge.document import StressScenario
 from hedge.policy import StressPolicy
-from hedge.pricing import black76
+from hedge.pricing import black76_one
 
 CALENDAR_DAYS = 365.0
 
@@ -53,5 +51,4 @@ def stressed_call(forward: float, strike: float, dte: int, rate: float, vol: flo
     left = max(dte - scenario.horizon_days, 0)
     if left == 0:  # expires by then: worth its intrinsic
         return fwd, max(0.0, fwd - strike)
-    g = black76(fwd, strike, left / CALENDAR_DAYS, rate, vol, True)
-    return fwd, float(np.asarray(g.price))
+    return fwd, black76_one(fwd, strike, left / CALENDAR_DAYS, rate, vol, True).price

@@ -87,3 +87,24 @@ def test_a_missing_settlement_is_untestable_not_filled():
     mark_calls(book, Known(D2, {"vvix_close": VVIX}, 2700.0, {}, RATE, None), policy, day)
     assert day.ladder_pnl is None and "no VX settlement" in day.reasons[0]
     assert book.calls  # still held, its last mark kept for the next known day
+
+
+def test_two_layers_holding_the_same_listed_call_keep_their_own_counts():
+    """L2 aged into L1's expiry and L1 bought the same contract: the engine must be told each
+    layer's own count, or the walk tops one layer up to the other's (a held layer re-bought)."""
+    from hedge.document import Position
+    from hedge.recommend import recommend
+    from tests.hedge.rows import calm_row
+
+    policy = load_policy()
+    rec = recommend(calm_row(vix_rsi_14=65.0), rate=0.02, policy=policy)
+    same = [Position(name=name, expiry=EXPIRY, strike=20.0, contracts=n, bought_on=D1,
+                     entry_price=1.0) for name, n in (("L1", 9), ("L2", 8))]
+    rec = rec.model_copy(update={"ladder": rec.ladder.model_copy(update={"positions": same})})
+    w = Walk(policy=policy, equity=1e6, books={s: Book(s, 1e6, 1e6)
+                                               for s in ("alvh_stress", "alvh_vega")})
+    book = w.books["alvh_stress"]
+    book.rec = rec
+    book.calls = {("L1", EXPIRY, 20.0): 9.0, ("L2", EXPIRY, 20.0): 8.0}
+    ask = w.ask("alvh_stress", known(D2, 15.0, spx=2800.0))
+    assert [(p.name, p.contracts) for p in ask.held] == [("L1", 9), ("L2", 8)]

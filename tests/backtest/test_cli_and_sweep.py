@@ -68,12 +68,13 @@ def test_sweep_on_two_dask_workers_equals_sequential_runs(prefect_api, real_lake
     from flows.run_backtest import backtest_flow
 
     grid = tmp_path / "grid.toml"
-    grid.write_text('[grid]\n"backtest.vix_half_spread_pct" = [0.02, 0.08]\n')
+    grid.write_text('[grid]\n"backtest.vix_half_spread_pct" = [0.02, 0.05, 0.08]\n')
     start, end = D(2018, 1, 29), D(2018, 2, 16)
     ids = backtest_flow(start=start, end=end, sweep=str(grid), home=real_lake.root, workers=2)
-    assert len(ids) == 2
+    chosen = variants(load_policy(), read_grid(grid))
+    assert ids == [f"{p.version}:{start}:{end}" for p in chosen]  # in the grid's order
     stored = real_lake.scan("backtest_daily").filter(pl.col("run_id").is_in(ids)).collect()
-    for policy in variants(load_policy(), read_grid(grid)):
+    for policy in chosen:
         alone = backtest(real_lake, start, end, policy, NOW).daily
         mine = stored.filter(pl.col("policy_version") == policy.version)
         assert_frame_equal(mine.drop("computed_at").sort("strategy", "date"),
@@ -91,3 +92,11 @@ def test_the_backtest_deployment_loads_its_flow_with_its_parameters():
     assert flow.name == "backtest"
     params = flow.validate_parameters(dep["parameters"])
     assert params["start"] == D(2006, 1, 3) and params["workers"] == 2
+
+
+def test_shares_deal_every_variant_once_round_robin():
+    from flows.run_backtest import shares
+
+    assert shares(list(range(7)), 2) == [[0, 2, 4, 6], [1, 3, 5]]
+    assert shares(list(range(3)), 8) == [[0], [1], [2]]
+    assert shares(list(range(3)), 0) == [[0, 1, 2]]

@@ -2,10 +2,11 @@
 
 import datetime as dt
 
+import numpy as np
 import pytest
 
 from hedge.document import Position
-from hedge.ladder import Curve
+from hedge.ladder import Curve, interp
 from hedge.outcome import PriorDay, condor_pnl, prior_day
 from hedge.policy import policy_from_mapping
 from hedge.recommend import recommend
@@ -169,3 +170,13 @@ def test_curve_of_a_features_row():
     assert curve_of(row, D1, 2) == Curve(as_of=D1, points={30: 16.5, 220: 22.0},
                                          age_sessions=2)
     assert curve_of(calm_row(vx_cm30=None, vx_cm110=None, vx_cm220=None), D1) is None
+
+
+def test_interp_is_numpy_interp_bit_for_bit():
+    rng = np.random.default_rng(16)
+    for _ in range(20_000):
+        points = sorted({0: rng.uniform(9, 80), 30: rng.uniform(9, 60), 110: rng.uniform(9, 40),
+                         220: rng.uniform(9, 40)}.items())
+        xs, ys = zip(*points[: rng.integers(2, 5)], strict=True)
+        x = int(rng.integers(0, 400))
+        assert interp(x, xs, ys) == float(np.interp(x, xs, ys))

@@ -5,7 +5,7 @@ import QuantLib as ql
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hedge.pricing import black76, black_scholes
+from hedge.pricing import black76, black76_one, black_scholes, black_scholes_one
 
 spot = st.floats(50.0, 8000.0)
 moneyness = st.floats(0.6, 1.6)
@@ -80,3 +80,42 @@ def test_vectorised_shapes():
     g = black_scholes(4500.0, k, 1 / 252, 0.05, 0.015, 0.2, np.array([False, True, True]))
     assert g.price.shape == (3,) and np.all(g.price > 0)
     assert g.delta[0] < 0 < g.delta[1]
+
+
+def test_black76_one_is_black76_bit_for_bit():
+    rng = np.random.default_rng(14)
+    n = 20_000
+    f = rng.uniform(5.0, 80.0, n)
+    k = f * rng.uniform(0.5, 2.5, n)
+    t = rng.uniform(1 / 365, 1.0, n)
+    r = rng.uniform(-0.01, 0.06, n)
+    vol = rng.uniform(0.2, 3.0, n)
+    call = rng.random(n) < 0.7
+    want = black76(f, k, t, r, vol, call)
+    for i in range(n):
+        got = black76_one(f[i], k[i], t[i], r[i], vol[i], bool(call[i]))
+        assert tuple(got) == tuple(float(g[i]) for g in want), i
+
+
+def test_black76_one_outside_the_domain_answers_as_black76():
+    for args in [(20.0, 23.0, 0.0, 0.02, 1.0), (20.0, 0.0, 0.1, 0.02, 1.0)]:
+        with np.errstate(all="ignore"):
+            got = black76_one(*args, True)
+            want = [float(x) for x in black76(*args, True)]
+        assert np.array_equal(np.array(tuple(got)), np.array(want), equal_nan=True)
+
+
+def test_black_scholes_one_is_black_scholes_bit_for_bit():
+    rng = np.random.default_rng(15)
+    n = 20_000
+    s = rng.uniform(500.0, 8000.0, n)
+    k = s * rng.uniform(0.8, 1.2, n)
+    t = rng.uniform(1 / 252, 0.5, n)
+    r = rng.uniform(-0.01, 0.06, n)
+    q = rng.uniform(0.0, 0.03, n)
+    vol = rng.uniform(0.05, 1.5, n)
+    call = rng.random(n) < 0.5
+    want = black_scholes(s, k, t, r, q, vol, call)
+    for i in range(n):
+        got = black_scholes_one(s[i], k[i], t[i], r[i], q[i], vol[i], bool(call[i]))
+        assert tuple(got) == tuple(float(g[i]) for g in want), i

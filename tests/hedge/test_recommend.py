@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hedge.policy import load_policy, policy_from_mapping
-from hedge.recommend import PriorDay, next_session, recommend, vix_strike
+from hedge.recommend import Ask, PriorDay, next_session, recommend, recommend_each, vix_strike
 from hedge.tables import RECOMMENDATION_LEGS, RECOMMENDATIONS, legs_frame, recommendation_frame
 from storage import schemas
 from tests.hedge.rows import calm_row
@@ -26,6 +26,32 @@ def rules(r):
 
 def caps(r):
     return {c.cap: c for c in r.caps_bound}
+
+
+def _variant(policy, section, key, value):
+    data = policy.model_dump(mode="json")
+    data[section][key] = value
+    return policy_from_mapping(data)
+
+
+@pytest.mark.parametrize("row", [
+    calm_row(vix_rsi_14=65.0, vvix_macd_cross_up=True, ts_slope_12=3.5),  # L1 and L2 lit
+    calm_row(vix_close=40.0, vx_cm30=None, vx_cm110=None, vx_cm220=None),  # no curve
+    calm_row(spx_close=None, spx_exp_move_1d=None),  # nothing priced
+])
+def test_recommend_each_gives_each_recommend_document(policy, row):
+    vega = _variant(policy, "ladder", "sizing", "vega")
+    wider = _variant(policy, "condor", "wing_width", 30.0)  # does not share the day's work
+    held = recommend(calm_row(vix_rsi_14=65.0), rate=0.02, equity=EQUITY,
+                     policy=policy).ladder.positions
+    lost = PriorDay(lost=True, risk_pct=0.001, pnl=-5_000.0)
+    asks = [Ask(policy, lost, held), Ask(vega, None, ()), Ask(wider, lost, held),
+            Ask(vega, lost, held)]
+    got = recommend_each(row, asks, rate=0.02, equity=EQUITY)
+    want = [recommend(row, rate=0.02, equity=EQUITY, policy=a.policy, prior=a.prior,
+                      held=a.held) for a in asks]
+    assert [r.to_json() for r in got] == [r.to_json() for r in want]
+    assert got[0].to_json() != got[1].to_json()
 
 
 def test_same_inputs_same_document(policy):

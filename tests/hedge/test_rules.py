@@ -1,7 +1,11 @@
+import math
+
 import polars as pl
 import pytest
 
+from features.regime import vix_regime as regime_expr
 from hedge.rules import (
+    REGIME,
     evaluate_signals,
     features_row,
     lit_layers,
@@ -19,6 +23,15 @@ from tests.hedge.rows import calm_row
 ])
 def test_regime_thresholds(vix, regime):
     assert vix_regime(vix) == regime
+
+
+def test_regime_is_the_features_rule_on_every_bound():
+    bounds = (REGIME.calm_below, REGIME.normal_below, REGIME.extreme_from)
+    vix = sorted({0.0, 9.0, 80.0, math.inf, *(b + d for b in bounds
+                                             for d in (-1e-9, 0.0, 1e-9, -1e-12))})
+    vix.append(math.nan)
+    features = pl.DataFrame({"vix": vix}).select(regime_expr(REGIME))["vix_regime"].to_list()
+    assert [vix_regime(v) for v in vix] == features
 
 
 def lit(row, name, policy):
