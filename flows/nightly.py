@@ -320,8 +320,9 @@ def task_runner(workers: int, dask_address: str | None) -> Any:
 
         if dask_address:
             return DaskTaskRunner(address=dask_address)
+        # ":0": any free port for the dashboard (None means 8787, which another cluster may hold)
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
-                                              "processes": True, "dashboard_address": None})
+                                              "processes": True, "dashboard_address": ":0"})
     from prefect.task_runners import ThreadPoolTaskRunner
 
     return ThreadPoolTaskRunner(max_workers=1)
