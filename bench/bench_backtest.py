@@ -7,7 +7,8 @@ files before 2013, the combined file after). Prints:
   backtest of the default policy (all five strategies, stored), measured in the same run,
   and their ratio (target: the backtest <= 3x the build);
 - the run's summary and claims table;
-- a 32-variant sweep (ten years each, as sweeps are run in earnest) as one Prefect flow on Dask with 1 and 2 workers, and
+- a 32-variant sweep (ten years each, as sweeps are run in earnest) as one Prefect flow on
+  Dask with 1 and 2 workers (one thread each, polars and numba included), and
   the speed-up (target >= 1.7x; a 2-core machine shared with other work will show less):
   once as `alvh backtest --sweep` runs it (the flow starts and stops its own local cluster,
   which costs seconds of process start-up and shut-down whatever the sweep), and once on a
@@ -30,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from backtest.metrics import claims, views  # noqa: E402
 from backtest.run import backtest, store  # noqa: E402
+from flows.nightly import ONE_THREAD_WORKER  # noqa: E402
 from flows.pipeline import build  # noqa: E402
 from hedge.policy import load_policy  # noqa: E402
 from storage.lake import Lake  # noqa: E402
@@ -88,7 +90,7 @@ def bench_sweep(lake: Lake, tmp: Path) -> None:
             for workers in (1, 2):
                 if started:
                     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                      dashboard_address=None) as cluster:
+                                      dashboard_address=":0", env=ONE_THREAD_WORKER) as cluster:
                         ids, times[workers] = timed(
                             backtest_flow, start=SWEEP_START, end=SWEEP_END, sweep=str(grid),
                             home=lake.root, workers=workers, dask_address=cluster.scheduler_address)

@@ -313,6 +313,12 @@ def backfill(start: dt.date, end: dt.date, sources: list[str] | None = None, wor
     return Completed(message=f"{len(units)} unit(s) ingested, features rebuilt")
 
 
+# A worker has one thread (threads_per_worker=1), and so do the libraries in it: polars'
+# pool would otherwise take every core in each worker, so two workers on two cores fight
+# over them (Dask sets OMP_NUM_THREADS=1 for the same reason).
+ONE_THREAD_WORKER = {"POLARS_MAX_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+
+
 def task_runner(workers: int, dask_address: str | None) -> Any:
     """Dask (an existing cluster, or a local one of ``workers``); 0 workers: in-process."""
     if dask_address or workers > 0:
@@ -322,7 +328,8 @@ def task_runner(workers: int, dask_address: str | None) -> Any:
             return DaskTaskRunner(address=dask_address)
         # ":0": any free port for the dashboard (None means 8787, which another cluster may hold)
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
-                                              "processes": True, "dashboard_address": ":0"})
+                                              "processes": True, "dashboard_address": ":0",
+                                              "env": ONE_THREAD_WORKER})
     from prefect.task_runners import ThreadPoolTaskRunner
 
     return ThreadPoolTaskRunner(max_workers=1)
