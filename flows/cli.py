@@ -21,9 +21,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from flows.settings import Settings, today_new_york, utc_now
+from core.clock import today_new_york, utc_now
+from core.errors import PipelineError
+from flows.settings import Settings
 from storage.catalog import connect_readonly
-from storage.errors import PipelineError
 from storage.lake import Lake
 from storage.readonly import read_only_statements
 
@@ -134,7 +135,7 @@ _LAST_CLOSES = ("SELECT max(date) FROM (SELECT date FROM index_daily WHERE symbo
 
 def _age(last: dt.date | None, today: dt.date) -> str:
     """How many NYSE sessions behind today a table's last date is."""
-    from storage.sessions import trading_days
+    from core.calendar import trading_days
 
     if last is None:
         return "empty"
@@ -200,7 +201,8 @@ def ingest(
         raise fail(f"unknown source {source!r}; choose one of {', '.join(SOURCE_NAMES)}", 2)
     settings = State.settings.model_copy(update={"sources": sources or State.settings.sources})
     try:
-        run = Run(settings.lake(), settings.sources_config(), today_new_york(), utc_now(),
+        now = utc_now()
+        run = Run(settings.lake(), settings.sources_config(), today_new_york(now), now,
                   start=start.date() if start else None, end=end.date() if end else None,
                   api_key=settings.fred_api_key)
         files = plan_from(source, from_) if from_ else None

@@ -11,8 +11,8 @@ from typing import Annotated
 import duckdb
 import typer
 
+from core.errors import PipelineError
 from flows.cli import Format, State, app, emit, fail, out
-from storage.errors import PipelineError
 from storage.lake import Lake, Snapshot
 
 DEFAULT_RETENTION_HOURS = 7 * 24

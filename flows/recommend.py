@@ -14,6 +14,7 @@ import polars as pl
 
 import features.registry  # noqa: F401  (registers features_daily)
 import hedge  # noqa: F401  (registers the recommendation tables)
+from core.errors import PipelineError
 from hedge.document import Leg, PriorDay, Recommendation
 from hedge.ladder import Curve, curve_of
 from hedge.outcome import settled
@@ -21,7 +22,6 @@ from hedge.policy import Policy
 from hedge.rates import risk_free_rate
 from hedge.recommend import recommend
 from hedge.tables import legs_frame, recommendation_frame
-from storage.errors import PipelineError
 from storage.lake import Lake
 
 

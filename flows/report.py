@@ -22,9 +22,9 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 import hedge  # noqa: F401  (registers the recommendation tables)
+from core.clock import utc_now
 from flows.pipeline import INPUT_TABLES
 from flows.recommend import last_session, recommend_day, stored_recommendation
-from flows.settings import utc_now
 from hedge import render, rules
 from hedge.document import Recommendation
 from hedge.policy import Policy, load_policy

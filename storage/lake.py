@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 from deltalake import DeltaTable
 from fsspec.implementations.local import LocalFileSystem
 
+from core.errors import SchemaError
+from core.paths import safe_segment
 from storage import delta, schemas
 from storage.delta import ConcurrentWriteError
-from storage.errors import SchemaError
-from storage.paths import safe_segment
 
 DATA_FILE = "data.parquet"
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from storage.errors import SchemaError
+from core.errors import SchemaError
 
 UTC_TS = pl.Datetime("us", "UTC")
 

@@ -30,10 +30,10 @@ import polars as pl
 from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
+from core.errors import DataValidationFailed
+from core.paths import safe_segment
 from storage import schemas
-from storage.errors import DataValidationFailed
 from storage.lake import Lake, in_partition, iter_partitions
-from storage.paths import safe_segment
 from validations.row_quarantine import (
     LISTED_KEYS,
     REASON,

@@ -7,6 +7,7 @@ import shutil
 import polars as pl
 import pytest
 
+from core.errors import PipelineError
 from flows.report import (
     curve_points,
     history,
@@ -15,7 +16,6 @@ from flows.report import (
     write_report,
 )
 from hedge.policy import load_policy
-from storage.errors import PipelineError
 from storage.lake import Lake
 from tests.flows.demo_lake import DAY, demo_lake
 from tests.flows.test_cli import run

@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from core.errors import DataValidationFailed
 from storage import schemas
-from storage.errors import DataValidationFailed
 from storage.lake import Lake
 from tests.conftest import NOW
 from tests.validations import real_frames
