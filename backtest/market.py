@@ -14,7 +14,6 @@ from typing import Any
 
 import polars as pl
 
-import features.registry  # noqa: F401  (registers features_daily)
 from core.calendar import trading_days
 from core.expiry import monthly_expiries, nearest_expiries, nearest_expiry
 from hedge.rates import RATE_SERIES, RateQuote

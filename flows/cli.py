@@ -344,7 +344,6 @@ def validate(
     table: Annotated[str | None, typer.Argument(help="One table [default: all]")] = None,
 ) -> None:
     """Re-run the validation suites over the lake; exit 1 when a blocking check fails."""
-    import hedge  # noqa: F401  (registers the recommendation tables)
     from flows.pipeline import feature_rules
     from validations.gate import summary_rows, validate_lake
 

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-import backtest.tables  # noqa: F401  (registers the backtest tables: export, validate, status)
 from core.errors import PipelineError
 from flows.cli import Format, State, app, emit, fail, out
 from flows.cli_report import parse_day

@@ -20,7 +20,6 @@ DEFAULT_RETENTION_HOURS = 7 * 24
 
 def declared_tables() -> list[str]:
     """Every table name, the feature and recommendation tables included."""
-    import flows.views  # noqa: F401  (registers features_daily and the recommendation tables)
     from storage import schemas
 
     return [t.name for t in schemas.all_tables()]

@@ -56,8 +56,6 @@ def export_frame(table: str, since: dt.date | None, version: int | None = None,
 
     At a Delta ``version``, or as the table was at ``as_of``, when given.
     """
-    import features.registry  # noqa: F401  (registers features_daily)
-    import hedge  # noqa: F401  (registers the recommendation tables)
     from storage import schemas
 
     t = schemas.get(table)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import polars as pl
 
-import hedge  # noqa: F401  (registers the recommendation tables)
 from features.build import WINDOWED_TABLES, ad_line_seed, build_features, history_start
 from features.config import FeatureConfig
 from features.registry import FEATURE_SET_VERSION, FEATURES

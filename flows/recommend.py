@@ -12,8 +12,6 @@ import datetime as dt
 
 import polars as pl
 
-import features.registry  # noqa: F401  (registers features_daily)
-import hedge  # noqa: F401  (registers the recommendation tables)
 from core.errors import PipelineError
 from hedge.document import Leg, PriorDay, Recommendation
 from hedge.ladder import Curve, curve_of

@@ -21,7 +21,6 @@ import polars as pl
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-import hedge  # noqa: F401  (registers the recommendation tables)
 from core.clock import utc_now
 from flows.pipeline import INPUT_TABLES
 from flows.recommend import last_session, recommend_day, stored_recommendation

@@ -223,8 +223,9 @@ def registered():  # type: ignore[no-untyped-def]
     saved: dict[str, schemas.Table | None] = {}
 
     def register(t: schemas.Table) -> None:
+        schemas.all_tables()  # the declared tables loaded, so the test's one replaces its own
         saved.setdefault(t.name, schemas._TABLES.get(t.name))
-        schemas.register(t)
+        schemas._TABLES[t.name] = t
 
     yield register
     for name, old in saved.items():
