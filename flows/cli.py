@@ -263,7 +263,7 @@ def features(
 ) -> None:
     """The feature row of a day, grouped by family, regime and lit signals highlighted."""
     from features.registry import FEATURES
-    from flows.pipeline import features_row, last_session
+    from flows.feature_row import features_row, last_session
 
     lake = State.lake()
     try:
@@ -303,7 +303,8 @@ def recommend_cmd(
 
     Read-only unless --store: an ad hoc run never replaces the nightly run's stored row.
     """
-    from flows.recommend import last_session, recommend_day
+    from flows.feature_row import last_session
+    from flows.recommend import recommend_day
     from hedge.policy import load_policy
     from hedge.render import render_markdown, render_table
 

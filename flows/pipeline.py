@@ -15,8 +15,8 @@ from features.config import FeatureConfig
 from features.registry import FEATURE_SET_VERSION, FEATURES
 
 # The recommend step moved to flows.recommend (a read path without GX); kept importable here.
-from flows.recommend import features_row as features_row
-from flows.recommend import last_session as last_session
+from flows.feature_row import features_row as features_row
+from flows.feature_row import last_session as last_session
 from flows.recommend import recommend_day as recommend_day
 from flows.recommend import stored_recommendation as stored_recommendation
 from hedge.policy import Policy

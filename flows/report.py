@@ -22,8 +22,9 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from core.clock import utc_now
+from flows.feature_row import last_session
 from flows.pipeline import INPUT_TABLES
-from flows.recommend import last_session, recommend_day, stored_recommendation
+from flows.recommend import recommend_day, stored_recommendation
 from hedge import render, rules
 from hedge.document import Recommendation
 from hedge.policy import Policy, load_policy
