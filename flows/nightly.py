@@ -32,6 +32,7 @@ from flows.ingest import SOURCE_NAMES, Run
 from flows.ingest import ingest as ingest_files
 from flows.settings import Settings
 from sources.http import HttpClient
+from validations.gate import keep_for_docs
 
 MARKET_SOURCES = tuple(s for s in SOURCE_NAMES if s != "calendar")
 
@@ -179,6 +180,7 @@ def nightly(run_date: dt.date | None = None, home: str | None = None,
     log = get_run_logger()
     now = utc_now()  # the run's one "now": every task stamps it
     day = trading_day(run_date, now)
+    keep_for_docs()  # docs_task builds Data Docs of every validation this run does
     if not is_session(day):
         log.info("%s is not a NYSE trading day: nothing to do", day)
         return Completed(message=f"{day} is not a NYSE trading day: nothing to do")
