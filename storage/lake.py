@@ -14,7 +14,6 @@ from typing import Any
 import fsspec
 import polars as pl
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 from fsspec.implementations.local import LocalFileSystem
@@ -359,6 +358,8 @@ class Lake:
         if self.local:
             lf = pl.scan_parquet(files, hive_partitioning=True, hive_schema=hive)
         else:
+            import pyarrow.dataset as ds  # remote lakes only: it loads pandas (~0.2 s)
+
             part = ds.partitioning(
                 pa.schema([(k, pl.DataFrame(schema={k: v}).to_arrow().schema[0].type)
                            for k, v in hive.items()]), flavor="hive")
