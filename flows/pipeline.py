@@ -14,11 +14,10 @@ from features.build import WINDOWED_TABLES, ad_line_seed, build_features, histor
 from features.config import FeatureConfig
 from features.registry import FEATURE_SET_VERSION, FEATURES
 
-# The recommend step moved to flows.recommend (a read path without GX); kept importable here.
+# The day's feature row, kept importable here (the recommend step lives in flows.recommend;
+# the build does not import the hedge engine).
 from flows.feature_row import features_row as features_row
 from flows.feature_row import last_session as last_session
-from flows.recommend import recommend_day as recommend_day
-from flows.recommend import stored_recommendation as stored_recommendation
 from hedge.policy import Policy
 from storage.catalog import publish_catalog
 from storage.lake import Lake

@@ -8,7 +8,8 @@ import datetime as dt
 from pathlib import Path
 
 from flows.ingest import SOURCE_NAMES, Run, ingest, plan_from
-from flows.pipeline import build, publish, recommend_day
+from flows.pipeline import build, publish
+from flows.recommend import recommend_day
 from flows.settings import Settings
 from hedge.policy import load_policy
 from sources import simulator
