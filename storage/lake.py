@@ -9,12 +9,10 @@ import os
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fsspec
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 from deltalake import DeltaTable
 from fsspec.implementations.local import LocalFileSystem
 
@@ -22,6 +20,9 @@ from core.errors import SchemaError
 from core.paths import safe_segment
 from storage import delta, schemas
 from storage.delta import ConcurrentWriteError
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 DATA_FILE = "data.parquet"
 
@@ -319,6 +320,8 @@ class Lake:
         Returns:
             path -> column -> (min, max) or None.
         """
+        import pyarrow.parquet as pq  # here only: importing pyarrow costs a read ~0.1 s
+
         out: dict[str, dict[str, tuple[Any, Any] | None]] = {}
         for path in self.partitions(table):
             if self.local:  # without fsspec's file object: a third of the cost
@@ -358,6 +361,7 @@ class Lake:
         if self.local:
             lf = pl.scan_parquet(files, hive_partitioning=True, hive_schema=hive)
         else:
+            import pyarrow as pa
             import pyarrow.dataset as ds  # remote lakes only: it loads pandas (~0.2 s)
 
             part = ds.partitioning(
