@@ -247,8 +247,9 @@ def build(
 
     lake = State.lake()
     try:
-        report = build_features_table(lake, date.date() if date else today_new_york(),
-                                      now=utc_now(), full=full)
+        now = utc_now()
+        report = build_features_table(lake, date.date() if date else today_new_york(now),
+                                      now=now, full=full)
         publish_all(lake)
     except (PipelineError, ValueError) as e:
         raise fail(str(e)) from None
