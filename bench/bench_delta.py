@@ -21,7 +21,7 @@ import textwrap
 from pathlib import Path
 
 from core.calendar import trading_days
-from sources import simulator
+from demo_market import simulator
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = dt.date(2024, 1, 2), dt.date(2025, 12, 31)

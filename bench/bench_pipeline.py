@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 from core.calendar import trading_days
+from demo_market import simulator
 from flows.demo import sources_toml
 from flows.serve import serve_directory
-from sources import simulator
 from storage.lake import Lake
 
 END = dt.date(2025, 12, 31)

@@ -10,9 +10,9 @@ from typing import Any
 
 from core.calendar import trading_days
 from core.errors import PipelineError
+from demo_market import simulator
 from flows.nightly import SOURCE_NAMES, backfill, nightly
 from flows.serve import serve_directory
-from sources import simulator
 from storage.lake import Lake
 
 

@@ -10,7 +10,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from core.calendar import trading_days
-from sources import simulator as sim
+from demo_market import simulator as sim
 from tests.conftest import shared
 
 START, END, SEED = dt.date(2023, 11, 20), dt.date(2026, 11, 20), 7
