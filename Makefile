@@ -27,7 +27,7 @@ $(CHROMIUM):
 	  || echo "chromium not installed: the browser test will be skipped"
 
 lint: setup
-	$(BIN)/ruff check alvh flows sources storage features hedge validations backtest tests bench
+	$(BIN)/ruff check alvh core demo_market flows sources storage features hedge validations backtest tests bench
 	$(BIN)/mypy
 
 bench: setup

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from storage.errors import PipelineError
+from core.errors import PipelineError
 
 CATALOG_FILE = "alvh.duckdb"
 DateLike = dt.date | str

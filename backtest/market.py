@@ -14,18 +14,17 @@ from typing import Any
 
 import polars as pl
 
-import features.registry  # noqa: F401  (registers features_daily)
+from core.calendar import trading_days
+from core.expiry import monthly_expiries, nearest_expiries, nearest_expiry
 from hedge.rates import RATE_SERIES, RateQuote
-from sources.expiry import monthly_expiries, nearest_expiries, nearest_expiry
 from storage.lake import Lake
-from storage.sessions import trading_days
 
 
 @dataclass(frozen=True)
 class Expiries:
-    """The VX/VIX expiry rule of sources.expiry, from tables computed once per run.
+    """The VX/VIX expiry rule of core.expiry, from tables computed once per run.
 
-    The rule is known in advance; asking sources.expiry day by day cost ~3 ms a session.
+    The rule is known in advance; asking core.expiry day by day cost ~3 ms a session.
     """
 
     nearest: Mapping[tuple[dt.date, int], dt.date] = field(default_factory=dict)

@@ -12,9 +12,9 @@ from backtest.listing import listed_sessions
 from backtest.market import Market, load_market
 from backtest.tables import BACKTEST_DAILY, BACKTEST_RUNS, BACKTEST_TRADES, SCALED, STRATEGIES
 from backtest.walk import Walk, walk
+from core.calendar import trading_days
 from hedge.policy import Policy
 from storage.lake import Lake
-from storage.sessions import trading_days
 
 
 @dataclass(frozen=True)

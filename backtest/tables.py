@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from storage.schemas import BOOL, DATE, F64, I64, STR, UTC_TS, Table, register
+from storage.schemas import BOOL, DATE, F64, I64, STR, UTC_TS, Table
 
 STRATEGIES = ("no_hedge", "alvh_stress", "alvh_vega", "static", "vxth")
 # Benchmarks stored at unit size and scaled in the views to the ALVH stress ladder's cost.
 SCALED = ("static", "vxth")
 
-BACKTEST_RUNS = register(Table(
+BACKTEST_RUNS = Table(
     "backtest_runs",
     {"run_id": STR, "start": DATE, "end": DATE, "policy_version": STR,
      "feature_set_version": STR, "sizing_equity": F64, "static_scale": F64, "vxth_scale": F64,
@@ -21,9 +21,9 @@ BACKTEST_RUNS = register(Table(
         "vxth_scale": "multiplier of the unit VXTH calls that spends what the ALVH stress "
                       "ladder spends",
         "policy": "the policy as JSON"},
-))
+)
 
-BACKTEST_DAILY = register(Table(
+BACKTEST_DAILY = Table(
     "backtest_daily",
     {"run_id": STR, "policy_version": STR, "strategy": STR, "date": DATE, "spx_close": F64,
      "vix_close": F64, "testable": BOOL, "untestable_reason": STR, "spx_listed": BOOL,
@@ -44,9 +44,9 @@ BACKTEST_DAILY = register(Table(
         "ladder_value": "the held ladder at this close, marked by Black-76, $",
         "pnl": "condor_pnl + ladder_pnl ($; null when untestable)",
         "equity": "equity after the day (unit size for static and vxth: see the views)"},
-))
+)
 
-BACKTEST_TRADES = register(Table(
+BACKTEST_TRADES = Table(
     "backtest_trades",
     {"run_id": STR, "policy_version": STR, "strategy": STR, "date": DATE, "seq": I64,
      "instrument": STR, "action": STR, "layer": STR, "expiry": DATE, "strikes": STR,
@@ -60,4 +60,6 @@ BACKTEST_TRADES = register(Table(
         "price": "points per unit before the haircut (condor: credit; call: Black-76 mark "
                  "or final settlement)",
         "cash": "dollars received (+) or paid (-), after haircut and commission"},
-))
+)
+
+TABLES = (BACKTEST_RUNS, BACKTEST_DAILY, BACKTEST_TRADES)  # listed in storage.schemas

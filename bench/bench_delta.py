@@ -20,7 +20,8 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from sources import simulator
+from core.calendar import trading_days
+from demo_market import simulator
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = dt.date(2024, 1, 2), dt.date(2025, 12, 31)
@@ -85,7 +86,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         provider = Path(tmp) / "provider"
         simulator.write_raw(provider, START, END, seed=3, chain_days=5)
-        day = simulator.trading_days(START, END)[-1]
+        day = trading_days(START, END)[-1]
         parquet = nightly_times(base_tree(Path(tmp) / "base"), provider, Path(tmp) / "p", day)
         delta = nightly_times(ROOT, provider, Path(tmp) / "d", day)
     p, d = statistics.median(parquet), statistics.median(delta)

@@ -27,10 +27,10 @@ import talib
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.calendar import trading_days  # noqa: E402
 from features.indicators import macd, rsi  # noqa: E402
 from flows.pipeline import INPUT_TABLES, build, compute  # noqa: E402
 from storage.lake import Lake  # noqa: E402
-from storage.sessions import trading_days  # noqa: E402
 from tests.features.feature_inputs import NOW, all_inputs  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

@@ -20,9 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from core.calendar import trading_days
+from demo_market import simulator
 from flows.demo import sources_toml
 from flows.serve import serve_directory
-from sources import simulator
 from storage.lake import Lake
 
 END = dt.date(2025, 12, 31)
@@ -62,7 +63,7 @@ def bench_nightly(tmp: Path, env: dict[str, str]) -> None:
     with serve_directory(str(provider)) as base:
         toml = tmp / "sources.toml"
         toml.write_text(sources_toml(simulator.sources_overrides(base)))
-        day = simulator.trading_days(HISTORY_START, END)[-1]
+        day = trading_days(HISTORY_START, END)[-1]
         backfill(start=HISTORY_START, end=day - dt.timedelta(days=1), workers=0,
                  sources=["calendar", "cboe", "cfe", "breadth", "fred"],
                  home=lake.root, sources_file=str(toml))
@@ -84,7 +85,7 @@ def bench_backfill(tmp: Path) -> None:
     from flows.nightly import backfill
 
     provider = tmp / "chains_year"
-    days = simulator.trading_days(dt.date(2025, 1, 1), END)
+    days = trading_days(dt.date(2025, 1, 1), END).to_list()
     t0 = time.perf_counter()
     manifest = simulator.write_raw(provider, dt.date(2024, 12, 1), END, seed=4,
                                    chain_days=len(days))

@@ -27,15 +27,14 @@ from typing import Literal, NamedTuple
 
 import polars as pl
 
+from core.calendar import FIRST, trading_days
 from features import breadth, events, macro, regime, term_structure
 from features.config import FeatureConfig
 from features.registry import FEATURE_NAMES, FEATURE_SET_VERSION, FEATURES_DAILY, window_lookback
-from storage.sessions import trading_days
 
 # Inputs an incremental run reads only from ``history_start`` on. Not breadth_daily: the A/D
 # line sums it from its first row unless the run is given an ``AdSeed``.
 WINDOWED_TABLES = ("index_daily", "vx_futures")
-_CALENDAR_FIRST = dt.date(1990, 1, 1)
 # The inputs are small (~10k rows at most) and the plans wide: the in-memory engine runs them
 # in about half the time of the streaming default, whose fixed cost per pipeline dominates.
 ENGINE: Literal["in-memory"] = "in-memory"
@@ -227,15 +226,15 @@ def history_start(start: dt.date | None, config: FeatureConfig | None = None
     """
     if start is None:
         return None
-    before = trading_days(_CALENDAR_FIRST, start)
+    before = trading_days(FIRST, start)
     before = before.filter(before < start)
     bars = history_bars(config or FeatureConfig())
     return before[-bars] if len(before) >= bars else None
 
 
 def _window_before(start: dt.date, config: FeatureConfig | None) -> dt.date | None:
-    """The session before an incremental run's window (None: the window reaches 1990)."""
-    before = trading_days(_CALENDAR_FIRST, start)
+    """The session before an incremental run's window (None: it reaches the calendar's start)."""
+    before = trading_days(FIRST, start)
     before = before.filter(before < start)
     bars = history_bars(config or FeatureConfig()) + 1
     return before[-bars] if len(before) >= bars else None

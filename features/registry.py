@@ -199,10 +199,11 @@ def feature_catalog() -> pl.DataFrame:
     }, schema_overrides={"valid_min": pl.Float64, "valid_max": pl.Float64})
 
 
-FEATURES_DAILY = schemas.register(schemas.Table(
+FEATURES_DAILY = schemas.Table(
     "features_daily",
     {"date": pl.Date(), **{f.name: f.dtype for f in FEATURES},
      "feature_set_version": STR, "computed_at": schemas.UTC_TS},
     keys=("date",), date_col="date",
     descriptions={f.name: f.description for f in FEATURES},
-))
+)
+TABLES = (FEATURES_DAILY,)  # listed in storage.schemas

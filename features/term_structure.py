@@ -1,7 +1,7 @@
 """VX term structure: constant-maturity futures, front spread, VIX/VIX3M ratio, betas.
 
 VX1 and VX2 are the contracts the CFE expiry rule lists first and second on the trade date
-(``sources.expiry``), whatever rows the lake holds; a constant maturity is read only from
+(``core.expiry``), whatever rows the lake holds; a constant maturity is read only from
 the listed contracts that bracket it.
 """
 
@@ -11,10 +11,10 @@ import datetime as dt
 
 import polars as pl
 
+from core.expiry import monthly_expiries
 from features.config import IndicatorConfig, TermStructureConfig
 from features.indicators import macd, segments
 from features.rolling import window_slope
-from sources.expiry import monthly_expiries
 
 
 def listed_curve(vx_futures: pl.LazyFrame, cfg: TermStructureConfig) -> pl.LazyFrame:

@@ -15,7 +15,7 @@ from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from alvh.store import CatalogMissing, NotFound, Store, UnknownName
-from flows.settings import today_new_york, utc_now
+from core.clock import today_new_york, utc_now
 
 Day = Annotated[dt.date, Query(description="A day, YYYY-MM-DD")]
 

@@ -22,10 +22,11 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 from typer.core import TyperGroup
 
-from flows.settings import Settings, today_new_york, utc_now
+from core.clock import today_new_york, utc_now
+from core.errors import PipelineError
+from flows.settings import Settings
 from flows.stoppable import run_stoppable
 from storage.catalog import connect_readonly
-from storage.errors import PipelineError
 from storage.lake import Lake
 from storage.readonly import read_only_statements
 
@@ -166,7 +167,7 @@ _LAST_CLOSES = ("SELECT max(date) FROM (SELECT date FROM index_daily WHERE symbo
 
 def _age(last: dt.date | None, today: dt.date) -> str:
     """How many NYSE sessions behind today a table's last date is."""
-    from storage.sessions import trading_days
+    from core.calendar import trading_days
 
     if last is None:
         return "empty"
@@ -234,7 +235,8 @@ def ingest(
         raise fail(f"--start {start:%Y-%m-%d} is after --end {end:%Y-%m-%d}", 2)
     settings = State.settings.model_copy(update={"sources": sources or State.settings.sources})
     try:
-        run = Run(settings.lake(), settings.sources_config(), today_new_york(), utc_now(),
+        now = utc_now()
+        run = Run(settings.lake(), settings.sources_config(), today_new_york(now), now,
                   start=start.date() if start else None, end=end.date() if end else None,
                   api_key=settings.fred_api_key)
         files = plan_from(source, from_) if from_ else None
@@ -279,8 +281,9 @@ def build(
 
     lake = State.lake()
     try:
-        report = build_features_table(lake, date.date() if date else today_new_york(),
-                                      now=utc_now(), full=full)
+        now = utc_now()
+        report = build_features_table(lake, date.date() if date else today_new_york(now),
+                                      now=now, full=full)
         publish_all(lake)
     except (PipelineError, ValueError) as e:
         raise fail(str(e)) from None
@@ -342,7 +345,8 @@ def recommend_cmd(
 
     Read-only unless --store: an ad hoc run never replaces the nightly run's stored row.
     """
-    from flows.recommend import last_session, recommend_day
+    from flows.feature_row import last_session
+    from flows.recommend import recommend_day
     from hedge.policy import load_policy
     from hedge.render import render_markdown, render_table
 
@@ -383,7 +387,6 @@ def validate(
     table: Annotated[str | None, typer.Argument(help="One table [default: all]")] = None,
 ) -> None:
     """Re-run the validation suites over the lake; exit 1 when a blocking check fails."""
-    import hedge  # noqa: F401  (registers the recommendation tables)
     from flows.pipeline import feature_rules
     from validations.gate import summary_rows, validate_lake
 

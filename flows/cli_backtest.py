@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-import backtest.tables  # noqa: F401  (registers the backtest tables: export, validate, status)
+from core.errors import PipelineError
 from flows.cli import Format, State, app, emit, fail, out
 from flows.cli_report import parse_day
-from storage.errors import PipelineError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -74,8 +73,8 @@ def _single(first: dt.date, last: dt.date, policy: str | None, fmt: BacktestForm
     from backtest.metrics import claims, verdict, views
     from backtest.run import backtest as run_backtest
     from backtest.run import store
+    from core.clock import utc_now
     from flows.pipeline import publish
-    from flows.settings import utc_now
     from hedge.policy import load_policy
 
     lake = State.lake()
@@ -119,8 +118,8 @@ def _single(first: dt.date, last: dt.date, policy: str | None, fmt: BacktestForm
 
 def _write_report(lake: Lake, result: Result, daily: pl.DataFrame, summary: pl.DataFrame,
                   table: pl.DataFrame, claimed: pl.DataFrame) -> None:
+    from core.clock import utc_now
     from flows.backtest_report import page
-    from flows.settings import utc_now
 
     name = result.run_id.replace(":", "_")
     path = lake.path("reports", f"backtest_{name}.html")

@@ -11,8 +11,8 @@ from typing import Annotated
 import duckdb
 import typer
 
+from core.errors import PipelineError
 from flows.cli import Format, State, app, emit, fail, out
-from storage.errors import PipelineError
 from storage.lake import Lake, Snapshot
 
 DEFAULT_RETENTION_HOURS = 7 * 24
@@ -20,7 +20,6 @@ DEFAULT_RETENTION_HOURS = 7 * 24
 
 def declared_tables() -> list[str]:
     """Every table name, the feature and recommendation tables included."""
-    import flows.views  # noqa: F401  (registers features_daily and the recommendation tables)
     from storage import schemas
 
     return [t.name for t in schemas.all_tables()]

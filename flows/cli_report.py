@@ -14,8 +14,8 @@ from typing import Annotated
 import polars as pl
 import typer
 
+from core.errors import PipelineError
 from flows.cli import State, app, fail, out
-from storage.errors import PipelineError
 
 EXPORT_FORMATS = ("parquet", "csv", "json")
 _CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.f%:z"  # ISO 8601 with a colon in the offset
@@ -56,8 +56,6 @@ def export_frame(table: str, since: dt.date | None, version: int | None = None,
 
     At a Delta ``version``, or as the table was at ``as_of``, when given.
     """
-    import features.registry  # noqa: F401  (registers features_daily)
-    import hedge  # noqa: F401  (registers the recommendation tables)
     from storage import schemas
 
     t = schemas.get(table)
@@ -98,8 +96,8 @@ def export(
         help="Export the table as it was at this ISO time (a day: its end, UTC)")] = None,
 ) -> None:
     """Export a lake table (optionally from a date on, or as it was) as parquet, CSV or JSON."""
+    from core.errors import SchemaError
     from flows.cli_lake import parse_time
-    from storage.errors import SchemaError
 
     if format not in EXPORT_FORMATS:
         raise fail(f"unknown format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}", 2)

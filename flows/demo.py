@@ -8,10 +8,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from core.calendar import trading_days
+from core.errors import PipelineError
+from demo_market import simulator
 from flows.nightly import SOURCE_NAMES, backfill, nightly
 from flows.serve import serve_directory
-from sources import simulator
-from storage.errors import PipelineError
 from storage.lake import Lake
 
 
@@ -37,7 +38,7 @@ def run_demo(lake: Lake, *, seed: int = 7, equity: float = 1_000_000.0,
         raise PipelineError("the demo writes its provider files locally: use a local --home")
     folder = Path(lake.root) / "demo" / "provider"
     manifest = simulator.write_raw(folder, start, end, seed, chain_days=chain_days)
-    days = simulator.trading_days(start, end)
+    days = trading_days(start, end).to_list()
     last, chain_first = days[-1], days[-chain_days]
     say(f"simulated market: {manifest['sessions']} sessions {days[0]}..{last}, seed {seed}, "
         f"files in {folder}")

@@ -13,22 +13,22 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.settings import NEW_YORK
-from sources import breadth, calendar, cboe, cfe, chains, fred
-from sources import config as sources_config
-from sources.config import SourcesConfig
-from sources.expiry import listed_expiries
-from sources.http import HttpClient, Validators, ensure_data, local_path
-from storage import schemas
-from storage.catalog import catalog_versions, current_versions
-from storage.errors import (
+from core.calendar import trading_days
+from core.clock import today_new_york
+from core.errors import (
     DataValidationFailed,
     PipelineError,
     SourceDataError,
     SourceUnavailable,
 )
+from core.expiry import listed_expiries
+from sources import breadth, calendar, cboe, cfe, chains, fred
+from sources import config as sources_config
+from sources.config import SourcesConfig
+from sources.http import HttpClient, Validators, ensure_data, local_path
+from storage import schemas
+from storage.catalog import catalog_versions, current_versions
 from storage.lake import Lake, iter_partitions
-from storage.sessions import trading_days
 from validations.gate import gate_partition
 from validations.row_quarantine import DropPolicy
 from validations.suites.base import Rules
@@ -58,7 +58,7 @@ class Run:
     @property
     def today(self) -> dt.date:
         """Today in New York: rows dated later are refused as future dates."""
-        return self.now.astimezone(NEW_YORK).date()
+        return today_new_york(self.now)
 
 
 @dataclass

@@ -25,14 +25,15 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 from prefect.tasks import exponential_backoff
 
+from core.calendar import is_session
+from core.clock import trading_day_at, utc_now
+from core.errors import PipelineError, SourceDataError, SourceUnavailable
 from flows.ingest import SOURCE_NAMES, Run
 from flows.ingest import ingest as ingest_files
-from flows.settings import NEW_YORK, Settings, utc_now
+from flows.settings import Settings
 from sources.http import REFUSED, HttpClient
-from storage.errors import PipelineError, SourceDataError, SourceUnavailable
 
 MARKET_SOURCES = tuple(s for s in SOURCE_NAMES if s != "calendar")
-MORNING_CUTOFF = dt.time(12, 0)  # a run before noon ET (the catch-up) is for the last session
 
 
 def _settings(home: str | None, sources: str | None) -> Settings:
@@ -56,7 +57,8 @@ def _retryable(task: Any, task_run: Any, state: State) -> bool:
       task_run_name="ingest-{source}-{run_date}")
 def ingest_source(source: str, run_date: dt.date, home: str | None = None,
                   sources: str | None = None, start: dt.date | None = None,
-                  end: dt.date | None = None, docs: bool = False) -> dict[str, Any]:
+                  end: dt.date | None = None, docs: bool = False,
+                  now: dt.datetime | None = None) -> dict[str, Any]:
     """Ingest one source for ``run_date`` (or the window [start, end]); raise when it failed.
 
     ``docs`` rebuilds Data Docs after the gate: for tasks that run in other processes
@@ -64,7 +66,7 @@ def ingest_source(source: str, run_date: dt.date, home: str | None = None,
     """
     settings = _settings(home, sources)
     lake = settings.lake()
-    run = Run(lake, settings.sources_config(), run_date, utc_now(), start=start, end=end,
+    run = Run(lake, settings.sources_config(), run_date, now or utc_now(), start=start, end=end,
               api_key=settings.fred_api_key,
               docs_dir=_docs_dir(settings) if docs else None)
     with HttpClient(**run.config.http.client_kwargs()) as client:
@@ -94,25 +96,26 @@ def docs_task(home: str | None = None) -> str | None:
 
 
 @task(task_run_name="build-features-{day}")
-def build_task(day: dt.date, home: str | None = None, full: bool = False) -> str:
+def build_task(day: dt.date, home: str | None = None, full: bool = False,
+               now: dt.datetime | None = None) -> str:
     """Compute features_daily through ``day``."""
     from flows.pipeline import build
 
-    report = build(_settings(home, None).lake(), day, now=utc_now(), full=full)
+    report = build(_settings(home, None).lake(), day, now=now or utc_now(), full=full)
     get_run_logger().info(report.line())
     return report.line()
 
 
 @task(task_run_name="recommend-{day}")
 def recommend_task(day: dt.date, home: str | None = None, equity: float = 1_000_000.0,
-                   policy: str | None = None) -> str:
+                   policy: str | None = None, now: dt.datetime | None = None) -> str:
     """Store the recommendation for the session after ``day``; returns its JSON."""
     from flows.recommend import recommend_day
     from hedge.policy import load_policy
 
     settings = _settings(home, None)
     pol = load_policy(policy or settings.policy)
-    rec = recommend_day(settings.lake(), day, policy=pol, equity=equity, now=utc_now(),
+    rec = recommend_day(settings.lake(), day, policy=pol, equity=equity, now=now or utc_now(),
                         store=True)
     return rec.to_json()
 
@@ -135,25 +138,11 @@ def report_task(day: dt.date, home: str | None = None, policy: str | None = None
     return write_report(settings.lake(), day, policy=load_policy(policy or settings.policy))
 
 
-def trading_day(run_date: dt.date | None) -> dt.date:
-    """Day D of this run: the parameter, else from the scheduled start time in New York.
-
-    The evening run (after noon ET) is for that day; the morning catch-up is for the
-    previous calendar day's session.
-    """
+def trading_day(run_date: dt.date | None, now: dt.datetime | None = None) -> dt.date:
+    """Day D of this run: the parameter, else the day of the scheduled start (or ``now``)."""
     if run_date is not None:
         return run_date
-    start = flow_run.scheduled_start_time or utc_now()
-    local = start.astimezone(NEW_YORK)
-    day = local.date()
-    return day if local.time() >= MORNING_CUTOFF else day - dt.timedelta(days=1)
-
-
-def is_session(day: dt.date) -> bool:
-    """True when NYSE trades on ``day``."""
-    from storage.sessions import trading_days
-
-    return len(trading_days(day, day)) == 1
+    return trading_day_at(flow_run.scheduled_start_time or now or utc_now())
 
 
 # Called as (what finished, how many are done, how many in all) when run in-process (CLI).
@@ -202,20 +191,22 @@ def nightly(run_date: dt.date | None = None, home: str | None = None,
             policy: str | None = None) -> State:
     """Ingest every source, gate, build features, recommend, publish, report."""
     log = get_run_logger()
-    day = trading_day(run_date)
+    now = utc_now()  # the run's one "now": every task stamps it
+    day = trading_day(run_date, now)
     if not is_session(day):
         log.info("%s is not a NYSE trading day: nothing to do", day)
         return Completed(message=f"{day} is not a NYSE trading day: nothing to do")
-    calendar = _wait_all({"calendar": ingest_source.submit("calendar", day, home, sources)})
-    market = _wait_all({s: ingest_source.submit(s, day, home, sources)
+    calendar = _wait_all({"calendar": ingest_source.submit("calendar", day, home, sources,
+                                                           now=now)})
+    market = _wait_all({s: ingest_source.submit(s, day, home, sources, now=now)
                         for s in MARKET_SOURCES})
     failed = {s: e for s, e in (calendar | market).items() if e}
-    build_task(day, home)
+    build_task(day, home, now=now)
     if (through := features_through(day, home)) != day:
         publish_task(home)
         return Failed(message=f"{day}: no SPX and VIX closes for the day (features end "
                               f"{through}): no recommendation; a later run retries")
-    rec_json = recommend_task(day, home, equity, policy)
+    rec_json = recommend_task(day, home, equity, policy, now)
     catalog = publish_task(home)
     report = report_task(day, home, policy)
     docs_task(home)

@@ -10,16 +10,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
-import hedge  # noqa: F401  (registers the recommendation tables)
 from features.build import WINDOWED_TABLES, ad_line_seed, build_features, history_start
 from features.config import FeatureConfig
 from features.registry import FEATURE_SET_VERSION, FEATURES
 
-# The recommend step moved to flows.recommend (a read path without GX); kept importable here.
-from flows.recommend import features_row as features_row
-from flows.recommend import last_session as last_session
-from flows.recommend import recommend_day as recommend_day
-from flows.recommend import stored_recommendation as stored_recommendation
+# The day's feature row, kept importable here (the recommend step lives in flows.recommend;
+# the build does not import the hedge engine).
+from flows.feature_row import features_row as features_row
+from flows.feature_row import last_session as last_session
 from hedge.policy import Policy
 from storage.catalog import publish_catalog
 from storage.lake import Lake

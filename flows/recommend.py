@@ -12,8 +12,7 @@ import datetime as dt
 
 import polars as pl
 
-import features.registry  # noqa: F401  (registers features_daily)
-import hedge  # noqa: F401  (registers the recommendation tables)
+from flows.feature_row import features_row
 from hedge.document import Leg, PriorDay, Recommendation
 from hedge.ladder import Curve, curve_of
 from hedge.outcome import settled
@@ -21,25 +20,7 @@ from hedge.policy import Policy
 from hedge.rates import risk_free_rate
 from hedge.recommend import recommend
 from hedge.tables import legs_frame, recommendation_frame
-from storage.errors import PipelineError
 from storage.lake import Lake
-
-
-def last_session(lake: Lake, on_or_before: dt.date) -> dt.date:
-    """The latest features_daily date on or before ``on_or_before``."""
-    day = (lake.scan("features_daily").filter(pl.col("date") <= on_or_before)
-           .select(pl.col("date").max()).collect().item())
-    if day is None:
-        raise PipelineError(f"no features on or before {on_or_before}: run `alvh build` first")
-    return day
-
-
-def features_row(lake: Lake, day: dt.date) -> pl.DataFrame:
-    """The one features_daily row of ``day``."""
-    row = lake.scan("features_daily").filter(pl.col("date") == day).collect()
-    if row.height != 1:
-        raise PipelineError(f"features_daily has {row.height} row(s) for {day}")
-    return row
 
 
 def stored_recommendation(lake: Lake, day: dt.date, policy: Policy) -> Recommendation | None:

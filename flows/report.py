@@ -25,10 +25,10 @@ from plotly import __version__ as PLOTLY_VERSION
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-import hedge  # noqa: F401  (registers the recommendation tables)
+from core.clock import utc_now
+from flows.feature_row import last_session
 from flows.pipeline import INPUT_TABLES
-from flows.recommend import last_session, recommend_day, stored_recommendation
-from flows.settings import utc_now
+from flows.recommend import recommend_day, stored_recommendation
 from hedge import render, rules
 from hedge.document import Recommendation
 from hedge.policy import Policy, load_policy

@@ -13,7 +13,8 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
-from flows.settings import Settings, utc_now
+from core.clock import utc_now
+from flows.settings import Settings
 
 
 def _lake(home: str | None) -> Any:

@@ -1,9 +1,6 @@
-"""Runtime settings and the clock: the only place alvh reads its environment."""
+"""Runtime settings: the only place alvh reads its environment (the clock is core.clock)."""
 
 from __future__ import annotations
-
-import datetime as dt
-from zoneinfo import ZoneInfo
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,8 +8,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sources import config as sources_config
 from sources.config import SourcesConfig
 from storage.lake import Lake
-
-NEW_YORK = ZoneInfo("America/New_York")
 
 
 class Settings(BaseSettings):
@@ -33,12 +28,3 @@ class Settings(BaseSettings):
         """The packaged sources config with the user's file (if any) merged over it."""
         return sources_config.load(self.sources)
 
-
-def utc_now() -> dt.datetime:
-    """The current time, aware, in UTC."""
-    return dt.datetime.now(dt.UTC)
-
-
-def today_new_york(now: dt.datetime | None = None) -> dt.date:
-    """The calendar date in New York, where the trading day is decided."""
-    return (now or utc_now()).astimezone(NEW_YORK).date()

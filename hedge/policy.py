@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from storage.errors import PipelineError
+from core.errors import PipelineError
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy_default.toml")
 

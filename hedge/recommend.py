@@ -20,7 +20,6 @@ document. Order of work, following ALVH.md "The rules":
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
@@ -30,6 +29,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from core.calendar import next_session
+from core.expiry import nearest_expiry
 from hedge.context import Context
 from hedge.document import CapBound, Condor, Ladder, Layer, Leg, Position, Recommendation, Signal
 from hedge.ladder import (
@@ -63,22 +64,12 @@ from hedge.rules import (
     vix_regime,
 )
 from hedge.stress import condor_loss, stress_scenario
-from sources.expiry import nearest_expiry
-from storage.sessions import session_dates
 
 TRADING_DAYS = 252.0
 SPX_ROOTS = ("SPX", "SPXW")
 
-__all__ = ["Ask", "Curve", "Position", "PriorDay", "RateQuote", "next_session", "recommend",
+__all__ = ["Ask", "Curve", "Position", "PriorDay", "RateQuote", "recommend",
            "recommend_each", "vix_strike"]
-
-
-def next_session(day: dt.date) -> dt.date:
-    """The first NYSE session after ``day``."""
-    # A bisect of the cached calendar: a polars query here cost ~2 ms a call, the largest
-    # single cost of a backtest session.
-    sessions = session_dates()
-    return sessions[bisect.bisect_right(sessions, day)]
 
 
 def _round_out(x: float, step: float, up: bool) -> float:

@@ -7,12 +7,12 @@ import datetime as dt
 import polars as pl
 
 from hedge.document import Recommendation
-from storage.schemas import BOOL, DATE, F64, I64, STR, UTC_TS, Table, register
+from storage.schemas import BOOL, DATE, F64, I64, STR, UTC_TS, Table
 
 _VERSIONS = {"policy_version": STR, "feature_set_version": STR}
 _STAMP = {"computed_at": UTC_TS}
 
-RECOMMENDATIONS = register(Table(
+RECOMMENDATIONS = Table(
     "recommendations",
     {"date": DATE, "trade_date": DATE, **_VERSIONS, "schema_version": STR, "equity": F64,
      "rate": F64, "regime": STR, "spx": F64, "vix": F64, "lit_signals": STR,
@@ -27,16 +27,18 @@ RECOMMENDATIONS = register(Table(
     descriptions={"document": "the full JSON document (hedge/SCHEMA.md)",
                   "lit_signals": "comma-separated lit layer triggers",
                   "caps_bound": "comma-separated names of caps that bound"},
-))
+)
 
-RECOMMENDATION_LEGS = register(Table(
+RECOMMENDATION_LEGS = Table(
     "recommendation_legs",
     {"date": DATE, **_VERSIONS, "leg": STR, "kind": STR, "layer": STR, "right": STR,
      "expiry": DATE, "strike": F64, "contracts": I64, "price": F64, "iv": F64, "delta": F64,
      "vega": F64, "beta": F64, "dollar_per_vix_point": F64, "source": STR, **_STAMP},
     keys=("date", "policy_version", "feature_set_version", "leg"), date_col="date",
     descriptions={"contracts": "signed: negative = sold", "leg": "IC_LP/IC_SP/IC_SC/IC_LC, L1-L3"},
-))
+)
+
+TABLES = (RECOMMENDATIONS, RECOMMENDATION_LEGS)  # listed in storage.schemas
 
 
 def recommendation_frame(rec: Recommendation,

@@ -24,9 +24,9 @@ import re
 
 import polars as pl
 
-from sources.expiry import exchange_holidays
+from core.calendar import exchange_holidays
+from core.errors import SourceDataError
 from sources.http import decode_text
-from storage.errors import SourceDataError
 
 SOURCE = "breadth"
 COMPONENTS = {"ADV": "advancers", "DECL": "decliners", "UCHG": "unchanged",
@@ -113,7 +113,7 @@ def _tradingview(raw: pl.DataFrame, name: str) -> pl.DataFrame:
 
 
 def is_session(day: pl.Expr) -> pl.Expr:
-    """True on NYSE sessions: weekdays that are not exchange holidays (known from 2000 on)."""
+    """True on NYSE sessions: weekdays that are not exchange holidays."""
     return (day.dt.weekday() <= 5) & ~day.is_in(exchange_holidays().implode())
 
 

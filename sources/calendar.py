@@ -23,8 +23,8 @@ import re
 
 import polars as pl
 
+from core.errors import SourceDataError
 from sources.http import decode_text
-from storage.errors import SourceDataError
 
 SOURCE = "calendar"
 KNOWN_KINDS = ("fomc", "cpi", "ppi", "nfp", "pce", "gdp")

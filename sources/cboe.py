@@ -21,11 +21,11 @@ import re
 
 import polars as pl
 
+from core.errors import SourceDataError, UnsafePathError
+from core.paths import safe_segment
 from sources.config import SourcesConfig
 from sources.config import render as render_template
 from sources.http import ensure_data
-from storage.errors import SourceDataError, UnsafePathError
-from storage.paths import safe_segment
 
 SOURCE = "cboe"
 OHLC_HEADER = ["DATE", "OPEN", "HIGH", "LOW", "CLOSE"]

@@ -9,7 +9,7 @@ dates MM/DD/YYYY or ISO.
 Conventions:
 - ``symbol`` is ``VX/<month code><two-digit year>``, e.g. ``VX/G18`` for the label
   ``G (Feb 2018)`` or ``G (Feb 18)``; ``expiry`` comes from the label by the CFE rule
-  (``sources.expiry``), and must match the expiry in a ``VX_YYYY-MM-DD.csv`` file name.
+  (``core.expiry``), and must match the expiry in a ``VX_YYYY-MM-DD.csv`` file name.
 - Prices before 2007-03-26 were quoted on the x10 VBI scale and are divided by 10; the
   ``change`` of the first row on the new scale is recomputed from the two settles.
 - CFE writes 0 for "no value": a zero open/high/low/close/settle becomes null. A day with
@@ -25,9 +25,9 @@ import re
 
 import polars as pl
 
-from sources.expiry import MONTH_CODES, listed_expiries, vx_expiries
+from core.errors import SourceDataError
+from core.expiry import MONTH_CODES, listed_expiries, vx_expiries
 from sources.http import decode_text
-from storage.errors import SourceDataError
 
 SOURCE = "cfe"
 DATE_COL, LABEL_COL = "Trade Date", "Futures"

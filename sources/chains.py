@@ -13,19 +13,18 @@ import io
 import json
 import re
 from collections.abc import Iterable
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from core.calendar import xnys
+from core.clock import NEW_YORK
+from core.errors import SourceDataError
 from sources.config import SourcesConfig
 from sources.config import render as render_template
 from sources.http import decode_text
 from storage import schemas
-from storage.errors import SourceDataError
-from storage.sessions import xnys
 
 SOURCE = "chains"
-ET = ZoneInfo("America/New_York")
 COLUMNS = {c: t for c, t in schemas.get("option_chain").columns.items() if c != "ingested_at"}
 NUMBER_TYPES = {c: t for c, t in COLUMNS.items() if t in (pl.Float64(), pl.Int64())}
 PRICE_COLUMNS = ("bid", "ask", "last", "strike", "underlying")
@@ -75,18 +74,18 @@ def session_of(snapshot_at: dt.datetime) -> dt.date:
     the previous session (the chain still shows its closing quotes).
 
     Args:
-        snapshot_at: a timezone-aware instant between 2000 and 2035.
+        snapshot_at: a timezone-aware instant inside the calendar (core.calendar FIRST..LAST).
 
     Returns:
         The session date.
 
     Raises:
-        ValueError: the instant is outside the calendar's 2000-2035 range.
+        ValueError: the instant is outside the calendar's range.
     """
     import pandas as pd
 
     cal = xnys()
-    day = pd.Timestamp(snapshot_at.astimezone(ET).date())
+    day = pd.Timestamp(snapshot_at.astimezone(NEW_YORK).date())
     if not cal.first_session < day <= cal.last_session:
         raise ValueError(f"{snapshot_at} is outside the NYSE calendar "
                          f"({cal.first_session.date()}..{cal.last_session.date()})")
@@ -180,7 +179,7 @@ def snapshot_time(line: str) -> dt.datetime:
         "PREFER_LOCALE_DATE_ORDER": False, "RETURN_AS_TIMEZONE_AWARE": False})
     if local is None:
         raise ValueError("no recognisable date")
-    return local.replace(tzinfo=zone or ET).astimezone(dt.UTC)
+    return local.replace(tzinfo=zone or NEW_YORK).astimezone(dt.UTC)
 
 
 # ---------------------------------------------------------------- shared frame helpers
@@ -284,7 +283,7 @@ def _json_instant(value: object, name: str) -> dt.datetime:
         stamp = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError as e:
         raise _error(name, f"unreadable timestamp {value!r}") from e
-    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=ET)).astimezone(dt.UTC)
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=NEW_YORK)).astimezone(dt.UTC)
 
 
 def _json_document(payload: bytes, name: str) -> pl.DataFrame:
@@ -758,14 +757,14 @@ def render_delayed_json(frame: pl.DataFrame, *, symbol: str = "_SPX") -> bytes:
         "delta", "gamma", *extra, "vega", pl.col("last").alias("last_trade_price"))
     data = {"symbol": symbol, "security_type": "index", "current_price": underlying,
             "close": underlying}
-    stamp = snapshot.astimezone(ET).strftime("%Y-%m-%d %H:%M:%S")
+    stamp = snapshot.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M:%S")
     head = json.dumps({"timestamp": stamp, "data": data})[:-2]  # reopen "data" for options
     return f'{head}, "options": {options.write_json()}}}}}'.encode()
 
 
 def _date_line(snapshot: dt.datetime) -> str:
     """The English quotedata date line: ``"Date: January 7, 2024 at 10:52 AM EST"``."""
-    local = snapshot.astimezone(ET)
+    local = snapshot.astimezone(NEW_YORK)
     clock = f"{local.hour % 12 or 12}:{local:%M} {'PM' if local.hour >= 12 else 'AM'}"
     return f'"Date: {local:%B} {local.day}, {local.year} at {clock} {local.tzname()}"'
 

@@ -25,8 +25,8 @@ from pydantic import (
     model_validator,
 )
 
-from storage.errors import PipelineError
-from storage.paths import safe_segment
+from core.errors import PipelineError
+from core.paths import safe_segment
 
 
 class SourcesConfigError(PipelineError, ValueError):
@@ -300,7 +300,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def render(template: str, **params: object) -> str:
     """Fill ``template``'s placeholders with ``params``, each checked to be a plain name.
 
-    Values go through ``storage.paths.safe_segment`` (dates are written ISO), so a symbol
+    Values go through ``core.paths.safe_segment`` (dates are written ISO), so a symbol
     like ``../etc`` can never turn a template into another path. In URL templates the
     values are percent-encoded. Params the template does not use are ignored.
 

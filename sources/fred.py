@@ -23,11 +23,11 @@ from typing import Any
 
 import polars as pl
 
+from core.errors import SourceDataError, UnsafePathError
+from core.paths import safe_segment
 from sources import config as sources_config
 from sources.config import SeriesRule, SourcesConfig, iso
 from sources.http import ensure_data
-from storage.errors import SourceDataError, UnsafePathError
-from storage.paths import safe_segment
 
 SOURCE = "fred"
 DATE_HEADERS = {"OBSERVATION_DATE", "DATE"}

@@ -28,7 +28,8 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from storage.errors import SourceDataError, SourceUnavailable
+from core.clock import utc_now
+from core.errors import SourceDataError, SourceUnavailable
 
 # FRED asks API users to stay around 2 requests a second; fredgraph shares the budget.
 FRED_HOSTS = {"fred.stlouisfed.org": 0.5, "api.stlouisfed.org": 0.5}
@@ -39,11 +40,6 @@ _TRANSIENT = (requests.ConnectionError, requests.Timeout,
 REFUSED = "refused connections"  # in the message of a host that refused every attempt
 _VALIDATOR_HEADERS = {"etag": "ETag", "last_modified": "Last-Modified"}
 _HTML = re.compile(rb"^\s*(<!doctype\s+html|<html|<head|<body)", re.IGNORECASE)
-
-
-def utc_now() -> dt.datetime:
-    """The current time in UTC (the default clock; tests and flows pass their own)."""
-    return dt.datetime.now(dt.UTC)
 
 
 def user_agent() -> str:

@@ -11,10 +11,10 @@ from collections.abc import Iterable, Mapping
 import duckdb
 import polars as pl
 
+from core.errors import PipelineError
+from core.paths import safe_segment
 from storage import schemas
-from storage.errors import PipelineError
 from storage.lake import Lake, Snapshot
-from storage.paths import safe_segment
 
 CATALOG_FILE = "alvh.duckdb"
 _STAMP_COLUMNS = ("ingested_at", "computed_at")

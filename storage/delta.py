@@ -16,8 +16,8 @@ import polars as pl
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
+from core.errors import PipelineError
 from storage import schemas
-from storage.errors import PipelineError
 
 LOG_DIR = "_delta_log"
 COMMIT_RETRIES = 5

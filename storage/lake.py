@@ -9,20 +9,20 @@ import os
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fsspec
 import polars as pl
-import pyarrow as pa
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 from deltalake import DeltaTable
 from fsspec.implementations.local import LocalFileSystem
 
+from core.errors import SchemaError
+from core.paths import safe_segment
 from storage import delta, schemas
 from storage.delta import ConcurrentWriteError
-from storage.errors import SchemaError
-from storage.paths import safe_segment
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 DATA_FILE = "data.parquet"
 
@@ -320,6 +320,8 @@ class Lake:
         Returns:
             path -> column -> (min, max) or None.
         """
+        import pyarrow.parquet as pq  # here only: importing pyarrow costs a read ~0.1 s
+
         out: dict[str, dict[str, tuple[Any, Any] | None]] = {}
         for path in self.partitions(table):
             if self.local:  # without fsspec's file object: a third of the cost
@@ -359,6 +361,9 @@ class Lake:
         if self.local:
             lf = pl.scan_parquet(files, hive_partitioning=True, hive_schema=hive)
         else:
+            import pyarrow as pa
+            import pyarrow.dataset as ds  # remote lakes only: it loads pandas (~0.2 s)
+
             part = ds.partitioning(
                 pa.schema([(k, pl.DataFrame(schema={k: v}).to_arrow().schema[0].type)
                            for k, v in hive.items()]), flavor="hive")

@@ -6,7 +6,7 @@ import re
 
 import duckdb
 
-from storage.errors import PipelineError
+from core.errors import PipelineError
 
 # DESCRIBE, SHOW, SUMMARIZE, FROM-first and table functions all parse as SELECT.
 _READING = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}

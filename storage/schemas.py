@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 
 import polars as pl
 
-from storage.errors import SchemaError
+from core.errors import SchemaError
 
 UTC_TS = pl.Datetime("us", "UTC")
 
@@ -62,17 +63,25 @@ class Table:
         ]
 
 
+# Every lake table is declared here, in one place. Source tables are defined below; the
+# tables computed by the layers above storage are named by module (each defines ``TABLES``)
+# and loaded on the first lookup of one of them, so storage imports no upper layer at load
+# time and reading a source table loads none of them.
+DERIVED_TABLE_MODULES = ("features.registry", "hedge.tables", "backtest.tables")
 _TABLES: dict[str, Table] = {}
 
 
-def register(table: Table) -> Table:
-    """Declare a table; later packages (features, hedge) register theirs the same way."""
-    _TABLES[table.name] = table
-    return table
+def _load_derived() -> None:
+    """Add the tables of ``DERIVED_TABLE_MODULES`` (once; later calls find them loaded)."""
+    for module in DERIVED_TABLE_MODULES:
+        for table in importlib.import_module(module).TABLES:
+            _TABLES.setdefault(table.name, table)
 
 
 def get(name: str) -> Table:
     """The declared table called ``name``."""
+    if name not in _TABLES:
+        _load_derived()
     try:
         return _TABLES[name]
     except KeyError:
@@ -81,27 +90,28 @@ def get(name: str) -> Table:
 
 def all_tables() -> list[Table]:
     """Every declared table, by name."""
+    _load_derived()
     return [_TABLES[k] for k in sorted(_TABLES)]
 
 
 F64, I64, STR, DATE, BOOL = pl.Float64(), pl.Int64(), pl.String(), pl.Date(), pl.Boolean()
 
-INDEX_DAILY = register(Table(
+INDEX_DAILY = Table(
     "index_daily",
     {"symbol": STR, "date": DATE, "open": F64, "high": F64, "low": F64, "close": F64,
      "ingested_at": UTC_TS},
     keys=("symbol", "date"), date_col="date", partition_by=("year",),
-))
+)
 
-VX_FUTURES = register(Table(
+VX_FUTURES = Table(
     "vx_futures",
     {"trade_date": DATE, "expiry": DATE, "symbol": STR, "open": F64, "high": F64, "low": F64,
      "close": F64, "settle": F64, "change": F64, "volume": I64, "open_interest": I64,
      "no_trade": BOOL, "ingested_at": UTC_TS},
     keys=("trade_date", "expiry"), date_col="trade_date",
-))
+)
 
-OPTION_CHAIN = register(Table(
+OPTION_CHAIN = Table(
     "option_chain",
     {"quote_date": DATE, "root": STR, "expiration": DATE, "strike": F64, "right": STR,
      "bid": F64, "ask": F64, "last": F64, "volume": I64, "open_interest": I64, "iv": F64,
@@ -109,25 +119,29 @@ OPTION_CHAIN = register(Table(
      "ingested_at": UTC_TS},
     keys=("quote_date", "root", "expiration", "strike", "right"), date_col="quote_date",
     partition_by=("quote_date",),
-))
+)
 
-BREADTH_DAILY = register(Table(
+BREADTH_DAILY = Table(
     "breadth_daily",
     {"date": DATE, "advancers": I64, "decliners": I64, "unchanged": I64, "new_highs": I64,
      "new_lows": I64, "ingested_at": UTC_TS},
     keys=("date",), date_col="date",
-))
+)
 
-MACRO_OBSERVATIONS = register(Table(
+MACRO_OBSERVATIONS = Table(
     "macro_observations",
     {"series_id": STR, "date": DATE, "value": F64, "realtime_start": DATE,
      "available_at": DATE, "ingested_at": UTC_TS},
     keys=("series_id", "date", "realtime_start"), date_col="date",
     partition_by=("series_id",),
-))
+)
 
-EVENTS = register(Table(
+EVENTS = Table(
     "events",
     {"date": DATE, "kind": STR, "ingested_at": UTC_TS},
     keys=("date", "kind"), date_col="date", partition_by=("kind",),
-))
+)
+
+SOURCE_TABLES = (INDEX_DAILY, VX_FUTURES, OPTION_CHAIN, BREADTH_DAILY, MACRO_OBSERVATIONS,
+                 EVENTS)
+_TABLES.update({t.name: t for t in SOURCE_TABLES})

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from storage import sessions
-
-# The calendar is built once per process over a fixed span: loading it costs ~1 s.
-CALENDAR_START, CALENDAR_END = "1980-01-01", "2035-12-31"
+from core import calendar as sessions
 
 
 def nyse_sessions() -> pl.Series:
@@ -26,7 +23,7 @@ def _in_calendar(date: pl.Expr) -> pl.Expr:
 
 
 def non_trading_date(date_col: str) -> pl.Expr:
-    """The date itself when it is not an NYSE session (dates outside 1980-2035 pass)."""
+    """The date itself when it is not an NYSE session (dates outside the calendar pass)."""
     d = pl.col(date_col)
     bad = _in_calendar(d) & ~d.is_in(nyse_sessions().implode())
     return pl.when(bad).then(d.cast(pl.String)).otherwise(None)

@@ -1,7 +1,7 @@
 import datetime as dt
 
 from backtest.listing import listed_sessions
-from storage.sessions import trading_days
+from core.calendar import trading_days
 
 D = dt.date
 

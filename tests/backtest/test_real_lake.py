@@ -9,10 +9,10 @@ from polars.testing import assert_frame_equal
 from backtest.market import daily_rates, load_market
 from backtest.metrics import claims, verdict, views
 from backtest.run import backtest, backtest_market
+from core.calendar import trading_days
 from hedge.policy import load_policy
 from hedge.rates import risk_free_rate
 from storage.lake import Lake
-from storage.sessions import trading_days
 from tests.conftest import NOW
 
 D = dt.date

@@ -19,10 +19,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from demo_market import simulator
 from flows.ingest import SOURCE_NAMES, Run, ingest, plan_from
 from flows.pipeline import build, publish
 from flows.settings import Settings
-from sources import simulator
 from sources.http import HttpClient
 from storage.catalog import connect_readonly
 from storage.lake import Lake

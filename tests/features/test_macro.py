@@ -2,9 +2,9 @@ import datetime as dt
 
 import polars as pl
 
+from core.calendar import trading_days
 from features import macro
 from features.config import MacroConfig
-from storage.sessions import trading_days
 
 D = dt.date
 

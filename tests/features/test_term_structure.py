@@ -4,9 +4,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from core.expiry import monthly_expiries
 from features.config import TermStructureConfig
 from features.term_structure import term_structure_inputs
-from sources.expiry import monthly_expiries
 
 D = dt.date
 # Monthly VX expiries by the CFE rule, Jan 2024 .. Dec 2024.

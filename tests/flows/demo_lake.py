@@ -7,11 +7,12 @@ then features, one stored recommendation and the catalog. About 15 s on the test
 import datetime as dt
 from pathlib import Path
 
+from demo_market import simulator
 from flows.ingest import SOURCE_NAMES, Run, ingest, plan_from
-from flows.pipeline import build, publish, recommend_day
+from flows.pipeline import build, publish
+from flows.recommend import recommend_day
 from flows.settings import Settings
 from hedge.policy import load_policy
-from sources import simulator
 from sources.http import HttpClient
 from storage.lake import Lake
 

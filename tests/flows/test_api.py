@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 import requests
 
+from core.clock import today_new_york
 from flows.pipeline import publish
-from flows.settings import today_new_york
 from flows.views import catalog_extras
 from storage.catalog import connect_readonly, publish_catalog
 from storage.lake import Lake

@@ -73,8 +73,8 @@ def test_piped_backfill_output_is_quiet(tmp_path):
     import os
     import subprocess
 
+    from demo_market import simulator
     from flows.demo import sources_toml
-    from sources import simulator
     from tests.flows.test_cli import ALVH
 
     simulator.write_raw(tmp_path / "p", dt.date(2025, 1, 2), dt.date(2025, 2, 28), seed=3,

@@ -91,8 +91,8 @@ def test_no_feature_rows_past_the_last_spx_and_vix_closes(demo_lake, tmp_path):
 
     import polars as pl
 
+    from core.calendar import trading_days
     from features.registry import FEATURE_NAMES
-    from storage.sessions import trading_days
 
     lake = Lake(shutil.copytree(demo_lake.root, tmp_path / "lake"))
     stored = lake.scan("features_daily").sort("date").collect()

@@ -20,9 +20,9 @@ import duckdb
 import pytest
 import requests
 
+from demo_market import simulator
 from flows.demo import sources_toml
 from flows.serve import serve_directory
-from sources import simulator
 from tests.conftest import ROOT, free_port
 
 pytestmark = pytest.mark.integration

@@ -21,13 +21,13 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from core.errors import DataValidationFailed
+from demo_market.simulator import sources_overrides, write_raw
 from flows.ingest import Run, SourceReport, ingest, plan, plan_from, rules_for
 from sources import config as sources_config
 from sources.config import SourcesConfigError
 from sources.http import HttpClient
-from sources.simulator import sources_overrides, write_raw
 from storage.catalog import catalog_versions, current_versions
-from storage.errors import DataValidationFailed
 from storage.lake import Lake
 from tests.conftest import shared
 from validations.gate import gate_partition

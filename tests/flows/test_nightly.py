@@ -7,11 +7,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from demo_market import simulator
 from flows.demo import sources_toml
 from flows.nightly import backfill, backfill_units, nightly, trading_day
 from flows.report import PLOTLY_BUNDLE
 from flows.serve import serve_directory
-from sources import simulator
 from storage import schemas
 from storage.lake import Lake
 

@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from core.errors import DataValidationFailed
 from flows.pipeline import build, incremental_start
-from storage.errors import DataValidationFailed
 from storage.lake import Lake
 
 NOW = dt.datetime(2026, 6, 13, 1, 0, tzinfo=dt.UTC)

@@ -8,6 +8,7 @@ import shutil
 import polars as pl
 import pytest
 
+from core.errors import PipelineError
 from flows.report import (
     PLOTLY_BUNDLE,
     curve_points,
@@ -17,7 +18,6 @@ from flows.report import (
     write_report,
 )
 from hedge.policy import load_policy
-from storage.errors import PipelineError
 from storage.lake import Lake
 from tests.flows.demo_lake import DAY, demo_lake
 from tests.flows.test_cli import run

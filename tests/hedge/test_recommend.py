@@ -7,8 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.calendar import next_session
 from hedge.policy import load_policy, policy_from_mapping
-from hedge.recommend import Ask, PriorDay, next_session, recommend, recommend_each, vix_strike
+from hedge.recommend import Ask, PriorDay, recommend, recommend_each, vix_strike
 from hedge.tables import RECOMMENDATION_LEGS, RECOMMENDATIONS, legs_frame, recommendation_frame
 from storage import schemas
 from tests.hedge.rows import calm_row

@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from core.errors import SourceDataError
 from sources import breadth
 from storage import schemas
-from storage.errors import SourceDataError
 from tests.conftest import NOW, shared
 
 TV_HEADER = "time,open,high,low,close,Volume,Volume MA"

@@ -3,9 +3,9 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from core.errors import SourceDataError
 from sources import calendar
 from storage import schemas
-from storage.errors import SourceDataError
 from tests.conftest import NOW, shared
 
 D1, D2 = dt.date(2024, 1, 31), dt.date(2024, 3, 20)

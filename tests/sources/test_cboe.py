@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from core.errors import SourceDataError
 from sources import cboe, config
 from storage import schemas
-from storage.errors import SourceDataError
 from tests.conftest import NOW, shared
 
 OHLC = "DATE,OPEN,HIGH,LOW,CLOSE\n"

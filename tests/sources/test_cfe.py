@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from core.errors import SourceDataError
 from sources import cfe
 from storage import schemas
-from storage.errors import SourceDataError
 from tests.conftest import NOW, shared
 
 HEADER = "Trade Date,Futures,Open,High,Low,Close,Settle,Change,Total Volume,EFP,Open Interest"

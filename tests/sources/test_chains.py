@@ -7,9 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from core.clock import NEW_YORK
+from core.errors import SourceDataError
 from sources import chains
 from storage import schemas
-from storage.errors import SourceDataError
 from tests.conftest import shared
 
 UTC = dt.UTC
@@ -341,7 +342,7 @@ def test_real_export_with_its_date_line_in_another_locale(line: str) -> None:
     ("2025-01-21 06:00", "2025-01-17"),  # before the open after the MLK long weekend
 ])
 def test_quote_date_session_mapping(new_york: str, session: str) -> None:
-    at = dt.datetime.fromisoformat(new_york).replace(tzinfo=chains.ET)
+    at = dt.datetime.fromisoformat(new_york).replace(tzinfo=NEW_YORK)
     assert chains.session_of(at) == dt.date.fromisoformat(session)
 
 

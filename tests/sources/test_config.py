@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.errors import UnsafePathError
 from sources import config
 from sources.config import SourcesConfigError, render
 from sources.http import HttpClient
-from storage.errors import UnsafePathError
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from core.errors import SourceDataError
 from sources import config, fred
 from sources.config import SeriesRule
 from storage import schemas
-from storage.errors import SourceDataError
 from tests.conftest import NOW, shared
 
 D = dt.date

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from core.errors import SourceDataError, SourceUnavailable
 from sources import cboe
 from sources.http import (
     FRED_HOSTS,
@@ -23,7 +24,6 @@ from sources.http import (
     redact,
     retry_after_seconds,
 )
-from storage.errors import SourceDataError, SourceUnavailable
 from tests.conftest import NOW
 
 VIX_CSV = b"DATE,OPEN,HIGH,LOW,CLOSE\n03/13/2020,71.31,77.57,55.17,57.83\n" \

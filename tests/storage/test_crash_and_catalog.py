@@ -102,7 +102,7 @@ def test_catalog_views_have_declared_types_on_empty_and_full_tables(lake):
 def test_catalog_is_unaffected_by_rejected_writes(lake, bad):
     import datetime as dt
 
-    from storage.errors import UnsafePathError
+    from core.errors import UnsafePathError
     day = dt.date(2020, 3, 16)
     with pytest.raises(UnsafePathError):
         lake.upsert("macro_observations", pl.DataFrame({

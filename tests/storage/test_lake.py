@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from storage.errors import SchemaError, UnsafePathError
+from core.errors import SchemaError, UnsafePathError
 from tests.conftest import NOW, index_frame
 
 D1, D2, D3 = dt.date(2020, 3, 16), dt.date(2020, 3, 17), dt.date(2020, 3, 18)

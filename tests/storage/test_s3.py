@@ -10,7 +10,7 @@ import pytest
 import requests
 from polars.testing import assert_frame_equal
 
-from storage.errors import SchemaError
+from core.errors import SchemaError
 from storage.lake import Lake
 from tests.conftest import NOW, free_port, index_frame
 

@@ -13,13 +13,13 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from core.errors import DataValidationFailed, SchemaError
 from features.build import build_features
 from features.registry import FEATURES
 from flows.pipeline import recommendation_rules
 from hedge.policy import load_policy
 from hedge.recommend import recommend
 from hedge.tables import legs_frame, recommendation_frame
-from storage.errors import DataValidationFailed, SchemaError
 from storage.lake import Lake
 from tests.conftest import SHARED_DATA, shared
 from tests.features.feature_inputs import NOW, all_inputs

@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from core.errors import DataValidationFailed
 from storage import schemas
-from storage.errors import DataValidationFailed
 from storage.lake import Lake
 from tests.conftest import NOW
 from tests.validations import real_frames
@@ -245,8 +245,9 @@ def registered():  # type: ignore[no-untyped-def]
     saved: dict[str, schemas.Table | None] = {}
 
     def register(t: schemas.Table) -> None:
+        schemas.all_tables()  # the declared tables loaded, so the test's one replaces its own
         saved.setdefault(t.name, schemas._TABLES.get(t.name))
-        schemas.register(t)
+        schemas._TABLES[t.name] = t
 
     yield register
     for name, old in saved.items():

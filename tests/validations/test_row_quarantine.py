@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from core.errors import DataValidationFailed
 from storage import schemas
-from storage.errors import DataValidationFailed
 from storage.lake import Lake
 from tests.conftest import NOW
 from tests.validations import real_frames
@@ -122,7 +122,7 @@ def test_each_partition_of_an_upsert_drops_its_own_rows(tmp_path) -> None:  # ty
 
 
 def real_frames_sessions(year: int) -> list[dt.date]:
-    from storage.sessions import trading_days
+    from core.calendar import trading_days
 
     return trading_days(dt.date(year, 1, 1), dt.date(year, 12, 31)).to_list()
 

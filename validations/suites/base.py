@@ -9,15 +9,14 @@ offending rows so that GX's sample of unexpected values is readable).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-import great_expectations.expectations as gxe
 import polars as pl
-from great_expectations.expectations.metadata_types import FailureSeverity
 
 from storage.schemas import Table
 from validations import checks
+from validations.expectation import Expectation, expect
 
 Bounds = tuple[float | None, float | None]
 PUBLISHED_ROWS = "published_rows"
@@ -79,7 +78,7 @@ class Check:
     """
 
     name: str
-    expectation: gxe.Expectation
+    expectation: Expectation
     blocking: bool = True
     derived: pl.Expr | None = None
     row_level: bool = False
@@ -101,20 +100,19 @@ class Suite:
         """The columns the expectations read, in first-use order."""
         names: list[str] = []
         for c in self.checks:
-            kw = c.expectation.configuration.kwargs
+            kw = c.expectation.kwargs
             found = [kw.get("column"), *(kw.get("column_list") or []), kw.get("column_A"),
                      kw.get("column_B")]
             names += [n for n in found if isinstance(n, str) and n not in names]
         return names
 
 
-def check(name: str, expectation: gxe.Expectation, *, blocking: bool = True,
+def check(name: str, expectation: Expectation, *, blocking: bool = True,
           derived: pl.Expr | None = None, row_level: bool = False) -> Check:
     """A Check whose expectation carries its name, severity and scope (shown in Data Docs)."""
-    expectation.meta = {"check": name, "blocking": blocking, "row_level": row_level}
-    expectation.severity = FailureSeverity.CRITICAL if blocking else FailureSeverity.WARNING
-    if not expectation.description:
-        expectation.description = name
+    expectation = replace(expectation, meta={"check": name, "blocking": blocking,
+                                             "row_level": row_level},
+                          blocking=blocking, description=expectation.description or name)
     return Check(name, expectation, blocking, derived, row_level)
 
 
@@ -125,18 +123,20 @@ def flagged(name: str, label: pl.Expr, *, blocking: bool = True,
     ``row_level=False`` when the label depends on other rows (gaps, ordering within a day).
     """
     col = f"_{name}"
-    return check(name, gxe.ExpectColumnValuesToBeNull(column=col), blocking=blocking,
+    return check(name, expect("ExpectColumnValuesToBeNull", column=col), blocking=blocking,
                  derived=label.alias(col), row_level=row_level)
 
 
 def key_checks(t: Table) -> list[Check]:
     """Every key column non-null, and the key unique."""
-    out = [check(f"{k}_not_null", gxe.ExpectColumnValuesToNotBeNull(column=k)) for k in t.keys]
+    out = [check(f"{k}_not_null", expect("ExpectColumnValuesToNotBeNull", column=k))
+           for k in t.keys]
     if len(t.keys) == 1:
-        out.append(check("key_unique", gxe.ExpectColumnValuesToBeUnique(column=t.keys[0])))
+        out.append(check("key_unique",
+                         expect("ExpectColumnValuesToBeUnique", column=t.keys[0])))
     else:
         out.append(check("key_unique",
-                         gxe.ExpectCompoundColumnsToBeUnique(column_list=list(t.keys))))
+                         expect("ExpectCompoundColumnsToBeUnique", column_list=list(t.keys))))
     return out
 
 
@@ -147,7 +147,7 @@ def row_count_check(published_rows: int | None) -> list[Check]:
     """
     if published_rows is None:
         return []
-    return [check("rows_not_shrinking", gxe.ExpectTableRowCountToBeBetween(
+    return [check("rows_not_shrinking", expect("ExpectTableRowCountToBeBetween",
         min_value={"$PARAMETER": PUBLISHED_ROWS}))]
 
 
@@ -166,14 +166,14 @@ def gap_check(date_col: str, by: tuple[str, ...] = (), *, blocking: bool) -> Che
 def between(col: str, lo: float | None, hi: float | None, *, name: str | None = None,
             blocking: bool = True, strict_min: bool = False) -> Check:
     """``col`` within [lo, hi] where present (nulls pass)."""
-    return check(name or f"{col}_in_range", gxe.ExpectColumnValuesToBeBetween(
+    return check(name or f"{col}_in_range", expect("ExpectColumnValuesToBeBetween",
         column=col, min_value=lo, max_value=hi, strict_min=strict_min), blocking=blocking,
         row_level=True)
 
 
 def at_least(a: str, b: str, *, name: str, strict: bool = False, blocking: bool = True) -> Check:
     """``a >= b`` (``a > b`` when strict) on rows where both are present."""
-    return check(name, gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+    return check(name, expect("ExpectColumnPairValuesAToBeGreaterThanB",
         column_A=a, column_B=b, or_equal=not strict, ignore_row_if="either_value_is_missing"),
         blocking=blocking, row_level=True)
 

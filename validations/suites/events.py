@@ -7,13 +7,13 @@ No calendar checks: events are sparse, and a scheduled release may fall on an NY
 
 from __future__ import annotations
 
-import great_expectations.expectations as gxe
-
 from storage.schemas import Table
+from validations.expectation import expect
 from validations.suites.base import Check, Rules, check
 
 
 def checks(t: Table, rules: Rules) -> list[Check]:
     """The table-specific checks of events."""
-    return [check("kind_is_lowercase_word", gxe.ExpectColumnValuesToMatchRegex(
-        column="kind", regex=r"^[a-z][a-z0-9_]{0,31}$"), blocking=False)]
+    return [check("kind_is_lowercase_word", expect(
+        "ExpectColumnValuesToMatchRegex", column="kind", regex=r"^[a-z][a-z0-9_]{0,31}$"),
+        blocking=False)]

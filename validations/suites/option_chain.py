@@ -11,9 +11,8 @@ No gap check: chains are snapshots taken on chosen days, not a continuous series
 
 from __future__ import annotations
 
-import great_expectations.expectations as gxe
-
 from storage.schemas import Table
+from validations.expectation import expect
 from validations.suites.base import Check, Rules, at_least, between, check, trading_day_check
 
 
@@ -21,8 +20,8 @@ def checks(t: Table, rules: Rules) -> list[Check]:
     """The table-specific checks of option_chain."""
     return [
         trading_day_check("quote_date", blocking=True),
-        check("right_is_c_or_p", gxe.ExpectColumnValuesToBeInSet(column="right",
-                                                                 value_set=["C", "P"]),
+        check("right_is_c_or_p", expect("ExpectColumnValuesToBeInSet", column="right",
+                                        value_set=["C", "P"]),
               row_level=True),
         between("strike", 0, None, name="strike_positive", strict_min=True),
         between("bid", 0, None, name="bid_non_negative"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from storage.errors import UnsafePathError
+from core.errors import UnsafePathError
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._^+-]*$")
 

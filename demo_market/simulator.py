@@ -10,27 +10,27 @@ first session on, so a longer range extends a shorter one without changing its h
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 from scipy.special import ndtr
 
-from storage.sessions import nyse_sessions
+from core.calendar import is_session, next_session, session_dates
+from core.clock import NEW_YORK
 
 Array = npt.NDArray[np.float64]
 
 DEMO_START = dt.date(2023, 11, 20)
 DEMO_END = dt.date(2026, 11, 20)
 VIX1D_START = dt.date(2023, 4, 24)  # CBOE's first VIX1D value
-NY = ZoneInfo("America/New_York")
 INDEX_SYMBOLS = ("SPX", "VIX", "VIX9D", "VIX1D", "VIX3M", "VIX6M", "VVIX", "SKEW")
 VALUE_ONLY = ("VVIX", "SKEW")  # CBOE publishes these as `DATE,<SYMBOL>` close-only files
 MONTH_CODES = "FGHJKMNQUVXZ"
@@ -80,35 +80,15 @@ def _ar1(shocks: Array, phi: float) -> Array:
 
 
 # ----------------------------------------------------------------------------- calendar
-def _all_sessions() -> npt.NDArray[np.datetime64]:
-    """Every NYSE session of the shared calendar, as datetime64[D]."""
-    return nyse_sessions().to_numpy().astype("datetime64[D]")
-
-
 def _sessions_between(start: dt.date, end: dt.date) -> tuple[dt.date, ...]:
     """NYSE sessions from ``start`` to ``end`` inclusive."""
-    s = _all_sessions()
-    lo = np.searchsorted(s, np.datetime64(start))
-    hi = np.searchsorted(s, np.datetime64(end), "right")
-    return tuple(s[lo:hi].tolist())
-
-
-def trading_days(start: dt.date, end: dt.date) -> list[dt.date]:
-    """NYSE trading days in ``[start, end]``.
-
-    Args:
-        start: first calendar day.
-        end: last calendar day.
-
-    Returns:
-        The sessions in order.
-    """
-    return list(_sessions_between(start, end))
+    s = session_dates()
+    return s[bisect.bisect_left(s, start):bisect.bisect_right(s, end)]
 
 
 def _next_session(day: dt.date) -> dt.date:
     """The first NYSE session on or after ``day``."""
-    return _sessions_between(day, day + dt.timedelta(days=10))[0]
+    return day if is_session(day) else next_session(day)
 
 
 # ----------------------------------------------------------------------------- the market
@@ -237,7 +217,7 @@ def _index_frame(seed: int, m: Market, vix1d_start: dt.date) -> pl.DataFrame:
 # ----------------------------------------------------------------------------- VX futures
 def _vx_expiries(first: dt.date, last: dt.date) -> list[dt.date]:
     """Monthly VX expiries from ``first``'s month until ~10 months after ``last``."""
-    from sources.expiry import monthly_expiries  # the project's one VX expiry rule
+    from core.expiry import monthly_expiries  # the project's one VX expiry rule
 
     months = (last.year - first.year) * 12 + last.month - first.month + 12
     return sorted(set(monthly_expiries(first, months).to_list()))
@@ -546,7 +526,7 @@ def _chain_day(g: np.random.Generator, day: dt.date, spot: float, vols: dict[str
 def _snapshot_at(day: dt.date, last: bool) -> dt.datetime:
     """The chain's instant in UTC: DataShop's 15:45 ET calcs, or the 16:15 ET JSON snapshot."""
     at = dt.time(16, 15) if last else dt.time(15, 45)
-    return dt.datetime.combine(day, at, NY).astimezone(dt.UTC)
+    return dt.datetime.combine(day, at, NEW_YORK).astimezone(dt.UTC)
 
 
 def _chain_frame(seed: int, m: Market, index: pl.DataFrame, macro: pl.DataFrame,

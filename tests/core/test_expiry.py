@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sources.expiry import (
-    exchange_holidays,
+from core.calendar import exchange_holidays
+from core.expiry import (
     listed_expiries,
     nearest_expiries,
     nearest_expiry,

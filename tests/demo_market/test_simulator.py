@@ -9,7 +9,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from sources import simulator as sim
+from core.calendar import trading_days
+from demo_market import simulator as sim
 from tests.conftest import shared
 
 START, END, SEED = dt.date(2023, 11, 20), dt.date(2026, 11, 20), 7
@@ -145,7 +146,7 @@ def test_term_structure_contango_in_calm_and_backwardation_in_stress(
 
 
 def test_vx_contracts_use_the_real_expiry_rule(truth: dict[str, pl.DataFrame]) -> None:
-    from sources.expiry import listed_expiries
+    from core.expiry import listed_expiries
 
     vx = truth["vx_futures"]
     for day in (dt.date(2024, 2, 14), dt.date(2025, 4, 16), END):
@@ -191,7 +192,7 @@ def test_calendar_has_eight_fomc_days_a_year_and_monthly_releases(
     ev = truth["events"].filter(pl.col("date").dt.year() == 2025)
     counts = dict(ev.group_by("kind").len().iter_rows())
     assert counts == {"fomc": 8, "cpi": 12, "ppi": 12}
-    days = set(sim.trading_days(dt.date(2025, 1, 1), dt.date(2025, 12, 31)))
+    days = set(trading_days(dt.date(2025, 1, 1), dt.date(2025, 12, 31)).to_list())
     assert set(ev["date"]) <= days
 
 
@@ -365,7 +366,7 @@ def test_sources_overrides_point_the_config_at_the_tree(raw: tuple[Path, dict]) 
 
 
 def listed_expiry_on_end() -> str:
-    from sources.expiry import listed_expiries
+    from core.expiry import listed_expiries
 
     return listed_expiries(END, 9)[-1].isoformat()
 

@@ -12,30 +12,13 @@ observe the same days. Checked against every last trade date in ../shared/data/v
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 
-import numpy as np
 import polars as pl
 
-from storage.sessions import nyse_sessions
+from core.calendar import exchange_holidays
 
-# The calendar covers every VX contract (first listed 2004) and far enough ahead for
-# long-dated VIX options; holidays beyond it are not known to the exchange anyway.
-CALENDAR_START = dt.date(2000, 1, 1)
-CALENDAR_END = dt.date(2045, 12, 31)
 DAYS_BEFORE_FRIDAY = 30
 MONTH_CODES = "FGHJKMNQUVXZ"
-
-
-@lru_cache(maxsize=1)
-def exchange_holidays() -> pl.Series:
-    """Weekdays in the calendar range on which the NYSE (and CBOE) did not trade."""
-    sessions = nyse_sessions()
-    weekdays = pl.Series(np.arange(
-        np.datetime64(CALENDAR_START), np.datetime64(CALENDAR_END) + 1, dtype="datetime64[D]"
-    )).cast(pl.Date)
-    weekdays = weekdays.filter(weekdays.dt.weekday() <= 5)
-    return weekdays.filter(~weekdays.is_in(sessions.implode())).alias("holiday")
 
 
 def third_friday(month_start: pl.Expr) -> pl.Expr:
