@@ -50,18 +50,35 @@ def run_stoppable(what: str, call: Callable[[], T], say: Callable[[str], Any]) -
 
 
 def stop_children(grace: float = GRACE_SECONDS) -> None:
-    """Terminate this process's children (recursively), then kill what outlived ``grace``."""
+    """Terminate this process's descendants, then kill what outlived ``grace``.
+
+    They are frozen first, until a fresh walk of the tree finds no one new: a Dask worker
+    starting a process of its own (Prefect's server) at that moment would otherwise outlive
+    its parent, orphaned out of our tree, and hold the CLI's stdout and stderr open.
+    """
     import psutil
 
-    children = psutil.Process().children(recursive=True)
-    for child in children:
-        try:
-            child.terminate()
-        except psutil.Error:
-            pass
-    _, alive = psutil.wait_procs(children, timeout=grace)
+    frozen: dict[int, psutil.Process] = {}
+    while True:
+        new = [c for c in psutil.Process().children(recursive=True) if c.pid not in frozen]
+        if not new:
+            break
+        for child in new:
+            frozen[child.pid] = child
+            _quietly(child.suspend)
+    for child in frozen.values():
+        _quietly(child.terminate)
+        _quietly(child.resume)
+    _, alive = psutil.wait_procs(list(frozen.values()), timeout=grace)
     for child in alive:
-        try:
-            child.kill()
-        except psutil.Error:
-            pass
+        _quietly(child.kill)
+
+
+def _quietly(act: Callable[[], Any]) -> None:
+    """``act()``, ignoring a process that is already gone."""
+    import psutil
+
+    try:
+        act()
+    except psutil.Error:
+        pass
