@@ -323,9 +323,9 @@ def test_requests_session_is_reused():
     assert http.session.headers["User-Agent"].startswith("alvh/")
 
 
-def test_server_trickling_bytes_hits_the_total_timeout():
-    body = VIX_CSV * 100
-    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+def trickled_fetch_is_cut_at_the_total_timeout(sent_at_once: bytes, trickled: bytes) -> None:
+    """A server sends ``sent_at_once``, then ``trickled`` a byte every 50 ms (never a read
+    timeout): the fetch must fail on its total timeout within seconds."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(4)
@@ -337,12 +337,12 @@ def test_server_trickling_bytes_hits_the_total_timeout():
                 conn, _ = listener.accept()
                 with conn:
                     conn.recv(65536)
-                    conn.sendall(head)
-                    for i in range(len(body)):  # a byte every 50 ms: never a read timeout
+                    conn.sendall(sent_at_once)
+                    for i in range(len(trickled)):
                         if stop.is_set():
                             return
                         try:
-                            conn.sendall(body[i:i + 1])
+                            conn.sendall(trickled[i:i + 1])
                         except OSError:
                             break
                         time.sleep(0.05)
@@ -356,40 +356,18 @@ def test_server_trickling_bytes_hits_the_total_timeout():
     finally:
         stop.set()
     assert time.monotonic() - started < 3.0
+
+
+def test_server_trickling_bytes_hits_the_total_timeout():
+    body = VIX_CSV * 100
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    trickled_fetch_is_cut_at_the_total_timeout(head, body)
 
 
 def test_server_trickling_its_headers_hits_the_total_timeout():
     """The deadline covers the wait for the status line and headers too, not only the body."""
     head = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n" + b"X-Slow: " + b"z" * 400
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(4)
-    stop = threading.Event()
-
-    def trickle() -> None:
-        with listener:
-            while not stop.is_set():
-                conn, _ = listener.accept()
-                with conn:
-                    conn.recv(65536)
-                    for i in range(len(head)):  # a byte every 50 ms: never a read timeout
-                        if stop.is_set():
-                            return
-                        try:
-                            conn.sendall(head[i:i + 1])
-                        except OSError:
-                            break
-                        time.sleep(0.05)
-
-    threading.Thread(target=trickle, daemon=True).start()
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}/VIX_History.csv"
-    started = time.monotonic()
-    try:
-        with pytest.raises(SourceUnavailable, match="total timeout"):
-            client(read_timeout=1.0, total_timeout=0.5, retries=1).fetch(url, source="cboe")
-    finally:
-        stop.set()
-    assert time.monotonic() - started < 3.0
+    trickled_fetch_is_cut_at_the_total_timeout(b"", head)
 
 
 def test_total_timeout_leaves_quick_answers_alone(httpserver: HTTPServer):
