@@ -3,9 +3,9 @@
 Prefect's SIGTERM bridge raises in the main thread, where a flow waiting on Dask futures
 (or on a task runner that waits for its tasks on exit) can sit for minutes: a backfill
 against an unresponsive source ignored SIGTERM twice. Running the flow in a worker thread
-keeps the main thread free for our handler, which stops the child processes (Dask workers,
-Prefect's ephemeral server) and exits 143. Lake writes are temp-file + rename, so stopping
-at any point leaves every partition at its old or its new version.
+keeps the main thread free for our handler, which kills the child processes (Dask workers,
+Prefect's ephemeral server) and exits 143. Every lake write is one Delta commit, so stopping
+at any point leaves every table at its old or its new version.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-GRACE_SECONDS = 3.0
 
 
 def run_stoppable(what: str, call: Callable[[], T], say: Callable[[str], Any]) -> T:
@@ -49,12 +48,14 @@ def run_stoppable(what: str, call: Callable[[], T], say: Callable[[str], Any]) -
     return outcome["value"]  # type: ignore[no-any-return]
 
 
-def stop_children(grace: float = GRACE_SECONDS) -> None:
-    """Terminate this process's descendants, then kill what outlived ``grace``.
+def stop_children() -> None:
+    """Kill this process's descendants, frozen first so none can start another.
 
-    They are frozen first, until a fresh walk of the tree finds no one new: a Dask worker
-    starting a process of its own (Prefect's server) at that moment would otherwise outlive
-    its parent, orphaned out of our tree, and hold the CLI's stdout and stderr open.
+    A fresh walk of the tree repeats until it finds no one new, then everything is killed at
+    once. Terminating instead lets them run their shutdown hooks, and Prefect's, marking a
+    task crashed, starts a server of its own: orphaned when its worker dies, out of our tree,
+    it held the CLI's stdout and stderr open. Killing is safe: every lake write is one
+    atomic commit, so a stopped run leaves each table at its old or its new version.
     """
     import psutil
 
@@ -67,11 +68,8 @@ def stop_children(grace: float = GRACE_SECONDS) -> None:
             frozen[child.pid] = child
             _quietly(child.suspend)
     for child in frozen.values():
-        _quietly(child.terminate)
-        _quietly(child.resume)
-    _, alive = psutil.wait_procs(list(frozen.values()), timeout=grace)
-    for child in alive:
         _quietly(child.kill)
+    psutil.wait_procs(list(frozen.values()), timeout=5)
 
 
 def _quietly(act: Callable[[], Any]) -> None:
