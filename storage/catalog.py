@@ -115,8 +115,12 @@ def catalog_versions(lake: Lake) -> dict[str, int | None] | None:
 
 
 def current_versions(lake: Lake) -> dict[str, int | None]:
-    """Every declared table's current version (None for a table with no Delta log)."""
-    return {name: s.version for name, s in current_snapshots(lake).items()}
+    """Every declared table's current version (None for a table with no Delta log).
+
+    Read from the Delta log alone: unlike a snapshot, it lists no data files.
+    """
+    handles = {t.name: lake.delta(t.name) for t in schemas.all_tables()}
+    return {name: None if d is None else d.version() for name, d in handles.items()}
 
 
 def current_snapshots(lake: Lake) -> dict[str, Snapshot]:
