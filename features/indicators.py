@@ -26,14 +26,17 @@ ragged panels (one long series among many short ones) ``.over`` uses less memory
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
+from itertools import accumulate
 from typing import NamedTuple
 
 import numpy as np
 import polars as pl
-from numba import njit
 
 _TINY = float(np.finfo(np.float64).smallest_subnormal)
 _MACD_FIELDS = ("macd", "signal", "hist")
+# Panels larger than this run the recursion compiled (numba); smaller ones in Python.
+COMPILED_FROM_CELLS = 200_000
 
 
 class _Layout(NamedTuple):
@@ -110,99 +113,91 @@ def _unpack(panel: np.ndarray, layout: _Layout) -> np.ndarray:
     return flat
 
 
-def _outputs(shape: tuple[int, int], count: int) -> list[np.ndarray]:
-    """Fresh output panels, allocated by numpy (not inside the kernels)."""
-    # numpy asks the kernel for huge pages on large arrays and numba does not: with numba's
-    # allocator the page faults on the 80 MB outputs cost more than the kernels themselves.
-    return [np.empty(shape) for _ in range(count)]
+def _recur_rows(x: np.ndarray, c: float, y0: np.ndarray, out: np.ndarray) -> None:
+    """``out[i, t] = x[i, t] + c * out[i, t - 1]``, from ``out[i, -1] = y0[i]``.
+
+    The one sequential step of Wilder's averages and of EMAs; everything else is numpy.
+    Run as written for small panels (a nightly build's few series), compiled by numba for
+    large ones (``_recur``).
+    """
+    for i in range(x.shape[0]):
+        y = y0[i]
+        for t in range(x.shape[1]):
+            y = x[i, t] + c * y
+            out[i, t] = y
 
 
-@njit(cache=True, nogil=True)
-def _rsi_rows(panel: np.ndarray, n: int, gains: np.ndarray, totals: np.ndarray,
-              out: np.ndarray) -> None:
-    """RSI(n) of each row into ``out`` from the seed sums (NaN before column n).
+@lru_cache(maxsize=1)
+def _compiled_recur_rows() -> Callable[..., None]:
+    # Imported only for large panels: numba's import and first call cost a short build
+    # more time and memory (~0.35 s, ~130 MiB) than the recursion it speeds up.
+    from numba import njit
+
+    return njit(cache=True, nogil=True)(_recur_rows)  # type: ignore[no-any-return]
+
+
+def _recur(x: np.ndarray, c: float, y0: np.ndarray) -> np.ndarray:
+    """The recursion of ``_recur_rows`` on a panel; the same floats either way it runs."""
+    if x.size > COMPILED_FROM_CELLS:
+        # numpy asks the kernel for huge pages on large arrays and numba does not: with
+        # numba's allocator the page faults on large outputs cost more than the kernel.
+        out = np.empty(x.shape)
+        _compiled_recur_rows()(np.ascontiguousarray(x), c, y0, out)
+        return out
+    step = lambda y, v: v + c * y  # noqa: E731 (one multiply-add per call)
+    return np.array([list(accumulate(row, step, initial=y))[1:]
+                     for row, y in zip(x.tolist(), y0.tolist(), strict=True)],
+                    dtype=np.float64).reshape(x.shape)
+
+
+def _rsi_panel(panel: np.ndarray, n: int) -> np.ndarray:
+    """RSI(n) of every row of a left-aligned panel (NaN before the n-th change).
 
     Smoothed are the gains and the absolute changes (gains + losses) rather than gains and
     losses: the same ratio, one division fewer. Both are kept as n times Wilder's average
     (the ratio does not change), so the seeds are plain sums.
     """
-    series, width = panel.shape
-    c = 1.0 - 1.0 / n
-    for i in range(series):
-        row, dst = panel[i], out[i]
-        dst[:n] = np.nan
-        gain, total = gains[i], totals[i]
-        dst[n] = 100.0 * gain / max(total, _TINY)
-        for t in range(n + 1, width):
-            move = row[t] - row[t - 1]
-            size = abs(move)
-            # max(move, 0) without a branch (the sign is a coin flip); exact in floats.
-            gain = 0.5 * (move + size) + c * gain
-            total = size + c * total
-            # Where the total is 0 so is the gain, and 0 / tiny prints TA-Lib's 0.
-            dst[t] = gain / max(total, _TINY) * 100.0
-
-
-def _rsi_panel(panel: np.ndarray, n: int) -> np.ndarray:
-    """RSI(n) of every row of a left-aligned panel (NaN before the n-th change)."""
     if panel.shape[1] <= n:
         return np.full(panel.shape, np.nan)
-    seed = np.diff(panel[:, :n + 1], axis=1)
-    (out,) = _outputs(panel.shape, 1)
+    move = np.diff(panel, axis=1)
+    size = np.abs(move)
+    c = 1.0 - 1.0 / n
     # The seed sums stay in numpy: its pairwise summation is the reference rounding.
-    _rsi_rows(np.ascontiguousarray(panel), n, np.maximum(seed, 0.0).sum(axis=1),
-              np.abs(seed).sum(axis=1), out)
+    gain0, total0 = np.maximum(move[:, :n], 0.0).sum(axis=1), size[:, :n].sum(axis=1)
+    # max(move, 0) as 0.5 * (move + |move|): exact in floats.
+    gain = _recur(0.5 * (move[:, n:] + size[:, n:]), c, gain0)
+    total = _recur(size[:, n:], c, total0)
+    out = np.full(panel.shape, np.nan)
+    out[:, n] = 100.0 * gain0 / np.maximum(total0, _TINY)
+    # Where the total is 0 so is the gain, and 0 / tiny prints TA-Lib's 0.
+    out[:, n + 1:] = gain / np.maximum(total, _TINY) * 100.0
     return out
-
-
-@njit(cache=True, nogil=True)
-def _macd_rows(panel: np.ndarray, periods: tuple[int, int, int], fasts: np.ndarray,
-               slows: np.ndarray, lines: np.ndarray, sigs: np.ndarray,
-               hists: np.ndarray) -> None:
-    """MACD line, signal and histogram of each row, from the EMAs' seeds at column slow-1."""
-    fast, slow, signal = periods
-    series, width = panel.shape
-    first = slow + signal - 2
-    a_fast, a_slow, a_sig = 2.0 / (fast + 1), 2.0 / (slow + 1), 2.0 / (signal + 1)
-    c_fast, c_slow, c_sig = 1.0 - a_fast, 1.0 - a_slow, 1.0 - a_sig
-    for i in range(series):
-        row = panel[i]
-        lines[i, :first] = np.nan
-        sigs[i, :first] = np.nan
-        hists[i, :first] = np.nan
-        f, s = fasts[i], slows[i]
-        # The signal's seed is the mean of the first ``signal`` MACD values.
-        sig = f - s
-        for t in range(slow, first + 1):
-            f = a_fast * row[t] + c_fast * f
-            s = a_slow * row[t] + c_slow * s
-            sig += f - s
-        sig /= signal
-        lines[i, first] = f - s
-        sigs[i, first] = sig
-        hists[i, first] = (f - s) - sig
-        for t in range(first + 1, width):
-            x = row[t]
-            f = a_fast * x + c_fast * f
-            s = a_slow * x + c_slow * s
-            line = f - s
-            sig = a_sig * line + c_sig * sig
-            lines[i, t] = line
-            sigs[i, t] = sig
-            hists[i, t] = line - sig
 
 
 def _macd_panel(panel: np.ndarray, fast: int, slow: int, signal: int
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """TA-Lib MACD line, signal and histogram of every row of a left-aligned panel."""
-    if panel.shape[1] <= slow + signal - 2:
+    """TA-Lib MACD line, signal and histogram of every row of a left-aligned panel.
+
+    Both EMAs start at column slow - 1 from their seeds; the signal's seed is the mean of
+    the first ``signal`` MACD values, added in order.
+    """
+    first = slow + signal - 2
+    if panel.shape[1] <= first:
         return tuple(np.full(panel.shape, np.nan) for _ in range(3))  # type: ignore[return-value]
-    line, sig, hist = _outputs(panel.shape, 3)
+    a_fast, a_slow, a_sig = 2.0 / (fast + 1), 2.0 / (slow + 1), 2.0 / (signal + 1)
     # The EMA seeds stay in numpy: its pairwise summation is the reference rounding.
-    _macd_rows(np.ascontiguousarray(panel), (fast, slow, signal),
-               panel[:, slow - fast:slow].sum(axis=1) / fast,
-               panel[:, :slow].sum(axis=1) / slow, line, sig, hist)
-    return line, sig, hist
+    f0 = panel[:, slow - fast:slow].sum(axis=1) / fast
+    s0 = panel[:, :slow].sum(axis=1) / slow
+    later = panel[:, slow:]
+    line = np.full(panel.shape, np.nan)
+    line[:, slow - 1] = f0 - s0
+    line[:, slow:] = _recur(a_fast * later, 1.0 - a_fast, f0) - _recur(
+        a_slow * later, 1.0 - a_slow, s0)
+    sig = np.full(panel.shape, np.nan)
+    sig[:, first] = np.cumsum(line[:, slow - 1:first + 1], axis=1)[:, -1] / signal
+    sig[:, first + 1:] = _recur(a_sig * line[:, first + 1:], 1.0 - a_sig, sig[:, first])
+    line[:, :first] = np.nan
+    return line, sig, line - sig
 
 
 def _kernel_input(s: pl.Series, grouped: bool) -> tuple[np.ndarray, _Layout]:

@@ -144,11 +144,28 @@ def populate(con: duckdb.DuckDBPyConnection, lake: Lake, pinned: Mapping[str, Sn
     con.execute("CREATE TABLE table_status AS " +
                 " UNION ALL ".join(status_sql(t) for t in declared))
     for name, frame in (tables or {}).items():
-        con.register("_incoming", frame.to_arrow())
-        con.execute(f"CREATE TABLE {safe_segment(name, 'table')} AS SELECT * FROM _incoming")
-        con.unregister("_incoming")
+        create_small_table(con, safe_segment(name, "table"), frame)
     for stmt in extra_sql:
         con.execute(stmt)
+
+
+_SQL_TYPES = {pl.Float64(): "DOUBLE", pl.Int64(): "BIGINT", pl.Int32(): "INTEGER",
+              pl.String(): "VARCHAR", pl.Boolean(): "BOOLEAN", pl.Date(): "DATE",
+              pl.List(pl.String()): "VARCHAR[]"}
+
+
+def create_small_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame
+                       ) -> None:
+    """Store ``frame`` (a few hundred rows at most) as table ``name`` on ``con``.
+
+    Row by row on purpose: handing duckdb a polars frame goes through pyarrow, whose import
+    alone costs a catalog publish ~50 MiB and 40 ms.
+    """
+    columns = ", ".join(f'"{c}" {_SQL_TYPES[d]}' for c, d in frame.schema.items())
+    con.execute(f"CREATE TABLE {name} ({columns})")
+    if frame.height:
+        marks = ", ".join("?" * frame.width)
+        con.executemany(f"INSERT INTO {name} VALUES ({marks})", frame.rows())
 
 
 def versions_sql(lake: Lake, pinned: Mapping[str, Snapshot]) -> str:

@@ -1,27 +1,40 @@
 """Delta Lake plumbing for the lake: table handles, commits, predicates, history.
 
-Every command's change to a table is one Delta commit (``write_deltalake`` with a
-partition predicate), so a crash leaves the table at the version before or after it. A
-commit that loses the race with another writer fails with ``CommitFailedError`` (Delta's
-optimistic concurrency) and is retried on the new version or refused, never lost.
+Every command's change to a table is one Delta commit: the new Parquet files are written
+first (by polars, one per partition), then one transaction adds them and removes the files
+of the partitions they replace. A crash leaves the table at the version before or after
+it (plus unreferenced files, which ``vacuum`` removes). A commit that loses the race with
+another writer fails with ``CommitFailedError`` (Delta's optimistic concurrency) and is
+retried on the new version or refused, never lost.
+
+Why not ``write_deltalake``: its DataFusion writer costs ~150 MiB of memory and ~0.1 s to
+write a few MB, more than the rest of a full feature build.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import io
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
-from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
+from deltalake import CommitProperties, DeltaTable
+from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from deltalake.transaction import AddAction, create_table_with_add_actions
 
 from core.errors import PipelineError
 from storage import schemas
 
 LOG_DIR = "_delta_log"
 COMMIT_RETRIES = 5
-_WRITER = WriterProperties(compression="ZSTD")
+# Columns whose min and max go into a file's statistics (what Delta readers skip files by).
+_STATS_TYPES = (pl.Date, pl.Boolean, pl.String)
+PutFile = Callable[[str, bytes], None]  # (path under the table, bytes): stores one data file
 
 
 class ConcurrentWriteError(PipelineError):
@@ -105,38 +118,96 @@ def with_partition_columns(t: schemas.Table, frame: pl.DataFrame) -> pl.DataFram
 
 def commit(uri: str, storage: Mapping[str, str], t: schemas.Table, base: DeltaTable | None,
            frame: pl.DataFrame, parts: Sequence[Mapping[str, object]] | None,
-           operation: str) -> None:
+           operation: str, put: PutFile) -> None:
     """One Delta commit making ``frame`` the contents of ``parts`` (all the table if None).
 
     ``base`` is the version the frame was computed from: committing on it (not on the
     latest) is what lets Delta detect that another writer changed those partitions since.
+    ``put`` stores each new data file (path relative to the table) before the commit.
 
     Raises:
         CommitFailedError: a concurrent commit touched the same data.
     """
-    data = with_partition_columns(t, frame).to_arrow()
-    meta = CommitProperties(custom_metadata={"alvh.operation": operation},
+    if parts is not None and not parts:
+        return
+    data = with_partition_columns(t, frame)
+    keys = list(t.partition_by)
+    actions = [_add_file(put, t, dict(zip(keys, key, strict=True)), rows.drop(keys))
+               for key, rows in data.partition_by(keys, as_dict=True, maintain_order=True
+                                                  ).items()]
+    meta = CommitProperties(custom_metadata={"alvh.operation": operation,
+                                             "alvh.rows_written": str(frame.height)},
                             max_commit_retries=COMMIT_RETRIES)
+    schema = DeltaSchema.from_arrow(data.schema)  # polars' schema: no pyarrow import
     if base is None:  # the first commit creates the table; a racing creator fails here
-        write_deltalake(uri, data, partition_by=list(t.partition_by), mode="append",
-                        storage_options=dict(storage), writer_properties=_WRITER,
-                        commit_properties=meta)
+        create_table_with_add_actions(uri, schema, actions, mode="error", partition_by=keys,
+                                      storage_options=dict(storage), commit_properties=meta)
         return
-    where = None if parts is None else predicate(t, parts)
-    if where == "":
-        return
-    write_deltalake(base, data, mode="overwrite", predicate=where, writer_properties=_WRITER,
-                    commit_properties=meta)
+    where = None if parts is None else _partition_filters(keys, parts)
+    base.create_write_transaction([*actions], "overwrite", schema, partition_by=keys,
+                                  partition_filters=where, commit_properties=meta)
+
+
+def _partition_filters(keys: list[str], parts: Sequence[Mapping[str, object]]
+                       ) -> list[tuple[str, str, Any]]:
+    """The partitions a commit replaces, as Delta partition filters (a conjunction).
+
+    Delta's overwrite takes these as the commit's read predicate: a concurrent commit to
+    any of those partitions makes this one fail, instead of being silently overwritten.
+    """
+    if len(keys) == 1:
+        return [(keys[0], "in", sorted({_partition_value(p[keys[0]]) for p in parts}))]
+    if len(parts) == 1:
+        return [(k, "=", _partition_value(v)) for k, v in parts[0].items()]
+    raise ValueError(f"partitioned by {keys}: replace one partition per commit")
+
+
+def _partition_value(value: object) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def _add_file(put: PutFile, t: schemas.Table, partition: dict[str, object],
+              rows: pl.DataFrame) -> AddAction:
+    """Write one partition's rows as a new Parquet file; the action that adds it."""
+    values = {k: _partition_value(v) for k, v in partition.items()}
+    folder = "/".join(f"{k}={v}" for k, v in values.items())
+    path = f"{folder}/part-00000-{uuid.uuid4()}-c000.zstd.parquet"
+    buf = io.BytesIO()
+    rows.write_parquet(buf, compression="zstd")
+    payload = buf.getvalue()
+    put(path, payload)
+    return AddAction(path, len(payload), values, int(time.time() * 1000), True,
+                     json.dumps(_stats(rows)))
+
+
+def _stats(rows: pl.DataFrame) -> dict[str, Any]:
+    """Delta file statistics: row count, null counts, min and max of plain columns."""
+    plain = [c for c, d in rows.schema.items() if d.is_numeric() or isinstance(d, _STATS_TYPES)]
+    ranges = rows.select([pl.col(c).min().alias(f"min:{c}") for c in plain]
+                         + [pl.col(c).max().alias(f"max:{c}") for c in plain]).row(0)
+    bounds: dict[str, dict[str, Any]] = {"minValues": {}, "maxValues": {}}
+    for name, value in zip([f"min:{c}" for c in plain] + [f"max:{c}" for c in plain], ranges,
+                           strict=True):
+        side, column = name.split(":", 1)
+        if value is None or (isinstance(value, float) and value != value or value in (
+                float("inf"), float("-inf"))):
+            continue  # all null, NaN or infinite: JSON has no such number, leave it out
+        bounds[f"{side}Values"][column] = value.isoformat() if isinstance(value, dt.date) \
+            else value
+    nulls = rows.null_count().row(0, named=True)
+    return {"numRecords": rows.height, **bounds, "nullCount": nulls}
 
 
 def is_conflict(error: Exception) -> bool:
     """True for a commit refused because another writer got there first."""
-    return isinstance(error, CommitFailedError) or (
-        "already exists" in str(error).lower() and "version" in str(error).lower())
+    text = str(error).lower()
+    # A version already written (S3's put-if-absent), or a table created by a racing writer.
+    return isinstance(error, CommitFailedError) or "already exists" in text and (
+        "version" in text or "delta lake table" in text)
 
 
 def history(table: DeltaTable, limit: int | None = None) -> list[dict[str, Any]]:
-    """Each commit (newest first): version, time, operation, rows added and removed files."""
+    """Each commit (newest first): version, time, operation and rows written."""
     out = []
     for h in table.history(limit):
         metrics = h.get("operationMetrics") or {}
@@ -144,11 +215,13 @@ def history(table: DeltaTable, limit: int | None = None) -> list[dict[str, Any]]
             "version": h.get("version"),
             "timestamp": dt.datetime.fromtimestamp(h["timestamp"] / 1000, dt.UTC),
             "operation": (h.get("alvh.operation") or h.get("operation")),
-            "rows_written": metrics.get("num_added_rows"),
-            "files_added": metrics.get("num_added_files"),
-            "files_removed": metrics.get("num_removed_files"),
+            "rows_written": _int(h.get("alvh.rows_written", metrics.get("num_added_rows"))),
         })
     return out
+
+
+def _int(value: object) -> int | None:
+    return None if value is None else int(str(value))
 
 
 def row_count(table: DeltaTable) -> int:

@@ -19,7 +19,7 @@ from fsspec.implementations.local import LocalFileSystem
 from core.errors import SchemaError
 from core.paths import safe_segment
 from storage import delta, schemas
-from storage.delta import ConcurrentWriteError
+from storage.delta import ConcurrentWriteError, PutFile
 
 if TYPE_CHECKING:
     import pyarrow.parquet as pq
@@ -212,7 +212,24 @@ class Lake:
     def _commit(self, t: schemas.Table, base: DeltaTable | None, frame: pl.DataFrame,
                 parts: list[dict[str, object]] | None, operation: str) -> None:
         delta.commit(self.table_uri(t.name), self.delta_options, t, base, frame,
-                     parts, operation)
+                     parts, operation, self.data_file_writer(t.name))
+
+    def data_file_writer(self, table: str) -> PutFile:
+        """Stores a new data file of ``table`` (path relative to the table), for a commit.
+
+        No rename dance: a file is read only once a commit names it.
+        """
+        folder = self.path("tables", safe_segment(table, "table"))
+
+        def put(relative: str, data: bytes) -> None:
+            path = f"{folder}/{relative}"
+            if not self.local:
+                self.fs.pipe_file(path, data)
+                return
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as fh:
+                fh.write(data)
+        return put
 
     def _writable(self, table: str) -> DeltaTable | None:
         """The latest version to commit on, converting a pre-Delta table first."""

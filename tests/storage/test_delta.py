@@ -35,7 +35,8 @@ def test_a_writer_that_lost_the_race_redoes_its_merge_on_the_new_version(lake):
     t = schemas.get("index_daily")
     with pytest.raises(Exception) as err:
         delta.commit(lake.table_uri("index_daily"), lake.delta_options, t, stale,
-                     index_frame("VIX", [D2], [20.0]), [{"year": 2020}], "upsert")
+                     index_frame("VIX", [D2], [20.0]), [{"year": 2020}], "upsert",
+                     lake.data_file_writer("index_daily"))
     assert delta.is_conflict(err.value)
     # ...and Lake.upsert, which re-reads on a conflict, keeps both changes
     lake.upsert("index_daily", index_frame("VIX", [D2], [20.0]))

@@ -80,7 +80,7 @@ def test_s3_commits_are_put_if_absent_so_a_stale_writer_is_refused(s3_lake):
     with pytest.raises(Exception) as err:  # version 1 exists: the conditional PUT fails
         delta.commit(s3_lake.table_uri("index_daily"), s3_lake.delta_options,
                      schemas.get("index_daily"), stale, index_frame("VIX", [d1], [0.0]),
-                     [{"year": 2020}], "upsert")
+                     [{"year": 2020}], "upsert", s3_lake.data_file_writer("index_daily"))
     assert delta.is_conflict(err.value)
     s3_lake.upsert("index_daily", index_frame("VIX", [d1], [0.0]))  # redone on version 1
     got = s3_lake.scan("index_daily").sort("symbol", "date").collect()
