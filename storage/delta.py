@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import math
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -132,7 +133,8 @@ def commit(uri: str, storage: Mapping[str, str], t: schemas.Table, base: DeltaTa
         return
     data = with_partition_columns(t, frame)
     keys = list(t.partition_by)
-    actions = [_add_file(put, t, dict(zip(keys, key, strict=True)), rows.drop(keys))
+    stats = _stats(data, keys)
+    actions = [_add_file(put, dict(zip(keys, key, strict=True)), rows.drop(keys), stats[key])
                for key, rows in data.partition_by(keys, as_dict=True, maintain_order=True
                                                   ).items()]
     meta = CommitProperties(custom_metadata={"alvh.operation": operation,
@@ -166,8 +168,8 @@ def _partition_value(value: object) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
-def _add_file(put: PutFile, t: schemas.Table, partition: dict[str, object],
-              rows: pl.DataFrame) -> AddAction:
+def _add_file(put: PutFile, partition: dict[str, object], rows: pl.DataFrame,
+              stats: dict[str, Any]) -> AddAction:
     """Write one partition's rows as a new Parquet file; the action that adds it."""
     values = {k: _partition_value(v) for k, v in partition.items()}
     folder = "/".join(f"{k}={v}" for k, v in values.items())
@@ -177,25 +179,36 @@ def _add_file(put: PutFile, t: schemas.Table, partition: dict[str, object],
     payload = buf.getvalue()
     put(path, payload)
     return AddAction(path, len(payload), values, int(time.time() * 1000), True,
-                     json.dumps(_stats(rows)))
+                     json.dumps(stats))
 
 
-def _stats(rows: pl.DataFrame) -> dict[str, Any]:
-    """Delta file statistics: row count, null counts, min and max of plain columns."""
-    plain = [c for c, d in rows.schema.items() if d.is_numeric() or isinstance(d, _STATS_TYPES)]
-    ranges = rows.select([pl.col(c).min().alias(f"min:{c}") for c in plain]
-                         + [pl.col(c).max().alias(f"max:{c}") for c in plain]).row(0)
-    bounds: dict[str, dict[str, Any]] = {"minValues": {}, "maxValues": {}}
-    for name, value in zip([f"min:{c}" for c in plain] + [f"max:{c}" for c in plain], ranges,
-                           strict=True):
-        side, column = name.split(":", 1)
-        if value is None or (isinstance(value, float) and value != value or value in (
-                float("inf"), float("-inf"))):
-            continue  # all null, NaN or infinite: JSON has no such number, leave it out
-        bounds[f"{side}Values"][column] = value.isoformat() if isinstance(value, dt.date) \
-            else value
-    nulls = rows.null_count().row(0, named=True)
-    return {"numRecords": rows.height, **bounds, "nullCount": nulls}
+def _stats(data: pl.DataFrame, keys: list[str]) -> dict[tuple[object, ...], dict[str, Any]]:
+    """Delta file statistics of each partition, in one pass over ``data``.
+
+    Rows, null counts, and the min and max of plain columns (what Delta readers skip files by).
+    """
+    columns = [c for c in data.columns if c not in keys]
+    plain = [c for c in columns if data.schema[c].is_numeric()
+             or isinstance(data.schema[c], _STATS_TYPES)]
+    aggs = ([pl.len().alias("n")] + [pl.col(c).null_count().alias(f"null:{c}") for c in columns]
+            + [pl.col(c).min().alias(f"min:{c}") for c in plain]
+            + [pl.col(c).max().alias(f"max:{c}") for c in plain])
+    out = {}
+    for row in data.group_by(keys).agg(aggs).iter_rows(named=True):
+        sections: dict[str, dict[str, Any]] = {"nullCount": {}, "minValues": {}, "maxValues": {}}
+        for name, value in row.items():
+            kind, _, column = name.partition(":")
+            if column and _json_number(value):
+                section = {"null": "nullCount", "min": "minValues", "max": "maxValues"}[kind]
+                sections[section][column] = (value.isoformat() if isinstance(value, dt.date)
+                                             else value)
+        out[tuple(row[k] for k in keys)] = {"numRecords": row["n"], **sections}
+    return out
+
+
+def _json_number(value: object) -> bool:
+    """False for what Delta statistics leave out: all null, NaN or infinite."""
+    return value is not None and not (isinstance(value, float) and not math.isfinite(value))
 
 
 def is_conflict(error: Exception) -> bool:

@@ -173,3 +173,18 @@ def test_writers_racing_on_the_same_partitions_all_land(lake):
     landed = {s for s in symbols if s in got}
     assert len(landed) + len(errors) == len(symbols) and "VIX" in got
     assert lake.snapshot("index_daily").version == len(landed)
+
+
+def test_each_file_carries_delta_statistics_other_readers_can_use(lake):
+    """Rows, null counts, min and max per file, as Delta readers expect them."""
+    frame = index_frame("VIX", [D1, D2, D3], [1.0, 2.0, 3.0]).with_columns(
+        pl.when(pl.col("date") == D3).then(None).otherwise(pl.col("high")).alias("high"))
+    lake.upsert("index_daily", frame)
+    actions = pl.DataFrame(lake.delta("index_daily").get_add_actions(flatten=True)).sort(
+        "partition.year")
+    assert actions["num_records"].to_list() == [1, 1, 1]
+    assert actions["min.date"].to_list() == [D1, D2, D3]
+    assert actions["max.close"].to_list() == [1.0, 2.0, 3.0]
+    assert actions["null_count.high"].to_list() == [0, 0, 1]
+    assert pq.read_metadata(os.path.join(lake.root, "tables", "index_daily",
+                                         actions["path"][0])).num_rows == 1
