@@ -188,3 +188,12 @@ def test_each_file_carries_delta_statistics_other_readers_can_use(lake):
     assert actions["null_count.high"].to_list() == [0, 0, 1]
     assert pq.read_metadata(os.path.join(lake.root, "tables", "index_daily",
                                          actions["path"][0])).num_rows == 1
+
+
+def test_a_checkpoint_every_ten_commits_keeps_opening_a_table_cheap(lake):
+    for i in range(11):
+        lake.upsert("index_daily", index_frame("VIX", [D1], [float(i)]))
+    log = os.path.join(lake.root, "tables", "index_daily", "_delta_log")
+    assert [f for f in os.listdir(log) if f.endswith(".checkpoint.parquet")] == [
+        "00000000000000000009.checkpoint.parquet"]  # the tenth commit
+    assert lake.scan("index_daily").collect()["close"].to_list() == [10.0]
