@@ -61,7 +61,7 @@ def reports_dir(home: str | Path) -> Path:
     return Path(home) / "reports" / "validation"
 
 
-def build_docs(docs_dir: str | Path, context: Any = None) -> str:
+def build_docs(docs_dir: str | Path) -> str:
     """Write every validation this process kept into the Data Docs in ``docs_dir``.
 
     Merged with what other runs and processes wrote there.
