@@ -13,7 +13,8 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.offline import get_plotlyjs
 
-from flows.report import _CSS, _LAYOUT, _table, chart_html
+from flows.report.charts import LAYOUT
+from flows.report.page import CSS, chart_html, html_table
 
 CRASH_WINDOW = 10  # sessions either side of a crash day in its chart
 COLOUR = {"no_hedge": "#757575", "alvh_stress": "#c62828", "alvh_vega": "#ef6c00",
@@ -26,7 +27,7 @@ def _lines(daily: pl.DataFrame, col: str, title: str, fmt: str) -> go.Figure:
     for (name,), part in daily.sort("date").group_by("strategy", maintain_order=True):
         fig.add_trace(go.Scatter(x=part["date"].to_list(), y=part[col].to_list(), name=name,
                                  line=dict(color=COLOUR.get(str(name)), width=1.5)))
-    fig.update_layout(**_LAYOUT, title=title, height=380, yaxis_tickformat=fmt)
+    fig.update_layout(**LAYOUT, title=title, height=380, yaxis_tickformat=fmt)
     return fig
 
 
@@ -51,7 +52,7 @@ def _fmt(v: Any) -> Any:
 
 def table_html(frame: pl.DataFrame) -> str:
     """A frame as the report's table."""
-    return _table(frame.columns, [[_fmt(v) for v in r] for r in frame.iter_rows()])
+    return html_table(frame.columns, [[_fmt(v) for v in r] for r in frame.iter_rows()])
 
 
 def page(run: pl.DataFrame, daily: pl.DataFrame, summary: pl.DataFrame, claims: pl.DataFrame,
@@ -74,7 +75,7 @@ def page(run: pl.DataFrame, daily: pl.DataFrame, summary: pl.DataFrame, claims: 
         f"{table_html(untestable.head(500))}</section>",
     ]
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title><style>{_CSS}</style>"
+            f"<title>{html.escape(title)}</title><style>{CSS}</style>"
             f"<script type=\"text/javascript\">{get_plotlyjs()}</script></head><body>"
             f"<h1>{html.escape(title)}</h1><p class=\"muted\">Generated "
             f"{generated:%Y-%m-%d %H:%M} UTC; static and VXTH scaled x{r['static_scale']:.3g} / "

@@ -56,6 +56,22 @@ def write_docs(docs_dir: str | Path, records: list[dict[str, Any]] | None = None
     return render_index(folder)
 
 
+def reports_dir(home: str | Path) -> Path:
+    """Where Data Docs go under the alvh home: ``<home>/reports/validation``."""
+    return Path(home) / "reports" / "validation"
+
+
+def build_docs(docs_dir: str | Path) -> str:
+    """Write every validation this process kept into the Data Docs in ``docs_dir``.
+
+    Merged with what other runs and processes wrote there.
+
+    Returns:
+        The path of the site's ``index.html``.
+    """
+    return write_docs(docs_dir)
+
+
 def kept_results(folder: Path) -> dict[str, list[tuple[dt.datetime, dict[str, Any]]]]:
     """Every kept result by table, newest first, with the time its file was written."""
     out: dict[str, list[tuple[dt.datetime, dict[str, Any]]]] = {}
@@ -144,3 +160,4 @@ def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+

@@ -1,40 +1,32 @@
-"""The gate: run a table's suite with GX, act on ``success``, publish or quarantine.
+"""The gate: validate a table's new rows, then publish them or quarantine them.
 
-GX returns a result and raises nothing, so every decision here reads the result itself.
-GX has no polars engine. Only the columns the suite inspects go to pandas. Measured on the
-real tables (bench/bench_gate.py), the hand-over itself costs the same either way (<= 25 ms
-for 45k rows), but GX's pandas engine runs about twice as fast on NumPy-backed columns as on
-Arrow-backed ones (``use_pyarrow_extension_array``): its null masks and comparisons fall back
-to slow paths on ArrowDtype. So NumPy-backed is the default; ARROW_BACKED switches.
+A partition (or a whole table) is published only when no blocking check fails; otherwise the
+frame and the GX result go to quarantine and the published version stays. Row-level failures
+may instead cost only their rows ("expect or drop", ``validations.row_quarantine``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
 import logging
-import threading
-import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-import numpy as np
 import polars as pl
 
 from core.errors import DataValidationFailed
 from core.paths import safe_segment
 from storage import schemas
 from storage.lake import Lake, in_partition, iter_partitions
-from validations import docs
+from validations.audit import summary_rows, validate_lake  # noqa: F401  (old path: flows/cli.py)
+from validations.result import DroppedRows, GateResult
 from validations.row_quarantine import (
     LISTED_KEYS,
     REASON,
-    DroppedRows,
     DropPolicy,
     droppable,
     failing_rows,
@@ -42,297 +34,11 @@ from validations.row_quarantine import (
     reason_counts,
     split,
 )
-from validations.suites import Rules, Suite, build_suite
-from validations.suites.base import PUBLISHED_ROWS
-from validations.verdict import passes
+from validations.suites import Rules
+from validations.validation import validate
 
 log = logging.getLogger(__name__)
 
-SAMPLES = 5
-ARROW_BACKED = False
-DATASOURCE = "alvh"
-# COMPLETE: a failed row-level expectation must name every failing row (its index), not a
-# sample. GX computes that list for SUMMARY too; COMPLETE only stops it truncating. Passing
-# runs cost the same; a 40k-row table failing on every row takes ~0.5 s more. The pandas
-# query text would repeat the index list.
-RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": SAMPLES,
-                 "return_unexpected_index_query": False}
-
-
-@dataclass(frozen=True)
-class Failure:
-    """One failed expectation: its check name, GX type, column and sample offending values.
-
-    ``rows``: positions of the failing rows in the validated frame (row-level checks).
-    """
-
-    check: str
-    expectation: str
-    column: str | None
-    unexpected_count: int | None
-    samples: list[Any]
-    blocking: bool
-    row_level: bool = False
-    rows: tuple[int, ...] = ()
-
-    def describe(self) -> str:
-        """``check (expectation on column): N rows, e.g. [...]`` for messages and logs."""
-        where = f" on {self.column}" if self.column else ""
-        count = "" if self.unexpected_count is None else f": {self.unexpected_count} row(s)"
-        return f"{self.check} ({self.expectation}{where}){count}, e.g. {self.samples}"
-
-
-@dataclass
-class GateResult:
-    """The outcome of one table's suite on one frame."""
-
-    table: str
-    success: bool
-    rows: int
-    failures: list[Failure]
-    warnings: list[Failure]
-    elapsed: float
-    result_json: dict[str, Any] = field(repr=False)
-    evaluated: list[dict[str, Any]] = field(default_factory=list, repr=False)
-    scope: str = ""
-    dropped: list[DroppedRows] = field(default_factory=list)
-
-    @property
-    def dropped_new_rows(self) -> int:
-        """Rows of the incoming frame that were dropped to quarantine instead of published."""
-        return sum(d.new_rows for d in self.dropped)
-
-    def message(self) -> str:
-        """One paragraph naming every blocking failure with its samples."""
-        what = f"{self.table} {self.scope}".strip()
-        if self.success:
-            return f"{what}: {self.rows} rows passed"
-        lines = "; ".join(f.describe() for f in self.failures)
-        return f"{what}: {len(self.failures)} blocking expectation(s) failed: {lines}"
-
-
-def reports_dir(home: str | Path) -> Path:
-    """Where Data Docs go under the alvh home: ``<home>/reports/validation``."""
-    return Path(home) / "reports" / "validation"
-
-
-@lru_cache(maxsize=1)
-def default_context() -> Any:
-    """One ephemeral GX context per process (creating one costs ~0.1 s; importing GX ~5 s)."""
-    # GX announces its ephemeral docs folder at INFO on every context (every Dask worker).
-    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    ctx = gx.get_context(mode="ephemeral")
-    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-    ctx.variables.analytics_enabled = False
-    return ctx
-
-
-def validate(table: str, frame: pl.DataFrame, *, published_rows: int | None = None,
-             context: Any = None, rules: Rules | None = None,
-             docs_dir: str | Path | None = None) -> GateResult:
-    """Run ``table``'s suite on ``frame``.
-
-    Args:
-        table: a registered table name.
-        frame: the rows to validate, in the table's schema (extra columns are refused).
-        published_rows: rows of the published version it would replace; None skips the
-            row-count check.
-        context: a GX data context (default: the process-wide ephemeral one).
-        rules: range/row rules, macro series bounds, soft overrides (see ``Rules``).
-        docs_dir: when given, the result goes into the Data Docs there at once; otherwise
-            it is kept for the next ``build_docs``.
-
-    Returns:
-        A GateResult; ``success`` is False when any blocking expectation failed.
-
-    Raises:
-        SchemaError: the table is unknown or ``frame`` does not match its schema.
-    """
-    start = time.perf_counter()
-    frame = schemas.get(table).conform(frame)
-    rules = rules or Rules()
-    suite = _suite(table, rules, published_rows is not None)
-    params = {} if published_rows is None else {PUBLISHED_ROWS: published_rows}
-    # The verdict in polars; GX runs only when a check fails, for its result document. Data
-    # Docs are our own page over either result, so a passing gate never needs GX.
-    verdict = passes([c.expectation for c in suite.checks], suite.prepare(frame), params)
-    if verdict is not None and all(verdict):
-        gate = _passed(table, suite, frame.height, time.perf_counter() - start)
-        _keep_for_docs(gate, frame, docs_dir)
-        return gate
-    return _validate_with_gx(table, frame, suite, params, context, rules, docs_dir, start)
-
-
-def _validate_with_gx(table: str, frame: pl.DataFrame, suite: Suite, params: dict[str, Any],
-                      context: Any, rules: Rules, docs_dir: str | Path | None,
-                      start: float) -> GateResult:
-    """GX's result on ``frame``: the verdict, the result document and Data Docs."""
-    ctx = context or default_context()
-    with _GX_LOCK:
-        vd = _registered(ctx, table, suite, rules, bool(params))
-        data = pandas_view(suite.prepare(frame), suite)
-        result = vd.run(batch_parameters={"dataframe": data}, expectation_parameters=params,
-                        result_format=RESULT_FORMAT)
-    gate = _gate_result(table, frame.height, result, time.perf_counter() - start)
-    _keep_for_docs(gate, frame, docs_dir)
-    return gate
-
-
-def _keep_for_docs(gate: GateResult, frame: pl.DataFrame, docs_dir: str | Path | None) -> None:
-    """Write the result into Data Docs now (docs_dir), or keep it for ``build_docs``."""
-    column = schemas.get(gate.table).date_col
-    first, last = (frame[column].min(), frame[column].max()) if frame.height else (None, None)
-    record = docs.result_record(gate.table, gate.success, gate.rows, gate.elapsed, first, last,
-                                gate.evaluated)
-    if docs_dir is None:
-        docs.remember(record)
-    else:
-        docs.write_docs(docs_dir, [record])
-
-
-_SUITES: dict[tuple[str, str, bool], Suite] = {}
-
-
-def _suite(table: str, rules: Rules, with_rows: bool) -> Suite:
-    """``table``'s suite under ``rules``, built once per process."""
-    key = (table, rules.fingerprint(), with_rows)
-    if key not in _SUITES:
-        _SUITES[key] = build_suite(table, rules, published_rows=0 if with_rows else None)
-    return _SUITES[key]
-
-
-def _passed(table: str, suite: Suite, rows: int, elapsed: float) -> GateResult:
-    """A passing result judged in polars: what GX reports for it, without the document."""
-    evaluated: list[dict[str, Any]] = [{"check": c.name, "expectation": c.expectation.gx_type,
-                  "column": _column(c.expectation.kwargs), "blocking": c.blocking,
-                  "success": True, "samples": [],
-                  "unexpected_count": None if c.expectation.type ==
-                  "ExpectTableRowCountToBeBetween" else 0} for c in suite.checks]
-    doc = {"success": True, "judged_by": "polars (validations/verdict.py)",
-           "suite": suite.table, "rows": rows, "checks": [e["check"] for e in evaluated]}
-    return GateResult(table, True, rows, [], [], elapsed, doc, evaluated)
-
-
-def _column(kwargs: Mapping[str, Any]) -> str | None:
-    """The column(s) an expectation reads, as GX results name them."""
-    return kwargs.get("column") or ",".join(
-        kwargs.get("column_list") or [k for k in (kwargs.get("column_A"), kwargs.get("column_B"))
-                                      if k]) or None
-
-
-def pandas_view(frame: pl.DataFrame, suite: Suite) -> Any:
-    """The columns ``suite`` inspects, as pandas (NumPy-backed unless ARROW_BACKED)."""
-    return frame.select(suite.columns()).to_pandas(use_pyarrow_extension_array=ARROW_BACKED)
-
-
-# A GX context is not thread-safe (stores are plain dicts, Data Docs write shared files), and
-# flows may validate tables from concurrent task threads.
-_GX_LOCK = threading.RLock()
-
-# Registering a suite and its validation definition costs more than running it on a daily
-# table, so each (context, table, rules) pair is registered once and reused.
-_REGISTERED: dict[tuple[int, str, str, bool], Any] = {}
-
-
-def _registered(ctx: Any, table: str, suite: Suite, rules: Rules, with_rows: bool) -> Any:
-    import great_expectations as gx
-
-    key = (id(ctx), table, rules.fingerprint(), with_rows)
-    if key not in _REGISTERED:
-        name = f"{table}_{hashlib.sha256(repr(key[1:]).encode()).hexdigest()[:10]}"
-        gx_suite = ctx.suites.add_or_update(gx.ExpectationSuite(
-            name=name, expectations=[c.expectation.to_gx() for c in suite.checks]))
-        _REGISTERED[key] = ctx.validation_definitions.add_or_update(gx.ValidationDefinition(
-            name=name, data=_batch_definition(ctx, table), suite=gx_suite))
-    return _REGISTERED[key]
-
-
-def _batch_definition(ctx: Any, table: str) -> Any:
-    try:
-        ds = ctx.data_sources.get(DATASOURCE)
-    except (KeyError, ValueError, LookupError):
-        ds = ctx.data_sources.add_pandas(DATASOURCE)
-    if table not in ds.get_asset_names():
-        ds.add_dataframe_asset(table).add_batch_definition_whole_dataframe("whole")
-    return ds.get_asset(table).get_batch_definition("whole")
-
-
-def build_docs(docs_dir: str | Path, context: Any = None) -> str:
-    """Write every validation this process kept into the Data Docs in ``docs_dir``.
-
-    Merged with what other runs and processes wrote there (see ``validations.docs``).
-
-    Returns:
-        The path of the site's ``index.html``.
-    """
-    return docs.write_docs(docs_dir)
-
-
-def _gate_result(table: str, rows: int, result: Any, elapsed: float) -> GateResult:
-    evaluated = [_evaluated(r) for r in result.results]
-    failed = [_failure(r) for r in result.results if not r.success]
-    blocking = [f for f in failed if f.blocking]
-    return GateResult(table, not blocking, rows, blocking, [f for f in failed if not f.blocking],
-                      elapsed, result.to_json_dict(), evaluated)
-
-
-def _failure(r: Any) -> Failure:
-    cfg = r.expectation_config
-    kwargs, res = cfg.kwargs, r.result or {}
-    column = _column(kwargs)
-    samples = res.get("partial_unexpected_list")
-    if samples is None:
-        samples = [_observed(res["observed_value"], kwargs)] if "observed_value" in res else []
-    if r.exception_info and r.exception_info.get("raised_exception"):
-        samples = [r.exception_info.get("exception_message")]
-    rows = res.get("unexpected_index_list") or []
-    return Failure(cfg.meta.get("check", cfg.type), cfg.type, column,
-                   res.get("unexpected_count"), [_plain(v) for v in samples[:SAMPLES]],
-                   bool(cfg.meta.get("blocking", True)), bool(cfg.meta.get("row_level")),
-                   tuple(int(i) for i in rows if isinstance(i, int | np.integer)))
-
-
-def _observed(value: Any, kwargs: Mapping[str, Any]) -> str:
-    """An aggregate expectation's observed value against its bounds: ``50 (min 543)``."""
-    bounds = [f"{k.removesuffix('_value')} {kwargs[k]}" for k in ("min_value", "max_value")
-              if kwargs.get(k) is not None]
-    return f"{_plain(value)} ({', '.join(bounds)})" if bounds else str(_plain(value))
-
-
-def _evaluated(r: Any) -> dict[str, Any]:
-    f = _failure(r)
-    return {"check": f.check, "expectation": f.expectation, "column": f.column,
-            "blocking": f.blocking, "success": bool(r.success),
-            "unexpected_count": f.unexpected_count, "samples": f.samples if not r.success else []}
-
-
-def _nat() -> Any:
-    import pandas as pd  # loaded with GX already: only GX results carry NaT
-
-    return pd.NaT
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-friendly sample value (dates as ISO text)."""
-    if value is _nat():
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()  # NumPy-backed pandas hands back NumPy scalars
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dt.datetime) and value.time() == dt.time(0) and value.tzinfo is None:
-        return value.date().isoformat()  # a Date column handed over as datetime64
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
-# -- publishing ---------------------------------------------------------------------------
 
 def gate_partition(lake: Lake, table: str, partition: Mapping[str, object] | None,
                    frame: pl.DataFrame, *, at: dt.datetime, context: Any = None,
@@ -587,60 +293,3 @@ def _quarantine(lake: Lake, label: str, frame: pl.DataFrame, result: GateResult,
     report = json.dumps(result.result_json, indent=1, default=str).encode()
     return [lake.quarantine("validation", f"{label}.parquet", buf.getvalue(), reason, at=at),
             lake.quarantine("validation", f"{label}.gx.json", report, reason, at=at)]
-
-
-# -- re-running over the lake -------------------------------------------------------------
-
-def validate_lake(lake: Lake, tables: Sequence[str] | None = None, *,
-                  rules: Mapping[str, Rules] | None = None, context: Any = None,
-                  docs_dir: str | Path | None = None) -> list[GateResult]:
-    """Re-run the suites over the published tables.
-
-    Args:
-        lake: the lake to read.
-        tables: table names; default every registered table that has published data.
-        rules: table -> Rules.
-        context: a GX data context (default: the process-wide ephemeral one).
-        docs_dir: where to build Data Docs, or None.
-
-    Returns:
-        One GateResult per table, in the order validated.
-    """
-    names = list(tables) if tables else [t.name for t in schemas.all_tables()
-                                         if lake.partitions(t.name)]
-    rules = rules or {}
-    out: list[GateResult] = []
-    for name in names:
-        for scope, frame in _scopes(lake, name):
-            result = validate(name, frame, context=context, rules=rules.get(name),
-                              docs_dir=docs_dir)
-            result.scope = scope
-            out.append(result)
-    return out
-
-
-def _scopes(lake: Lake, table: str) -> Iterable[tuple[str, pl.DataFrame]]:
-    """The table whole, or one snapshot at a time when it is partitioned by its date alone.
-
-    Snapshot tables (option_chain) have no check across partitions, and all of their
-    history at once would not fit GX's pandas engine comfortably.
-    """
-    t = schemas.get(table)
-    if t.partition_by != (t.date_col,):
-        yield "", lake.scan(table).collect()
-        return
-    lf = lake.scan(table)
-    dates = lf.select(pl.col(t.date_col).unique().sort()).collect().to_series()
-    for d in dates:
-        yield f"{t.date_col}={d}", lf.filter(pl.col(t.date_col) == d).collect()
-
-
-def summary_rows(results: Iterable[GateResult]) -> list[dict[str, Any]]:
-    """One row per evaluated expectation, for the CLI's summary table.
-
-    Each row: table, scope (a snapshot partition, or empty for the whole table), check,
-    expectation, column, blocking, severity, success, unexpected_count and samples.
-    """
-    return [{"table": r.table, "scope": r.scope, **e,
-             "severity": "blocking" if e["blocking"] else "soft"}
-            for r in results for e in r.evaluated]

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import polars as pl
 
-if TYPE_CHECKING:
-    from validations.gate import Failure
+from validations.result import Failure
 
 REASON = "quarantine_reason"
 ROW = "_row"
@@ -36,25 +34,6 @@ class DropPolicy:
     def allows(self, failing: int, rows: int) -> bool:
         """Whether ``failing`` of ``rows`` may be dropped (an empty partition drops nothing)."""
         return failing <= self.max_share * rows
-
-
-@dataclass(frozen=True)
-class DroppedRows:
-    """Rows one partition lost to row-level checks, and where they were quarantined."""
-
-    label: str
-    rows: int
-    new_rows: int  # of them, rows of the incoming frame (the rest were published before)
-    reasons: dict[str, int]
-    keys: list[str]
-    path: str
-
-    def describe(self) -> str:
-        """``label: N row(s) dropped (check: n, ...) [key, ...] -> path``."""
-        why = ", ".join(f"{c}: {n}" for c, n in self.reasons.items())
-        more = f" and {self.rows - len(self.keys)} more" if self.rows > len(self.keys) else ""
-        return (f"{self.label}: {self.rows} row(s) dropped ({why}) "
-                f"[{', '.join(self.keys)}{more}] -> {self.path}")
 
 
 def droppable(failures: Sequence[Failure]) -> bool:

@@ -7,17 +7,14 @@ import shutil
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from core.errors import PipelineError
-from flows.report import (
-    PLOTLY_BUNDLE,
-    curve_points,
-    history,
-    lit_layers_by_day,
-    stored_recommendation,
-    write_report,
-)
-from hedge.policy import load_policy
+from flows.recommend import stored_recommendation
+from flows.report import PLOTLY_BUNDLE, write_report
+from flows.report.charts import curve_points
+from flows.report.queries import history, lit_layers_by_day, stored_signals
+from hedge.policy import Policy, load_policy
 from storage.lake import Lake
 from tests.flows.demo_lake import DAY, demo_lake
 from tests.flows.test_cli import run
@@ -86,13 +83,35 @@ def test_a_weekend_day_reports_the_session_before(demo, tmp_path):
 
 def test_lit_layers_follow_the_rules_row_by_row(demo):
     hist = history(demo, DAY)
-    lit = lit_layers_by_day(hist, load_policy())
+    lit = lit_layers_by_day(hist, load_policy(), {})
     assert lit.schema == pl.Schema({"date": pl.Date(), "layer": pl.String()})
     assert set(lit["layer"]) <= {"L1", "L2", "L3"} and lit.height > 0
     # DAY's lit layers are the stored recommendation's layer triggers (no prior-day holds).
     stored = stored_recommendation(demo, DAY, load_policy())
     assert set(lit.filter(pl.col("date") == DAY)["layer"]) == {
         la.name for la in stored.ladder.layers}
+
+
+def test_stored_signals_give_the_layers_the_rules_give(demo):
+    # The nightly run stored DAY's recommendation: the report reads its signals instead of
+    # judging the row again, and lights the same layers.
+    hist, policy = history(demo, DAY), load_policy()
+    stored = stored_signals(demo, hist, policy)
+    assert list(stored) == [DAY]
+    assert stored[DAY] == stored_recommendation(demo, DAY, policy).signals
+    assert_frame_equal(lit_layers_by_day(hist, policy, stored),
+                       lit_layers_by_day(hist, policy, {}))
+
+
+def test_stored_signals_judged_on_other_inputs_are_not_used(demo):
+    hist, policy = history(demo, DAY), load_policy()
+    # Features recomputed after the recommendation was stored, or another policy's.
+    later = hist.with_columns(pl.col("computed_at") + dt.timedelta(seconds=1))
+    assert stored_signals(demo, later, policy) == {}
+    signals = policy.signals.model_dump() | {"rsi_oversold": policy.signals.rsi_oversold - 1}
+    other = Policy.model_validate(policy.model_dump() | {"signals": signals})
+    assert other.version != policy.version
+    assert stored_signals(demo, hist, other) == {}
 
 
 def test_curve_points_fall_back_to_constant_maturities():

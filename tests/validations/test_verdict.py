@@ -5,6 +5,9 @@ with the soft failures and NaN values real files carry."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -13,13 +16,14 @@ from core.calendar import nyse_sessions
 from features.build import build_features
 from features.registry import FEATURES
 from storage import schemas
-from tests.conftest import SHARED_DATA, shared
+from tests.conftest import ROOT, SHARED_DATA, shared
 from tests.features.feature_inputs import all_inputs
 from tests.validations import real_frames
 from tests.validations.test_gate import BREAKERS, RULES, Breaker, put
 from validations import Rules, registered_ranges
-from validations.gate import _suite, _validate_with_gx, validate
+from validations.gx import run_suite
 from validations.suites.base import PUBLISHED_ROWS
+from validations.validation import _suite, validate
 from validations.verdict import passes
 
 pytestmark = pytest.mark.realdata
@@ -42,7 +46,7 @@ def both_verdicts(table: str, frame: pl.DataFrame, rules: Rules,
     params = {PUBLISHED_ROWS: published}
     judged = passes([c.expectation for c in suite.checks], suite.prepare(frame), params)
     assert judged is not None
-    gx = _validate_with_gx(table, frame, suite, params, None, rules, None, 0.0)
+    gx = run_suite(table, frame, suite, params, None, rules, 0.0)
     return (dict(zip([c.name for c in suite.checks], judged, strict=True)),
             {e["check"]: e["success"] for e in gx.evaluated})
 
@@ -78,8 +82,30 @@ def test_a_passing_frame_skips_gx_and_reports_what_gx_would() -> None:
     frame = real_frames.index_daily().filter(pl.col("date").is_in(nyse_sessions().implode()))
     fast = validate("index_daily", frame, rules=RULES["index_daily"])
     suite = _suite("index_daily", RULES["index_daily"], False)
-    slow = _validate_with_gx("index_daily", frame, suite, {}, None, RULES["index_daily"],
-                             None, 0.0)
+    slow = run_suite("index_daily", frame, suite, {}, None, RULES["index_daily"], 0.0)
     assert fast.result_json.get("judged_by") and "meta" in slow.result_json
     assert fast.success and slow.success and fast.warnings == slow.warnings == []
     assert sorted(fast.evaluated, key=str) == sorted(slow.evaluated, key=str)
+
+
+PUBLISH_PASSING = """
+import sys
+import polars as pl
+from core.calendar import nyse_sessions
+from storage.lake import Lake
+from tests.conftest import NOW
+from tests.validations import real_frames
+from tests.validations.test_gate import RULES
+from validations import gate_table
+frame = real_frames.index_daily().filter(pl.col("date").is_in(nyse_sessions().implode()))
+gate_table(Lake(sys.argv[1]), "index_daily", frame, at=NOW, rules=RULES["index_daily"])
+print("great_expectations" in sys.modules)
+"""
+
+
+def test_publishing_a_passing_frame_never_imports_great_expectations(tmp_path: Path) -> None:
+    # Importing GX costs seconds: the gate, its adapter and the audit must only load it when
+    # a check fails. A process of its own, as sys.modules is shared by the whole test run.
+    done = subprocess.run([sys.executable, "-c", PUBLISH_PASSING, str(tmp_path / "lake")],
+                          capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "False"
