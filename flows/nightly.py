@@ -138,11 +138,16 @@ def report_task(day: dt.date, home: str | None = None, policy: str | None = None
     return write_report(settings.lake(), day, policy=load_policy(policy or settings.policy))
 
 
-def trading_day(run_date: dt.date | None, now: dt.datetime | None = None) -> dt.date:
-    """Day D of this run: the parameter, else the day of the scheduled start (or ``now``)."""
+def trading_day(run_date: dt.date | None) -> dt.date:
+    """Day D of this run: the parameter, else the day of the run's scheduled start.
+
+    One rule (``core.clock.trading_day_at``) on one instant the run records, never a fresh
+    clock read: the flow derives D once and passes it down, and the run's name, which reads
+    the same instant, cannot name another day. (Outside a run Prefect gives the current time.)
+    """
     if run_date is not None:
         return run_date
-    return trading_day_at(flow_run.scheduled_start_time or now or utc_now())
+    return trading_day_at(flow_run.scheduled_start_time)
 
 
 # Called as (what finished, how many are done, how many in all) when run in-process (CLI).
@@ -172,7 +177,7 @@ def make_source_flow(source: str) -> Any:
     @flow(name=f"ingest-{source}", flow_run_name=f"ingest-{source}-{{run_date}}")
     def ingest_one(run_date: dt.date | None = None, home: str | None = None,
                    sources: str | None = None) -> dict[str, Any]:
-        return ingest_source(source, run_date or trading_day(None), home, sources)
+        return ingest_source(source, trading_day(run_date), home, sources)
     return ingest_one
 
 
@@ -182,7 +187,7 @@ SOURCE_FLOWS = {s: make_source_flow(s) for s in SOURCE_NAMES}
 def nightly_run_name() -> str:
     """``nightly-<day D>``, also for scheduled runs (no run_date: D from the start time)."""
     run_date = flow_run.parameters.get("run_date")
-    return f"nightly-{trading_day(run_date) if run_date is None else run_date}"
+    return f"nightly-{trading_day(run_date)}"
 
 
 @flow(name="nightly", flow_run_name=nightly_run_name)
@@ -192,7 +197,7 @@ def nightly(run_date: dt.date | None = None, home: str | None = None,
     """Ingest every source, gate, build features, recommend, publish, report."""
     log = get_run_logger()
     now = utc_now()  # the run's one "now": every task stamps it
-    day = trading_day(run_date, now)
+    day = trading_day(run_date)  # the run's one D: every task gets it
     if not is_session(day):
         log.info("%s is not a NYSE trading day: nothing to do", day)
         return Completed(message=f"{day} is not a NYSE trading day: nothing to do")

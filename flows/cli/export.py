@@ -1,13 +1,9 @@
-"""``alvh report`` and ``alvh export``: the daily HTML report and table exports.
-
-Registered on the ``alvh`` app by the import at the end of flows/cli.py.
-"""
+"""``alvh export``: a lake table (from a date on, or as it was) as parquet, CSV or JSON."""
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
-import webbrowser
 from pathlib import Path
 from typing import Annotated
 
@@ -15,39 +11,10 @@ import polars as pl
 import typer
 
 from core.errors import PipelineError
-from flows.cli import State, app, fail, out
+from flows.cli.app import State, app, fail, out, parse_day
 
 EXPORT_FORMATS = ("parquet", "csv", "json")
 _CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.f%:z"  # ISO 8601 with a colon in the offset
-
-
-def parse_day(text: str | None, option: str) -> dt.date | None:
-    """A YYYY-MM-DD option value, or a one-line error (exit 2)."""
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise fail(f"{option} {text!r}: expected a date as YYYY-MM-DD", 2) from None
-
-
-@app.command()
-def report(
-    date: Annotated[str | None, typer.Option(
-        "--date", help="Day D (YYYY-MM-DD) [default: latest built]")] = None,
-    open_: Annotated[bool, typer.Option("--open", help="Open the report in a browser")] = False,
-) -> None:
-    """Write the daily HTML report (<home>/reports/<D>.html, self-contained, works offline)."""
-    from flows.report import write_report
-
-    day = parse_day(date, "--date") or dt.date.max
-    try:
-        path = write_report(State.lake(), day)
-    except PipelineError as e:
-        raise fail(str(e)) from None
-    out.print(f"report written: {path}", highlight=False, soft_wrap=True)
-    if open_:
-        webbrowser.open(Path(path).resolve().as_uri())
 
 
 def export_frame(table: str, since: dt.date | None, version: int | None = None,
@@ -97,7 +64,7 @@ def export(
 ) -> None:
     """Export a lake table (optionally from a date on, or as it was) as parquet, CSV or JSON."""
     from core.errors import SchemaError
-    from flows.cli_lake import parse_time
+    from flows.cli.as_of import parse_time
 
     if format not in EXPORT_FORMATS:
         raise fail(f"unknown format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}", 2)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli import State, app, fail
+from flows.cli.app import State, app, fail
 
 
 @app.command()

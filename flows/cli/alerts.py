@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli import app, fail, out
+from flows.cli.app import app, fail, out
 
 alerts_app = typer.Typer(help="Failure alerts (a Prefect automation and a webhook block).",
                          no_args_is_help=True)

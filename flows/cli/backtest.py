@@ -1,7 +1,4 @@
-"""``alvh backtest``: the policy walked through history, strategies side by side.
-
-Registered on the ``alvh`` app by the import at the end of flows/cli.py.
-"""
+"""``alvh backtest``: the policy walked through history, strategies side by side."""
 
 from __future__ import annotations
 
@@ -14,8 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from core.errors import PipelineError
-from flows.cli import Format, State, app, emit, fail, out
-from flows.cli_report import parse_day
+from flows.cli.app import Format, State, app, emit, fail, out, parse_day
 
 if TYPE_CHECKING:
     import polars as pl
