@@ -14,8 +14,6 @@ from functools import cache
 from itertools import pairwise
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 
 # Lowest first. A package imports only from its own package and from lower layers; packages
@@ -40,12 +38,6 @@ LAYER_OF = {p: i for i, layer in enumerate(LAYERS) for p in layer}
 ORCHESTRATOR = "prefect"  # DESIGN.md: only flows imports it
 
 # Cycles in files this change does not own, each with why it stays for now.
-KNOWN_CYCLES = {
-    frozenset({"validations.gate", "validations.row_quarantine"}):
-        "row_quarantine imports gate's Failure for its type hints (TYPE_CHECKING); "
-        "validations/gate.py belongs to the gate split, which moves Failure out of gate.py",
-}
-
 Edges = dict[str, dict[str, str]]  # module -> {imported module: "file:line" of the import}
 
 
@@ -150,18 +142,8 @@ def explain(path: list[str], edges: Edges) -> str:
 
 def test_no_import_cycle():
     edges = graph()
-    new = [c for c in cycles(edges) if frozenset(c) not in KNOWN_CYCLES]
-    assert not new, "import cycle(s):\n  " + "\n  ".join(explain(c, edges) for c in new)
-
-
-@pytest.mark.parametrize("members", [pytest.param(
-    members, id=" <-> ".join(sorted(members)),
-    marks=pytest.mark.xfail(reason=reason, strict=False))
-    for members, reason in KNOWN_CYCLES.items()])
-def test_known_cycle_is_gone(members):
-    edges = graph()
-    left = [c for c in cycles(edges) if frozenset(c) == members]
-    assert not left, "still a cycle: " + explain(left[0], edges)
+    found = cycles(edges)
+    assert not found, "import cycle(s):\n  " + "\n  ".join(explain(c, edges) for c in found)
 
 
 def test_no_package_imports_a_layer_above_or_beside_it():

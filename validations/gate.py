@@ -22,7 +22,6 @@ from core.errors import DataValidationFailed
 from core.paths import safe_segment
 from storage import schemas
 from storage.lake import Lake, in_partition, iter_partitions
-from validations.audit import summary_rows, validate_lake  # noqa: F401  (old path: flows/cli.py)
 from validations.result import DroppedRows, GateResult
 from validations.row_quarantine import (
     LISTED_KEYS,

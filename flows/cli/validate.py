@@ -16,7 +16,7 @@ def validate(
 ) -> None:
     """Re-run the validation suites over the lake; exit 1 when a blocking check fails."""
     from flows.pipeline import feature_rules
-    from validations.gate import summary_rows, validate_lake
+    from validations import summary_rows, validate_lake
 
     lake = State.lake()
     docs = lake.path("reports", "validation") if lake.local else None
