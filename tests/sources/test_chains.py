@@ -12,6 +12,7 @@ from core.errors import SourceDataError
 from sources import chains
 from storage import schemas
 from tests.conftest import shared
+from tests.sources.writers import render_quotedata
 
 UTC = dt.UTC
 QUOTEDATA = ("options", "cboe_delayed_quotes")
@@ -452,7 +453,7 @@ def test_delayed_json_writer_round_trips() -> None:
 
 def test_quotedata_writer_round_trips_without_vega() -> None:
     chain = _chain()
-    payload = chains.render_quotedata(chain)
+    payload = render_quotedata(chain)
     assert payload.splitlines()[2] == (b'"Date: January 10, 2025 at 4:15 PM EST",Bid: 5827.04,'
                                        b"Ask: 5827.04,Size: 1*1,Volume: 0")
     assert_frame_equal(chains.parse(payload, "spx_quotedata.csv"),
