@@ -580,15 +580,7 @@ def sources_overrides(base: str) -> dict[str, dict[str, str]]:
         A mapping to merge over the default sources config (``sources.config.load``).
     """
     root = base.rstrip("/")
-    return {
-        "cboe": {"url": f"{root}/cboe/{{symbol}}_History.csv"},
-        "cfe": {"url": f"{root}/cfe/VX_{{expiry}}.csv"},
-        "chains": {"snapshot_url": f"{root}/chains/_SPX.json",
-                   "history_url": f"{root}/chains/UnderlyingOptionsEODCalcs_{{date}}.csv"},
-        "breadth": {"url": f"{root}/breadth/breadth.csv"},
-        "calendar": {k: f"{root}/calendar/{k}.csv" for k in ("fomc", "cpi", "ppi")},
-        "fred": {"url": f"{root}/fred/{{series_id}}.csv"},
-    }
+    return {name: a.located(f"{root}/{name}") for name, a in ADAPTERS.items()}
 
 
 def write_raw(out_dir: str | Path, start: dt.date = DEMO_START, end: dt.date = DEMO_END,

@@ -54,6 +54,8 @@ class SourceAdapter:
         parse: one payload (bytes, file name, run) -> rows of ``table`` minus ``ingested_at``.
         write: rows of ``table`` -> the provider's files under a folder (the paths written);
             ``parse`` reads them back.
+        located: this source's sources-config section for a folder ``write`` filled (an
+            ``http(s)://`` URL, a ``file://`` URL or a path), so a run fetches those files.
         merge: how parsed files make one frame, when a file holds only part of a row
             (default: the files stacked, a later file winning a key).
         bounds: per-series sanity bounds the sources config gives the validation gate.
@@ -70,6 +72,7 @@ class SourceAdapter:
     wanted: Callable[[Path], bool]
     parse: Callable[[bytes, str, RunContext], pl.DataFrame]
     write: Callable[[pl.DataFrame, Path], list[Path]]
+    located: Callable[[str], dict[str, str]]
     merge: Callable[[list[pl.DataFrame]], pl.DataFrame] | None = None
     bounds: Callable[[SourcesConfig], Mapping[str, Bounds]] | None = None
     future_ok: bool = False

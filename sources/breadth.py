@@ -238,4 +238,4 @@ ADAPTER = SourceAdapter(
     plan=lambda run: plan(run.config.breadth.url),
     wanted=is_breadth_file,
     parse=lambda payload, name, run: parse(payload, name),
-    write=write, merge=combine)
+    write=write, located=lambda folder: {"url": f"{folder}/breadth.csv"}, merge=combine)

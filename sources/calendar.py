@@ -191,9 +191,14 @@ def write(frame: pl.DataFrame, folder: Path) -> list[Path]:
     return [write_file(folder / f"{kind}.csv", render(frame, kind)) for kind in kinds]
 
 
+def located(folder: str) -> dict[str, str]:
+    """The config's FOMC, CPI and PPI files in ``folder`` (other kinds have no config key)."""
+    return {kind: f"{folder}/{kind}.csv" for kind in ("fomc", "cpi", "ppi")}
+
+
 ADAPTER = SourceAdapter(
     name=SOURCE, table="events",
     plan=lambda run: plan(run.config.calendar),
     wanted=lambda path: path.name.lower().endswith(".csv"),
     parse=lambda payload, name, run: parse(payload, name),
-    write=write, future_ok=True, runs_first=True)
+    write=write, located=located, future_ok=True, runs_first=True)

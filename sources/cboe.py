@@ -229,4 +229,5 @@ ADAPTER = SourceAdapter(
     plan=lambda run: urls(run.config),
     wanted=lambda path: path.name.endswith("_History.csv"),
     parse=lambda payload, name, run: parse(payload, name),
-    write=write, bounds=_bounds)
+    write=write, located=lambda folder: {"url": f"{folder}/{{symbol}}_History.csv"},
+    bounds=_bounds)

@@ -315,4 +315,5 @@ ADAPTER = SourceAdapter(
     name=SOURCE, table="vx_futures", plan=plan,
     wanted=lambda path: path.name.lower().endswith(".csv") and "vx" in path.name.lower(),
     parse=lambda payload, name, run: parse(payload, name),
-    write=write, backfill_unit="year")
+    write=write, located=lambda folder: {"url": f"{folder}/VX_{{expiry}}.csv"},
+    backfill_unit="year")

@@ -361,5 +361,6 @@ def write(frame: pl.DataFrame, folder: Path) -> list[Path]:
 ADAPTER = SourceAdapter(
     name=SOURCE, table="macro_observations",
     plan=lambda run: urls(run.config, api_key=run.api_key),
-    wanted=is_fredgraph_file, parse=_parse, write=write, bounds=_bounds)
+    wanted=is_fredgraph_file, parse=_parse, write=write,
+    located=lambda folder: {"url": f"{folder}/{{series_id}}.csv"}, bounds=_bounds)
 

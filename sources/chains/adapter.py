@@ -66,8 +66,14 @@ def write(frame: pl.DataFrame, folder: Path) -> list[Path]:
     return [*paths, write_file(folder / "_SPX.json", render_delayed_json(last))]
 
 
+def located(folder: str) -> dict[str, str]:
+    """The snapshot and the history template of the files ``write`` put in ``folder``."""
+    return {"snapshot_url": f"{folder}/_SPX.json",
+            "history_url": f"{folder}/UnderlyingOptionsEODCalcs_{{date}}.csv"}
+
+
 ADAPTER = SourceAdapter(
     name=SOURCE, table="option_chain", plan=plan,
     wanted=lambda path: path.name.lower().endswith((".csv", ".json")),
     parse=lambda payload, name, run: parse(payload, name),
-    write=write, backfill_unit="month")
+    write=write, located=located, backfill_unit="month")
