@@ -20,6 +20,7 @@ from core.errors import (
     SourceUnavailable,
 )
 from sources.adapter import Plan as Plan  # the CLI and tests name these through the flow
+from sources.adapter import SourceAdapter
 from sources.config import SourcesConfig
 from sources.http import HttpClient, Validators, ensure_data, local_path
 from sources.registry import SOURCE_NAMES as SOURCE_NAMES
@@ -100,13 +101,6 @@ def plan_from(source: str, path: str | Path) -> Plan:
     return [(p.name, str(p)) for p in sorted(root.rglob("*")) if p.is_file() and wanted(p)]
 
 
-# -- parsing -----------------------------------------------------------------------------
-def parse_one(source: str, payload: bytes, name: str, run: Run) -> pl.DataFrame:
-    """Parse one payload with its source's parser (ensuring it is data first)."""
-    ensure_data(payload, source=source, name=name)
-    return adapter(source).parse(payload, name, run)
-
-
 def restamped(lake: Lake, table: str, frame: pl.DataFrame, now: dt.datetime) -> pl.DataFrame:
     """``frame`` with ``ingested_at``: ``now`` for new or changed rows, the stored stamp else.
 
@@ -148,19 +142,19 @@ def ingest(source: str, run: Run, *, client: HttpClient, files: Plan | None = No
     Returns:
         A SourceReport; its ``errors`` name source, file and problem.
     """
-    table = adapter(source).table
-    report = SourceReport(source, table)
+    src = adapter(source)
+    report = SourceReport(source, src.table)
     client.hide(run.api_key)
-    planned = plan(source, run) if files is None else files
+    planned = src.plan(run) if files is None else files
     archived = remembered(run.lake, source, client, [loc for _, loc in planned])
     frames = []
     for name, location in planned:
-        frame = _fetch_and_parse(source, name, location, run, client, report, archived)
+        frame = _fetch_and_parse(src, name, location, run, client, report, archived)
         if frame is not None:
             frames.append(frame)
     frames = [f for f in frames if f.height]
     if frames:
-        _publish(source, table, adapter(source).combine(frames), run, report)
+        _publish(src, src.combine(frames), run, report)
     return report
 
 
@@ -180,8 +174,10 @@ def remembered(lake: Lake, source: str, client: HttpClient, locations: list[str]
     return {url: str(meta["payload"]) for url, meta in metas.items()}
 
 
-def _fetch_and_parse(source: str, name: str, location: str, run: Run, client: HttpClient,
-                     report: SourceReport, archived: dict[str, str]) -> pl.DataFrame | None:
+def _fetch_and_parse(src: SourceAdapter, name: str, location: str, run: Run,
+                     client: HttpClient, report: SourceReport, archived: dict[str, str]
+                     ) -> pl.DataFrame | None:
+    source = src.name
     try:
         fetched = client.fetch(location, source=source)
     except SourceUnavailable as e:
@@ -201,29 +197,34 @@ def _fetch_and_parse(source: str, name: str, location: str, run: Run, client: Ht
     else:
         run.lake.save_raw(source, safe, fetched.payload, fetched.meta())
     try:
-        return _not_after_today(source, name, parse_one(source, fetched.payload, name, run), run)
+        return _parsed(src, fetched.payload, name, run)
     except SourceDataError as e:
         path = run.lake.quarantine(source, safe, fetched.payload, str(e), at=run.now)
         report.errors.append(f"{e} (quarantined: {path})")
         return None
 
 
-def _not_after_today(source: str, name: str, frame: pl.DataFrame, run: Run) -> pl.DataFrame:
-    """``frame``, or a SourceDataError naming the file when it holds rows dated after today."""
-    declared = adapter(source)
-    if declared.future_ok:  # scheduled events may be dated after the run
+def _parsed(src: SourceAdapter, payload: bytes, name: str, run: Run) -> pl.DataFrame:
+    """The payload's rows, or a SourceDataError naming the file.
+
+    Refused: a payload that is not data, one its parser cannot read, and rows dated after
+    today from a source whose rows may not be.
+    """
+    ensure_data(payload, source=src.name, name=name)
+    frame = src.parse(payload, name, run)
+    if src.future_ok:  # scheduled events may be dated after the run
         return frame
-    col = schemas.get(declared.table).date_col
+    col = schemas.get(src.table).date_col
     future = frame.filter(pl.col(col) > run.today)
     if future.height:
-        raise SourceDataError(f"source {source!r}, file {name!r}: {future.height} row(s) dated "
+        raise SourceDataError(f"source {src.name!r}, file {name!r}: {future.height} row(s) dated "
                               f"after today {run.today}, e.g. "
                               f"{future.select(pl.col(col).min().cast(pl.String)).item()}")
     return frame
 
 
-def _publish(source: str, table: str, frame: pl.DataFrame, run: Run,
-             report: SourceReport) -> None:
+def _publish(src: SourceAdapter, frame: pl.DataFrame, run: Run, report: SourceReport) -> None:
+    source, table = src.name, src.table
     date_col = schemas.get(table).date_col
     if run.start:
         frame = frame.filter(pl.col(date_col) >= run.start)
@@ -233,8 +234,7 @@ def _publish(source: str, table: str, frame: pl.DataFrame, run: Run,
     drop = DropPolicy(run.config.quarantine.max_row_share)
     try:
         result = gate_partition(run.lake, table, None, frame, at=run.now, drop=drop,
-                                rules=adapter(source).rules(run.config),
-                                docs_dir=run.docs_dir)
+                                rules=src.rules(run.config), docs_dir=run.docs_dir)
         report.rows += frame.height - result.dropped_new_rows
         _count_dropped(source, report, [d.describe() for d in result.dropped],
                        result.dropped_new_rows)
