@@ -41,12 +41,13 @@ def urls(config: SourcesConfig, dates: Iterable[dt.date] = ()) -> list[tuple[str
     return out
 
 
-
-
 def plan(run: RunContext) -> Plan:
-    """The live snapshot and each session's history file; a backfill replays history only."""
+    """The live snapshot and each session's history file of the run's window.
+
+    A backfill (a window with a start) replays history files only: the live snapshot
+    describes today.
+    """
     days = trading_days(run.start or run.run_date, run.end or run.run_date).to_list()
-    # A backfill replays history files; the live snapshot only describes today.
     return [e for e in urls(run.config, days) if run.start is None or e[0] != "_SPX.json"]
 
 

@@ -43,7 +43,7 @@ def session_of(snapshot_at: dt.datetime) -> dt.date:
     return prior.date()
 
 
-# ---------------------------------------------------------------- locale date lines
+# -- locale date lines --------------------------------------------------------------------
 # Browsers write the date line in the reader's language: dateparser reads it in any of its
 # 200-odd locales. The zone stays ours: browsers print abbreviations dateparser does not
 # know (HNE, MEZ) and offsets in several spellings (GMT-5, UTC\u22125, GMT-05:00).
