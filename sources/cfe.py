@@ -1,4 +1,4 @@
-"""CFE VX futures daily files -> ``vx_futures`` rows (parse) and per-contract URLs (urls).
+"""CFE VX futures daily files -> ``vx_futures`` rows (parse); per-contract files (plan, write).
 
 Accepted layouts: CFE's per-contract downloads (``CFE_F08_VX.csv``, ``VX_2018-02-14.csv``),
 with or without the disclaimer paragraph before the header, and concatenations of them with
@@ -239,26 +239,6 @@ def _check_expiry(frame: pl.DataFrame, name: str) -> None:
         row = late.row(0, named=True)
         raise _fail(name, f"trade date {row['trade_date']} is after the expiry "
                           f"{row['expiry']} of {row['symbol']}")
-
-
-def urls(template: str, run_date: dt.date, n: int = 9) -> list[str]:
-    """Per-contract CFE URLs of the monthly VX contracts listed on ``run_date``.
-
-    Args:
-        template: URL (or path) template with an ``{expiry}`` placeholder, filled with the
-            expiry as YYYY-MM-DD, e.g. ``.../VX/VX_{expiry}.csv``.
-        run_date: The trading date whose listed contracts are wanted.
-        n: How many monthly contracts (CFE lists up to nine).
-
-    Returns:
-        One URL per contract, front month first.
-
-    Raises:
-        ValueError: the template has no ``{expiry}`` placeholder.
-    """
-    if "{expiry}" not in template:
-        raise ValueError(f"CFE URL template needs an {{expiry}} placeholder: {template!r}")
-    return [template.replace("{expiry}", e.isoformat()) for e in listed_expiries(run_date, n)]
 
 
 # -- what to fetch ----------------------------------------------------------------------
