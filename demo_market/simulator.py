@@ -1,8 +1,9 @@
 """A seeded market simulator: VIX family, SPX, VX curve, breadth, FRED, calendar, SPX chains.
 
 `simulate` returns the truth as table frames (the lake schemas minus ``ingested_at``);
-`write_raw` writes the same market as raw files in the providers' real layouts, so the demo
-and the tests go through the real parsers. Same seed and dates give byte-identical files.
+`write_raw` writes the same market as raw files through the sources' own writers
+(``sources.registry.ADAPTERS``), in the providers' real layouts, so the demo and the tests go
+through the real parsers. Same seed and dates give byte-identical files.
 
 Every random array comes from its own named stream (a child of the seed), drawn from the
 first session on, so a longer range extends a shorter one without changing its history.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import json
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,8 @@ from scipy.special import ndtr
 
 from core.calendar import is_session, next_session, session_dates
 from core.clock import NEW_YORK
+from sources.cfe import contract_label
+from sources.registry import ADAPTERS
 
 Array = npt.NDArray[np.float64]
 
@@ -33,7 +35,6 @@ DEMO_END = dt.date(2026, 11, 20)
 VIX1D_START = dt.date(2023, 4, 24)  # CBOE's first VIX1D value
 INDEX_SYMBOLS = ("SPX", "VIX", "VIX9D", "VIX1D", "VIX3M", "VIX6M", "VVIX", "SKEW")
 VALUE_ONLY = ("VVIX", "SKEW")  # CBOE publishes these as `DATE,<SYMBOL>` close-only files
-MONTH_CODES = "FGHJKMNQUVXZ"
 VX_LISTED = 9  # monthly VX contracts on the board
 DIV_YIELD = 0.013
 FRED_DECIMALS = {
@@ -41,16 +42,6 @@ FRED_DECIMALS = {
     "NFCILEVERAGE": 5, "BAMLH0A0HYM2": 2, "CPIAUCSL": 3, "PPIFIS": 3, "PPIACO": 3,
     "DTWEXBGS": 4,
 }
-CFE_HEADER = ("Trade Date,Futures,Open,High,Low,Close,Settle,Change,Total Volume,EFP,"
-              "Open Interest")
-DATASHOP_COLUMNS = (
-    "underlying_symbol", "quote_date", "root", "expiration", "strike", "option_type", "open",
-    "high", "low", "close", "trade_volume", "bid_size_1545", "bid_1545", "ask_size_1545",
-    "ask_1545", "underlying_bid_1545", "underlying_ask_1545", "implied_underlying_price_1545",
-    "active_underlying_price_1545", "implied_volatility_1545", "delta_1545", "gamma_1545",
-    "theta_1545", "vega_1545", "rho_1545", "bid_size_eod", "bid_eod", "ask_size_eod", "ask_eod",
-    "underlying_bid_eod", "underlying_ask_eod", "vwap", "open_interest", "delivery_code",
-)
 
 
 # ----------------------------------------------------------------------------- randomness
@@ -266,24 +257,13 @@ def _vx_frame(seed: int, m: Market) -> pl.DataFrame:
     priced = {"open": o, "high": (hi / 0.05).round() * 0.05, "low": (lo / 0.05).round() * 0.05,
               "close": pl.col("close")}
     return f.select(
-        "trade_date", "expiry", _vx_symbol(pl.col("expiry")).alias("symbol"),
+        "trade_date", "expiry", contract_label(pl.col("expiry")).alias("symbol"),
         *[pl.when(pl.col("no_trade")).then(None).otherwise(e.round(2)).alias(k)
           for k, e in priced.items()],
         "settle", (pl.col("settle") - prev).fill_null(0.0).round(4).alias("change"),
         pl.when(pl.col("no_trade")).then(0).otherwise(pl.col("volume")).alias("volume"),
         "open_interest", "no_trade",
     ).sort("trade_date", "expiry")
-
-
-def _vx_symbol(expiry: pl.Expr) -> pl.Expr:
-    """CFE's contract label, e.g. ``F (Jan 2024)`` (the current per-contract file layout)."""
-    return pl.concat_str(_month_code(expiry), pl.lit(" ("), expiry.dt.strftime("%b %Y"),
-                         pl.lit(")"))
-
-
-def _month_code(expiry: pl.Expr) -> pl.Expr:
-    """The futures month letter (F=Jan ... Z=Dec) of a date expression."""
-    return pl.lit(list(MONTH_CODES), pl.List(pl.String)).list.get(expiry.dt.month() - 1)
 
 
 # ----------------------------------------------------------------------------- breadth
@@ -590,168 +570,6 @@ def simulate(start: dt.date = DEMO_START, end: dt.date = DEMO_END, seed: int = 7
     }
 
 
-# ----------------------------------------------------------------------------- raw writers
-def _csv(frame: pl.DataFrame, path: Path, **kwargs: Any) -> Path:
-    """Write ``frame`` as CSV with LF line ends (the parent folder is created)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_csv(path, line_terminator="\n", **kwargs)
-    return path
-
-
-def _write_cboe(index: pl.DataFrame, out: Path) -> list[Path]:
-    """``{SYMBOL}_History.csv``: ``DATE,OPEN,HIGH,LOW,CLOSE`` or ``DATE,<SYMBOL>``, MM/DD/YYYY."""
-    paths = []
-    for sym in INDEX_SYMBOLS:
-        f = index.filter(pl.col("symbol") == sym).sort("date")
-        cols = ["close"] if sym in VALUE_ONLY else ["open", "high", "low", "close"]
-        names = [sym] if sym in VALUE_ONLY else ["OPEN", "HIGH", "LOW", "CLOSE"]
-        body = f.select(pl.col("date").alias("DATE"),
-                        *[pl.col(c).alias(n) for c, n in zip(cols, names, strict=True)])
-        paths.append(_csv(body, out / "cboe" / f"{sym}_History.csv", date_format="%m/%d/%Y",
-                          float_precision=6))
-    return paths
-
-
-def _write_cfe(vx: pl.DataFrame, out: Path) -> list[Path]:
-    """CFE's per-contract ``VX_{expiry}.csv`` (ISO dates, ``F (Jan 2024)``, no-trade zeros)."""
-    zero = {c: pl.col(c).fill_null(0.0) for c in ("open", "high", "low", "close")}
-    body = vx.sort("expiry", "trade_date").select(
-        pl.col("trade_date").alias("Trade Date"), pl.col("symbol").alias("Futures"),
-        *[e.alias(c.capitalize()) for c, e in zero.items()],
-        pl.col("settle").alias("Settle"), pl.col("change").alias("Change"),
-        pl.col("volume").alias("Total Volume"), pl.lit(0).alias("EFP"),
-        pl.col("open_interest").alias("Open Interest"), pl.col("expiry"))
-    paths = []
-    for (expiry,), part in body.partition_by("expiry", as_dict=True, maintain_order=True).items():
-        assert isinstance(expiry, dt.date)
-        paths.append(_csv(part.drop("expiry"), out / "cfe" / f"VX_{expiry.isoformat()}.csv"))
-    return paths
-
-
-def _write_fred(macro: pl.DataFrame, out: Path) -> list[Path]:
-    """The fredgraph ``{SERIES_ID}.csv``: ``observation_date,<ID>``, '.' for a missing value."""
-    paths = []
-    for sid, decimals in FRED_DECIMALS.items():
-        f = macro.filter(pl.col("series_id") == sid).sort("date")
-        body = f.select(pl.col("date").alias("observation_date"), pl.col("value").alias(sid))
-        paths.append(_csv(body, out / "fred" / f"{sid}.csv", float_precision=decimals,
-                          null_value="."))
-    return paths
-
-
-def _write_breadth(breadth: pl.DataFrame, out: Path) -> list[Path]:
-    """The plain ``breadth.csv`` (date, advancers, decliners, unchanged, new_highs, new_lows)."""
-    return [_csv(breadth.sort("date"), out / "breadth" / "breadth.csv")]
-
-
-def _write_calendar(events: pl.DataFrame, out: Path) -> list[Path]:
-    """``fomc.csv``, ``cpi.csv``, ``ppi.csv`` as ``event_date,event_name,event_type``."""
-    paths = []
-    for kind in ("fomc", "cpi", "ppi"):
-        f = events.filter(pl.col("kind") == kind).sort("date")
-        label = pl.col("date").dt.strftime("%Y-%m-%d") if kind == "fomc" else \
-            pl.col("date").dt.offset_by("-1mo").dt.strftime("%b %Y")
-        body = f.select(pl.col("date").alias("event_date"),
-                        pl.concat_str(pl.lit(kind.upper() + " "), label).alias("event_name"),
-                        pl.lit(kind).alias("event_type"))
-        paths.append(_csv(body, out / "calendar" / f"{kind}.csv"))
-    return paths
-
-
-def _datashop_body(chain: pl.DataFrame) -> pl.DataFrame:
-    """Chain rows in the DataShop "Option EOD Summary with Calcs" 34-column layout."""
-    q = {"bid_size": (pl.col("open_interest") % 97 + 1), "ask_size": (pl.col("volume") % 89 + 1)}
-    traded = pl.col("volume") > 0
-    cols = {
-        "underlying_symbol": pl.lit("^SPX"), "quote_date": pl.col("quote_date"),
-        "root": pl.col("root"), "expiration": pl.col("expiration"),
-        "strike": pl.format("{}.000", pl.col("strike").cast(pl.Int64)),
-        "option_type": pl.col("right"),
-        "open": pl.when(traded).then(pl.col("last")).otherwise(0.0),
-        "high": pl.when(traded).then(pl.col("last") + 0.05).otherwise(0.0),
-        "low": pl.when(traded).then((pl.col("last") - 0.05).clip(0.05)).otherwise(0.0),
-        "close": pl.col("last"), "trade_volume": pl.col("volume"),
-        "bid_size_1545": q["bid_size"], "bid_1545": pl.col("bid"),
-        "ask_size_1545": q["ask_size"], "ask_1545": pl.col("ask"),
-        "underlying_bid_1545": pl.col("underlying") - 0.25,
-        "underlying_ask_1545": pl.col("underlying") + 0.25,
-        "implied_underlying_price_1545": pl.col("underlying"),
-        "active_underlying_price_1545": pl.col("underlying"),
-        "implied_volatility_1545": pl.col("iv"), "delta_1545": pl.col("delta"),
-        "gamma_1545": pl.col("gamma"), "theta_1545": pl.col("theta"),
-        "vega_1545": pl.col("vega"), "rho_1545": pl.col("rho"),
-        "bid_size_eod": q["bid_size"], "bid_eod": pl.col("bid"),
-        "ask_size_eod": q["ask_size"], "ask_eod": pl.col("ask"),
-        "underlying_bid_eod": pl.col("underlying") - 0.25,
-        "underlying_ask_eod": pl.col("underlying") + 0.25,
-        "vwap": pl.col("last"), "open_interest": pl.col("open_interest"),
-        "delivery_code": pl.lit(None, pl.String),
-    }
-    return chain.select(cols[c].alias(c) for c in DATASHOP_COLUMNS)
-
-
-def _write_datashop(chain: pl.DataFrame, out: Path) -> list[Path]:
-    """One ``UnderlyingOptionsEODCalcs_YYYY-MM-DD.csv`` per session of chain history."""
-    body = _datashop_body(chain)
-    paths = []
-    for (day,), part in body.partition_by("quote_date", as_dict=True,
-                                          maintain_order=True).items():
-        assert isinstance(day, dt.date)
-        name = f"UnderlyingOptionsEODCalcs_{day.isoformat()}.csv"
-        paths.append(_csv(part, out / "chains" / name, float_precision=4))
-    return paths
-
-
-def _json_options(chain: pl.DataFrame) -> list[dict[str, Any]]:
-    """``data.options`` records of a delayed-quotes file, OCC symbols like SPXW250117P05000000."""
-    symbol = pl.concat_str(pl.col("root"), pl.col("expiration").dt.strftime("%y%m%d"),
-                           pl.col("right"),
-                           (pl.col("strike") * 1000).cast(pl.Int64).cast(pl.String)
-                           .str.zfill(8)).alias("option")
-    mid = ((pl.col("bid") + pl.col("ask")) / 2).round(4)
-    return chain.select(
-        symbol, "bid", (pl.col("open_interest") % 97 + 1).cast(pl.Float64).alias("bid_size"),
-        "ask", (pl.col("volume") % 89 + 1).cast(pl.Float64).alias("ask_size"), "iv",
-        pl.col("open_interest").cast(pl.Float64), pl.col("volume").cast(pl.Float64),
-        "delta", "gamma", "vega", "theta", "rho", mid.alias("theo"),
-        pl.col("last").alias("last_trade_price"),
-    ).to_dicts()
-
-
-def _json_document(chain: pl.DataFrame, index: pl.DataFrame) -> dict[str, Any]:
-    """The whole ``_SPX.json`` document of the last session, snapshot 16:15 New York time."""
-    day = chain["quote_date"][0]
-    spx = index.filter(pl.col("symbol") == "SPX").sort("date").tail(2)
-    prev, row = spx.row(0, named=True), spx.row(1, named=True)
-    vix = index.filter((pl.col("symbol") == "VIX") & (pl.col("date") == day))["close"][0]
-    data = {
-        "options": _json_options(chain), "symbol": "^SPX", "security_type": "index",
-        "exchange_id": 5, "current_price": row["close"],
-        "price_change": round(row["close"] - prev["close"], 4),
-        "price_change_percent": round(100 * (row["close"] / prev["close"] - 1), 4),
-        "bid": round(row["close"] - 0.5, 4), "ask": round(row["close"] + 0.5, 4),
-        "bid_size": 1, "ask_size": 1, "open": row["open"], "high": row["high"],
-        "low": row["low"], "close": row["close"], "prev_day_close": prev["close"],
-        "volume": 0, "iv30": round(0.9 * vix, 3), "iv30_change": 0.0,
-        "iv30_change_percent": 0.0, "seqno": 1, "last_trade_time": f"{day}T16:14:59",
-        "tick": "up" if row["close"] >= prev["close"] else "down",
-    }
-    return {"timestamp": f"{day} 16:15:00", "data": data, "symbol": "_SPX"}
-
-
-def _write_chains(full: pl.DataFrame, index: pl.DataFrame, out: Path) -> list[Path]:
-    """DataShop EOD files for every chain session, and ``_SPX.json`` for the last one."""
-    if full.is_empty():
-        return []
-    last = full["quote_date"].max()
-    paths = _write_datashop(full, out)
-    doc = _json_document(full.filter(pl.col("quote_date") == last), index)
-    path = out / "chains" / "_SPX.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
-    return [*paths, path]
-
-
 def sources_overrides(base: str) -> dict[str, dict[str, str]]:
     """Sources-config overrides that point every provider at a tree written by `write_raw`.
 
@@ -762,15 +580,7 @@ def sources_overrides(base: str) -> dict[str, dict[str, str]]:
         A mapping to merge over the default sources config (``sources.config.load``).
     """
     root = base.rstrip("/")
-    return {
-        "cboe": {"url": f"{root}/cboe/{{symbol}}_History.csv"},
-        "cfe": {"url": f"{root}/cfe/VX_{{expiry}}.csv"},
-        "chains": {"snapshot_url": f"{root}/chains/_SPX.json",
-                   "history_url": f"{root}/chains/UnderlyingOptionsEODCalcs_{{date}}.csv"},
-        "breadth": {"url": f"{root}/breadth/breadth.csv"},
-        "calendar": {k: f"{root}/calendar/{k}.csv" for k in ("fomc", "cpi", "ppi")},
-        "fred": {"url": f"{root}/fred/{{series_id}}.csv"},
-    }
+    return {name: a.located(f"{root}/{name}") for name, a in ADAPTERS.items()}
 
 
 def write_raw(out_dir: str | Path, start: dt.date = DEMO_START, end: dt.date = DEMO_END,
@@ -798,14 +608,8 @@ def write_raw(out_dir: str | Path, start: dt.date = DEMO_START, end: dt.date = D
     """
     out = Path(out_dir)
     truth = simulate(start, end, seed, chain_days=chain_days, vix1d_start=vix1d_start)
-    files = {
-        "cboe": _write_cboe(truth["index_daily"], out),
-        "cfe": _write_cfe(truth["vx_futures"], out),
-        "fred": _write_fred(truth["macro_observations"], out),
-        "breadth": _write_breadth(truth["breadth_daily"], out),
-        "calendar": _write_calendar(truth["events"], out),
-        "chains": _write_chains(truth["option_chain_full"], truth["index_daily"], out),
-    }
+    rows = truth | {"option_chain": truth["option_chain_full"]}  # the files carry theta, rho
+    files = {name: a.write(rows[a.table], out / name) for name, a in ADAPTERS.items()}
     days = truth["breadth_daily"]["date"]
     return {
         "seed": seed, "first_session": days.min(), "last_session": days.max(),

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
 
-from core.calendar import trading_days
 from core.clock import today_new_york
 from core.errors import (
     DataValidationFailed,
@@ -21,25 +19,17 @@ from core.errors import (
     SourceDataError,
     SourceUnavailable,
 )
-from core.expiry import listed_expiries
-from sources import breadth, calendar, cboe, cfe, chains, fred
-from sources import config as sources_config
+from sources.adapter import Plan as Plan  # the CLI and tests name these through the flow
+from sources.adapter import SourceAdapter
 from sources.config import SourcesConfig
 from sources.http import HttpClient, Validators, ensure_data, local_path
+from sources.registry import SOURCE_NAMES as SOURCE_NAMES
+from sources.registry import adapter
 from storage import schemas
 from storage.catalog import catalog_versions, current_versions
 from storage.lake import Lake, iter_partitions
 from validations.gate import gate_partition
 from validations.row_quarantine import DropPolicy
-from validations.suites.base import Rules
-
-Plan = list[tuple[str, str]]  # (file name, location)
-SOURCE_NAMES = ("calendar", "cboe", "cfe", "chains", "breadth", "fred")
-TABLE_OF = {"cboe": "index_daily", "cfe": "vx_futures", "chains": "option_chain",
-            "breadth": "breadth_daily", "fred": "macro_observations", "calendar": "events"}
-# Sources whose rows may legitimately be dated after the run (scheduled events).
-FUTURE_OK = {"calendar"}
-VX_LISTED = 9
 
 
 @dataclass
@@ -91,93 +81,9 @@ class SourceReport:
 
 
 # -- plans: what to fetch ----------------------------------------------------------------
-def _months(start: dt.date, end: dt.date) -> Iterable[dt.date]:
-    day = start.replace(day=1)
-    while day <= end:
-        yield day
-        day = (day + dt.timedelta(days=32)).replace(day=1)
-
-
-def vx_expiries_for(start: dt.date, end: dt.date) -> list[dt.date]:
-    """Every monthly VX expiry listed on some day of [start, end]."""
-    found = {e for d in [*_months(start, end), end] for e in listed_expiries(d, VX_LISTED)}
-    return sorted(e for e in found if e >= start)
-
-
 def plan(source: str, run: Run) -> Plan:
     """The (file name, location) pairs a run of ``source`` fetches from its configured URLs."""
-    cfg, first = run.config, run.start or run.run_date
-    if source == "cboe":
-        return cboe.urls(cfg)
-    if source == "cfe":
-        return [(f"VX_{e.isoformat()}.csv", sources_config.render(cfg.cfe.url, expiry=e))
-                for e in vx_expiries_for(first, run.end or run.run_date)]
-    if source == "chains":
-        days = trading_days(first, run.end or run.run_date).to_list()
-        # A backfill replays history files; the live snapshot only describes today.
-        return [e for e in chains.urls(cfg, days) if run.start is None or e[0] != "_SPX.json"]
-    if source == "fred":
-        return fred.urls(cfg, api_key=run.api_key)
-    if source == "breadth":
-        return _folder_or_file(cfg.breadth.url)
-    if source == "calendar":
-        c = cfg.calendar
-        return [(f"{kind}.csv", loc) for kind, loc in
-                (("fomc", c.fomc), ("cpi", c.cpi), ("ppi", c.ppi), ("events", c.events)) if loc]
-    raise PipelineError(f"unknown source {source!r}; known: {', '.join(SOURCE_NAMES)}")
-
-
-def _folder_or_file(location: str | None) -> Plan:
-    if not location:
-        return []
-    path = local_path(location)
-    if path is not None and path.is_dir():
-        return [(p.name, str(p)) for p in sorted(path.iterdir()) if p.suffix.lower() == ".csv"]
-    return [(location.rsplit("/", 1)[-1] or "breadth.csv", location)]
-
-
-def _header(path: Path) -> list[str]:
-    """The first line of a CSV file as trimmed, unquoted, upper-case cells."""
-    with path.open("rb") as f:
-        line = f.readline(4096).decode("utf-8", "replace").lstrip("\ufeff")
-    return [c.strip().strip('"').strip().upper() for c in line.split(",")]
-
-
-def _fredgraph_named(path: Path) -> bool:
-    """A single-series fredgraph CSV (date + one series column) named ``{SERIES_ID}[_...].csv``.
-
-    Wide tables (several series) and look-alikes named after something else (``heliar_fx_DXY``,
-    ``ofr_fsi``) are not FRED downloads: ``--from`` skips them instead of quarantining them.
-    """
-    if path.suffix.lower() == ".json":
-        return True
-    header = _header(path) if path.suffix.lower() == ".csv" else []
-    if len(header) != 2 or header[0] not in fred.DATE_HEADERS:
-        return False
-    stem = path.stem.upper()
-    return stem == header[1] or stem.startswith(f"{header[1]}_")
-
-
-def _breadth_counts(path: Path) -> bool:
-    """A TradingView NYSE breadth export (ADV, DECL...) or a plain file with breadth columns."""
-    if path.suffix.lower() != ".csv":
-        return False
-    try:
-        breadth.component_of(path.name)
-        return True
-    except SourceDataError:
-        header = {c.lower() for c in _header(path)}
-        return "date" in header and bool(header & set(breadth.COMPONENTS.values()))
-
-
-_FROM_PATTERNS: dict[str, Callable[[Path], bool]] = {
-    "cboe": lambda p: p.name.endswith("_History.csv"),
-    "cfe": lambda p: p.name.lower().endswith(".csv") and "vx" in p.name.lower(),
-    "fred": _fredgraph_named,
-    "breadth": _breadth_counts,
-    "chains": lambda p: p.name.lower().endswith((".csv", ".json")),
-    "calendar": lambda p: p.name.lower().endswith(".csv"),
-}
+    return adapter(source).plan(run)
 
 
 def plan_from(source: str, path: str | Path) -> Plan:
@@ -191,34 +97,8 @@ def plan_from(source: str, path: str | Path) -> Plan:
         raise PipelineError(f"{source}: --from {root}: no such file or folder")
     if root.is_file():
         return [(root.name, str(root))]
-    wanted = _FROM_PATTERNS[source]
+    wanted = adapter(source).wanted
     return [(p.name, str(p)) for p in sorted(root.rglob("*")) if p.is_file() and wanted(p)]
-
-
-# -- parsing -----------------------------------------------------------------------------
-def _events(run: Run) -> pl.DataFrame:
-    return run.lake.scan("events").select("date", "kind").collect()
-
-
-def parse_one(source: str, payload: bytes, name: str, run: Run) -> pl.DataFrame:
-    """Parse one payload with its source's parser (ensuring it is data first)."""
-    ensure_data(payload, source=source, name=name)
-    if source == "cboe":
-        return cboe.parse(payload, name)
-    if source == "fred":
-        return fred.parse(payload, name, rules=run.config.fred.rules, releases=_events(run))
-    parser = {"cfe": cfe.parse, "chains": chains.parse, "breadth": breadth.parse,
-              "calendar": calendar.parse}[source]
-    return parser(payload, name)
-
-
-def combine(source: str, frames: list[pl.DataFrame]) -> pl.DataFrame:
-    """One frame for the source's table from its parsed files; a later file wins a key."""
-    if source == "breadth":
-        return breadth.combine(frames)
-    keys = list(schemas.get(TABLE_OF[source]).keys)
-    return pl.concat(frames, how="vertical_relaxed").unique(keys, keep="last",
-                                                            maintain_order=True)
 
 
 def restamped(lake: Lake, table: str, frame: pl.DataFrame, now: dt.datetime) -> pl.DataFrame:
@@ -245,15 +125,6 @@ def restamped(lake: Lake, table: str, frame: pl.DataFrame, now: dt.datetime) -> 
             .select(list(t.columns)))
 
 
-def rules_for(table: str, config: SourcesConfig) -> Rules | None:
-    """The validation inputs that come from the sources config."""
-    if table == "macro_observations":
-        return Rules(series_bounds={s: (r.min, r.max) for s, r in config.fred.rules.items()})
-    if table == "index_daily":
-        return Rules(series_bounds={s: (b.min, b.max) for s, b in config.cboe.bounds.items()})
-    return None
-
-
 # -- the run -----------------------------------------------------------------------------
 def ingest(source: str, run: Run, *, client: HttpClient, files: Plan | None = None
            ) -> SourceReport:
@@ -263,7 +134,7 @@ def ingest(source: str, run: Run, *, client: HttpClient, files: Plan | None = No
     the others go on. Rows are published only through the validation gate.
 
     Args:
-        source: one of SOURCE_NAMES.
+        source: one of SOURCE_NAMES (``sources.registry``).
         run: lake, config, dates and clock of this run.
         client: the HTTP client (its retries and pacing apply to every file).
         files: explicit (name, location) pairs (``--from``); default the configured plan.
@@ -271,19 +142,19 @@ def ingest(source: str, run: Run, *, client: HttpClient, files: Plan | None = No
     Returns:
         A SourceReport; its ``errors`` name source, file and problem.
     """
-    table = TABLE_OF[source]
-    report = SourceReport(source, table)
+    src = adapter(source)
+    report = SourceReport(source, src.table)
     client.hide(run.api_key)
-    planned = plan(source, run) if files is None else files
+    planned = src.plan(run) if files is None else files
     archived = remembered(run.lake, source, client, [loc for _, loc in planned])
     frames = []
     for name, location in planned:
-        frame = _fetch_and_parse(source, name, location, run, client, report, archived)
+        frame = _fetch_and_parse(src, name, location, run, client, report, archived)
         if frame is not None:
             frames.append(frame)
     frames = [f for f in frames if f.height]
     if frames:
-        _publish(source, table, combine(source, frames), run, report)
+        _publish(src, src.combine(frames), run, report)
     return report
 
 
@@ -303,8 +174,10 @@ def remembered(lake: Lake, source: str, client: HttpClient, locations: list[str]
     return {url: str(meta["payload"]) for url, meta in metas.items()}
 
 
-def _fetch_and_parse(source: str, name: str, location: str, run: Run, client: HttpClient,
-                     report: SourceReport, archived: dict[str, str]) -> pl.DataFrame | None:
+def _fetch_and_parse(src: SourceAdapter, name: str, location: str, run: Run,
+                     client: HttpClient, report: SourceReport, archived: dict[str, str]
+                     ) -> pl.DataFrame | None:
+    source = src.name
     try:
         fetched = client.fetch(location, source=source)
     except SourceUnavailable as e:
@@ -324,28 +197,34 @@ def _fetch_and_parse(source: str, name: str, location: str, run: Run, client: Ht
     else:
         run.lake.save_raw(source, safe, fetched.payload, fetched.meta())
     try:
-        return _not_after_today(source, name, parse_one(source, fetched.payload, name, run), run)
+        return _parsed(src, fetched.payload, name, run)
     except SourceDataError as e:
         path = run.lake.quarantine(source, safe, fetched.payload, str(e), at=run.now)
         report.errors.append(f"{e} (quarantined: {path})")
         return None
 
 
-def _not_after_today(source: str, name: str, frame: pl.DataFrame, run: Run) -> pl.DataFrame:
-    """``frame``, or a SourceDataError naming the file when it holds rows dated after today."""
-    if source in FUTURE_OK:
+def _parsed(src: SourceAdapter, payload: bytes, name: str, run: Run) -> pl.DataFrame:
+    """The payload's rows, or a SourceDataError naming the file.
+
+    Refused: a payload that is not data, one its parser cannot read, and rows dated after
+    today from a source whose rows may not be.
+    """
+    ensure_data(payload, source=src.name, name=name)
+    frame = src.parse(payload, name, run)
+    if src.future_ok:  # scheduled events may be dated after the run
         return frame
-    col = schemas.get(TABLE_OF[source]).date_col
+    col = schemas.get(src.table).date_col
     future = frame.filter(pl.col(col) > run.today)
     if future.height:
-        raise SourceDataError(f"source {source!r}, file {name!r}: {future.height} row(s) dated "
+        raise SourceDataError(f"source {src.name!r}, file {name!r}: {future.height} row(s) dated "
                               f"after today {run.today}, e.g. "
                               f"{future.select(pl.col(col).min().cast(pl.String)).item()}")
     return frame
 
 
-def _publish(source: str, table: str, frame: pl.DataFrame, run: Run,
-             report: SourceReport) -> None:
+def _publish(src: SourceAdapter, frame: pl.DataFrame, run: Run, report: SourceReport) -> None:
+    source, table = src.name, src.table
     date_col = schemas.get(table).date_col
     if run.start:
         frame = frame.filter(pl.col(date_col) >= run.start)
@@ -355,7 +234,7 @@ def _publish(source: str, table: str, frame: pl.DataFrame, run: Run,
     drop = DropPolicy(run.config.quarantine.max_row_share)
     try:
         result = gate_partition(run.lake, table, None, frame, at=run.now, drop=drop,
-                                rules=rules_for(table, run.config), docs_dir=run.docs_dir)
+                                rules=src.rules(run.config), docs_dir=run.docs_dir)
         report.rows += frame.height - result.dropped_new_rows
         _count_dropped(source, report, [d.describe() for d in result.dropped],
                        result.dropped_new_rows)

@@ -28,12 +28,15 @@ from prefect.tasks import exponential_backoff
 from core.calendar import is_session
 from core.clock import trading_day_at, utc_now
 from core.errors import PipelineError, SourceDataError, SourceUnavailable
-from flows.ingest import SOURCE_NAMES, Run
+from flows.ingest import Run
 from flows.ingest import ingest as ingest_files
 from flows.settings import Settings
 from sources.http import REFUSED, HttpClient
+from sources.registry import ADAPTERS, SOURCE_NAMES
 
-MARKET_SOURCES = tuple(s for s in SOURCE_NAMES if s != "calendar")
+# Sources the others read (the calendar's release days), ingested before the market's.
+FIRST_SOURCES = tuple(s for s, a in ADAPTERS.items() if a.runs_first)
+MARKET_SOURCES = tuple(s for s, a in ADAPTERS.items() if not a.runs_first)
 
 
 def _settings(home: str | None, sources: str | None) -> Settings:
@@ -201,11 +204,11 @@ def nightly(run_date: dt.date | None = None, home: str | None = None,
     if not is_session(day):
         log.info("%s is not a NYSE trading day: nothing to do", day)
         return Completed(message=f"{day} is not a NYSE trading day: nothing to do")
-    calendar = _wait_all({"calendar": ingest_source.submit("calendar", day, home, sources,
-                                                           now=now)})
+    first = _wait_all({s: ingest_source.submit(s, day, home, sources, now=now)
+                       for s in FIRST_SOURCES})
     market = _wait_all({s: ingest_source.submit(s, day, home, sources, now=now)
                         for s in MARKET_SOURCES})
-    failed = {s: e for s, e in (calendar | market).items() if e}
+    failed = {s: e for s, e in (first | market).items() if e}
     build_task(day, home, now=now)
     if (through := features_through(day, home)) != day:
         publish_task(home)
@@ -262,7 +265,7 @@ def backfill_units(sources: list[str], start: dt.date, end: dt.date
     """
     units: list[tuple[str, dt.date, dt.date]] = []
     for source in sources:
-        step = {"chains": "month", "cfe": "year"}.get(source)
+        step = ADAPTERS[source].backfill_unit
         first = start
         while first <= end:
             if step == "month":
@@ -295,9 +298,10 @@ def backfill(start: dt.date, end: dt.date, sources: list[str] | None = None, wor
         return Failed(message=f"start {start} is after end {end}: nothing done")
     chosen = [s for s in SOURCE_NAMES if s in (sources or SOURCE_NAMES)]
     units = backfill_units(chosen, start, end)
-    if "calendar" in chosen:  # release days must be known before FRED's availability
-        backfill_partitions([u for u in units if u[0] == "calendar"], home, sources_file)
-        units = [u for u in units if u[0] != "calendar"]
+    first = [u for u in units if u[0] in FIRST_SOURCES]
+    if first:  # release days must be known before FRED's availability
+        backfill_partitions(first, home, sources_file)
+        units = [u for u in units if u[0] not in FIRST_SOURCES]
     runner = task_runner(workers, dask_address)
     errors = backfill_partitions.with_options(task_runner=runner)(units, home, sources_file)
     failed = {u: e for u, e in errors.items() if e}

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import polars as pl
 
 from core.calendar import exchange_holidays
 from core.errors import SourceDataError
-from sources.http import decode_text
+from sources.adapter import Plan, SourceAdapter, csv_header, write_file
+from sources.http import decode_text, local_path
 
 SOURCE = "breadth"
 COMPONENTS = {"ADV": "advancers", "DECL": "decliners", "UCHG": "unchanged",
@@ -199,3 +201,41 @@ def combine(frames: list[pl.DataFrame]) -> pl.DataFrame:
     return full.select(
         pl.col("date").cast(pl.Date), *(pl.col(c).cast(pl.Int64) for c in COMPONENTS.values())
     ).filter(pl.col("advancers").is_not_null() | pl.col("decliners").is_not_null()).sort("date")
+
+
+# -- what to fetch ----------------------------------------------------------------------
+def plan(location: str | None) -> Plan:
+    """The configured file, or every CSV file of the configured folder."""
+    if not location:
+        return []
+    path = local_path(location)
+    if path is not None and path.is_dir():
+        return [(p.name, str(p)) for p in sorted(path.iterdir()) if p.suffix.lower() == ".csv"]
+    return [(location.rsplit("/", 1)[-1] or "breadth.csv", location)]
+
+
+def is_breadth_file(path: Path) -> bool:
+    """A TradingView NYSE breadth export (ADV, DECL...) or a plain file with breadth columns."""
+    if path.suffix.lower() != ".csv":
+        return False
+    try:
+        component_of(path.name)
+        return True
+    except SourceDataError:
+        header = {c.lower() for c in csv_header(path)}
+        return "date" in header and bool(header & set(COMPONENTS.values()))
+
+
+# -- writing (demo market, fixtures) ------------------------------------------------------
+def write(frame: pl.DataFrame, folder: Path) -> list[Path]:
+    """``breadth_daily`` rows as the plain ``breadth.csv`` (date and the five counts)."""
+    body = frame.sort("date").select(COLUMNS).write_csv(line_terminator="\n")
+    return [write_file(folder / "breadth.csv", body.encode())]
+
+
+ADAPTER = SourceAdapter(
+    name=SOURCE, table="breadth_daily",
+    plan=lambda run: plan(run.config.breadth.url),
+    wanted=is_breadth_file,
+    parse=lambda payload, name, run: parse(payload, name),
+    write=write, located=lambda folder: {"url": f"{folder}/breadth.csv"}, merge=combine)

@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import polars as pl
 
 from core.errors import SourceDataError
+from sources.adapter import Plan, SourceAdapter, write_file
+from sources.config import CalendarConfig
 from sources.http import decode_text
 
 SOURCE = "calendar"
@@ -157,3 +160,45 @@ def _check_kinds(frame: pl.DataFrame, name: str) -> None:
     if bad.height:
         raise _fail(name, f"bad event kind {bad['kind'][0]!r} (expected a word like "
                           f"{', '.join(KNOWN_KINDS)})")
+
+
+def plan(config: CalendarConfig) -> Plan:
+    """``fomc.csv``, ``cpi.csv``, ``ppi.csv`` and ``events.csv``: those configured."""
+    return [(f"{kind}.csv", loc) for kind, loc in
+            (("fomc", config.fomc), ("cpi", config.cpi), ("ppi", config.ppi),
+             ("events", config.events)) if loc]
+
+
+# -- writing (demo market, fixtures) ------------------------------------------------------
+def render(frame: pl.DataFrame, kind: str) -> bytes:
+    """One kind's events as ``event_date,event_name,event_type``.
+
+    Names read ``FOMC 2024-01-31``, or ``CPI Dec 2023`` for a release of the month before.
+    """
+    label = pl.col("date").dt.strftime("%Y-%m-%d") if kind == "fomc" else \
+        pl.col("date").dt.offset_by("-1mo").dt.strftime("%b %Y")
+    body = frame.filter(pl.col("kind") == kind).sort("date").select(
+        pl.col("date").alias("event_date"),
+        pl.concat_str(pl.lit(kind.upper() + " "), label).alias("event_name"),
+        pl.lit(kind).alias("event_type"))
+    return body.write_csv(line_terminator="\n").encode()
+
+
+def write(frame: pl.DataFrame, folder: Path) -> list[Path]:
+    """One ``{kind}.csv`` per kind of ``events`` rows (known kinds first, in their order)."""
+    present = set(frame["kind"].unique().to_list())
+    kinds = [k for k in KNOWN_KINDS if k in present] + sorted(present - set(KNOWN_KINDS))
+    return [write_file(folder / f"{kind}.csv", render(frame, kind)) for kind in kinds]
+
+
+def located(folder: str) -> dict[str, str]:
+    """The config's FOMC, CPI and PPI files in ``folder`` (other kinds have no config key)."""
+    return {kind: f"{folder}/{kind}.csv" for kind in ("fomc", "cpi", "ppi")}
+
+
+ADAPTER = SourceAdapter(
+    name=SOURCE, table="events",
+    plan=lambda run: plan(run.config.calendar),
+    wanted=lambda path: path.name.lower().endswith(".csv"),
+    parse=lambda payload, name, run: parse(payload, name),
+    write=write, located=located, future_ok=True, runs_first=True)

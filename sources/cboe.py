@@ -18,11 +18,14 @@ from __future__ import annotations
 import io
 import logging
 import re
+from collections.abc import Mapping
+from pathlib import Path
 
 import polars as pl
 
 from core.errors import SourceDataError, UnsafePathError
 from core.paths import safe_segment
+from sources.adapter import Bounds, SourceAdapter, write_file
 from sources.config import SourcesConfig
 from sources.config import render as render_template
 from sources.http import ensure_data
@@ -208,3 +211,23 @@ def render(frame: pl.DataFrame) -> bytes:
     # CBOE writes six decimals (17.240000).
     body = out.write_csv(include_header=False, float_precision=6)
     return (",".join(header) + "\n" + body).encode()
+
+
+def write(frame: pl.DataFrame, folder: Path) -> list[Path]:
+    """One ``{SYMBOL}_History.csv`` per symbol of ``index_daily`` rows, in symbol order."""
+    return [write_file(folder / f"{symbol}_History.csv", render(part))
+            for (symbol,), part in frame.partition_by("symbol", as_dict=True,
+                                                      maintain_order=True).items()]
+
+
+def _bounds(config: SourcesConfig) -> Mapping[str, Bounds]:
+    return {s: (b.min, b.max) for s, b in config.cboe.bounds.items()}
+
+
+ADAPTER = SourceAdapter(
+    name=SOURCE, table="index_daily",
+    plan=lambda run: urls(run.config),
+    wanted=lambda path: path.name.endswith("_History.csv"),
+    parse=lambda payload, name, run: parse(payload, name),
+    write=write, located=lambda folder: {"url": f"{folder}/{{symbol}}_History.csv"},
+    bounds=_bounds)

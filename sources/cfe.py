@@ -1,4 +1,4 @@
-"""CFE VX futures daily files -> ``vx_futures`` rows (parse) and per-contract URLs (urls).
+"""CFE VX futures daily files -> ``vx_futures`` rows (parse); per-contract files (plan, write).
 
 Accepted layouts: CFE's per-contract downloads (``CFE_F08_VX.csv``, ``VX_2018-02-14.csv``),
 with or without the disclaimer paragraph before the header, and concatenations of them with
@@ -22,11 +22,15 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from collections.abc import Iterable
+from pathlib import Path
 
 import polars as pl
 
 from core.errors import SourceDataError
 from core.expiry import MONTH_CODES, listed_expiries, vx_expiries
+from sources import config as sources_config
+from sources.adapter import Plan, RunContext, SourceAdapter, write_file
 from sources.http import decode_text
 
 SOURCE = "cfe"
@@ -42,6 +46,7 @@ LABEL = re.compile(r"^\s*([A-Z])\s*\(\s*([A-Za-z]{3})\s+(\d{2}|\d{4})\s*\)\s*$")
 FILE_EXPIRY = re.compile(r"VX_(\d{4}-\d{2}-\d{2})\.csv$", re.IGNORECASE)
 COLUMNS = ["trade_date", "expiry", "symbol", "open", "high", "low", "close", "settle",
            "change", "volume", "open_interest", "no_trade"]
+VX_LISTED = 9  # monthly VX contracts on the board
 
 
 def _fail(name: str, problem: str) -> SourceDataError:
@@ -236,21 +241,59 @@ def _check_expiry(frame: pl.DataFrame, name: str) -> None:
                           f"{row['expiry']} of {row['symbol']}")
 
 
-def urls(template: str, run_date: dt.date, n: int = 9) -> list[str]:
-    """Per-contract CFE URLs of the monthly VX contracts listed on ``run_date``.
+# -- what to fetch ----------------------------------------------------------------------
+def _months(start: dt.date, end: dt.date) -> Iterable[dt.date]:
+    day = start.replace(day=1)
+    while day <= end:
+        yield day
+        day = (day + dt.timedelta(days=32)).replace(day=1)
 
-    Args:
-        template: URL (or path) template with an ``{expiry}`` placeholder, filled with the
-            expiry as YYYY-MM-DD, e.g. ``.../VX/VX_{expiry}.csv``.
-        run_date: The trading date whose listed contracts are wanted.
-        n: How many monthly contracts (CFE lists up to nine).
 
-    Returns:
-        One URL per contract, front month first.
+def vx_expiries_for(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Every monthly VX expiry listed on some day of [start, end]."""
+    found = {e for d in [*_months(start, end), end] for e in listed_expiries(d, VX_LISTED)}
+    return sorted(e for e in found if e >= start)
 
-    Raises:
-        ValueError: the template has no ``{expiry}`` placeholder.
+
+def plan(run: RunContext) -> Plan:
+    """One ``VX_{expiry}.csv`` per contract listed during the run's window."""
+    first, last = run.start or run.run_date, run.end or run.run_date
+    return [(f"VX_{e.isoformat()}.csv", sources_config.render(run.config.cfe.url, expiry=e))
+            for e in vx_expiries_for(first, last)]
+
+
+# -- writing (demo market, fixtures) ------------------------------------------------------
+def contract_label(expiry: pl.Expr) -> pl.Expr:
+    """CFE's contract label of an expiry, e.g. ``F (Jan 2024)`` (the expiry's month)."""
+    code = pl.lit(list(MONTH_CODES), pl.List(pl.String)).list.get(expiry.dt.month() - 1)
+    return pl.concat_str(code, pl.lit(" ("), expiry.dt.strftime("%b %Y"), pl.lit(")"))
+
+
+def render(frame: pl.DataFrame) -> bytes:
+    """``vx_futures`` rows in CFE's per-contract layout (ISO dates, 0 for a missing price).
+
+    The label comes from the expiry, so ``parse`` reads the same symbol and expiry back.
     """
-    if "{expiry}" not in template:
-        raise ValueError(f"CFE URL template needs an {{expiry}} placeholder: {template!r}")
-    return [template.replace("{expiry}", e.isoformat()) for e in listed_expiries(run_date, n)]
+    body = frame.sort("expiry", "trade_date").select(
+        pl.col("trade_date").alias("Trade Date"), contract_label(pl.col("expiry")).alias("Futures"),
+        *[pl.col(c).fill_null(0.0).alias(c.capitalize()) for c in ("open", "high", "low",
+                                                                  "close")],
+        pl.col("settle").alias("Settle"), pl.col("change").alias("Change"),
+        pl.col("volume").alias("Total Volume"), pl.lit(0).alias("EFP"),
+        pl.col("open_interest").alias("Open Interest"))
+    return body.write_csv(line_terminator="\n").encode()
+
+
+def write(frame: pl.DataFrame, folder: Path) -> list[Path]:
+    """One ``VX_{expiry}.csv`` per contract of ``vx_futures`` rows, by expiry."""
+    return [write_file(folder / f"VX_{expiry.isoformat()}.csv", render(part))
+            for (expiry,), part in frame.sort("expiry").partition_by(
+                "expiry", as_dict=True, maintain_order=True).items()]
+
+
+ADAPTER = SourceAdapter(
+    name=SOURCE, table="vx_futures", plan=plan,
+    wanted=lambda path: path.name.lower().endswith(".csv") and "vx" in path.name.lower(),
+    parse=lambda payload, name, run: parse(payload, name),
+    write=write, located=lambda folder: {"url": f"{folder}/VX_{{expiry}}.csv"},
+    backfill_unit="year")

@@ -18,7 +18,7 @@ import io
 import json
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import polars as pl
@@ -26,6 +26,7 @@ import polars as pl
 from core.errors import SourceDataError, UnsafePathError
 from core.paths import safe_segment
 from sources import config as sources_config
+from sources.adapter import Bounds, RunContext, SourceAdapter, csv_header, write_file
 from sources.config import SeriesRule, SourcesConfig, iso
 from sources.http import ensure_data
 
@@ -313,13 +314,53 @@ def _release_calendar(releases: pl.DataFrame | None, kind: str | None) -> pl.Dat
             .drop_nulls().unique().sort("release"))
 
 
-# -- writing (fixtures, simulator) ------------------------------------------------------
+# -- the adapter --------------------------------------------------------------------------
+def is_fredgraph_file(path: Path) -> bool:
+    """A single-series fredgraph CSV (date + one series column) named ``{SERIES_ID}[_...].csv``.
+
+    Wide tables (several series) and look-alikes named after something else (``heliar_fx_DXY``,
+    ``ofr_fsi``) are not FRED downloads: ``--from`` skips them instead of quarantining them.
+    """
+    if path.suffix.lower() == ".json":
+        return True
+    header = csv_header(path) if path.suffix.lower() == ".csv" else []
+    if len(header) != 2 or header[0] not in DATE_HEADERS:
+        return False
+    stem = path.stem.upper()
+    return stem == header[1] or stem.startswith(f"{header[1]}_")
+
+
+def _parse(payload: bytes, name: str, run: RunContext) -> pl.DataFrame:
+    """``parse`` with the run's publication rules and the lake's release calendar."""
+    releases = run.lake.scan("events").select("date", "kind").collect()
+    return parse(payload, name, rules=run.config.fred.rules, releases=releases)
+
+
+def _bounds(config: SourcesConfig) -> Mapping[str, Bounds]:
+    return {s: (r.min, r.max) for s, r in config.fred.rules.items()}
+
+
+# -- writing (demo market, fixtures) ------------------------------------------------------
 def render(frame: pl.DataFrame, *, header: str = "observation_date") -> bytes:
-    """One series' observations in the fredgraph layout (``observation_date,<ID>``)."""
+    """One series' observations in the fredgraph layout (``observation_date,<ID>``; '.': none)."""
     ids = frame["series_id"].unique().to_list()
     if len(ids) != 1:
         raise ValueError(f"render writes one series per file, got {ids}")
     out = frame.sort("date").select(pl.col("date").alias(header),
                                     pl.col("value").alias(ids[0]))
-    return out.write_csv(date_format="%Y-%m-%d").encode()
+    return out.write_csv(date_format="%Y-%m-%d", null_value=".", line_terminator="\n").encode()
+
+
+def write(frame: pl.DataFrame, folder: Path) -> list[Path]:
+    """One fredgraph ``{SERIES_ID}.csv`` per series of ``macro_observations`` rows."""
+    return [write_file(folder / f"{series}.csv", render(part))
+            for (series,), part in frame.partition_by("series_id", as_dict=True,
+                                                      maintain_order=True).items()]
+
+
+ADAPTER = SourceAdapter(
+    name=SOURCE, table="macro_observations",
+    plan=lambda run: urls(run.config, api_key=run.api_key),
+    wanted=is_fredgraph_file, parse=_parse, write=write,
+    located=lambda folder: {"url": f"{folder}/{{series_id}}.csv"}, bounds=_bounds)
 

@@ -23,10 +23,11 @@ from werkzeug import Request, Response
 
 from core.errors import DataValidationFailed
 from demo_market.simulator import sources_overrides, write_raw
-from flows.ingest import Run, SourceReport, ingest, plan, plan_from, rules_for
+from flows.ingest import Run, SourceReport, ingest, plan, plan_from
 from sources import config as sources_config
 from sources.config import SourcesConfigError
 from sources.http import HttpClient
+from sources.registry import ADAPTERS
 from storage.catalog import catalog_versions, current_versions
 from storage.lake import Lake
 from tests.conftest import shared
@@ -337,7 +338,7 @@ def test_series_header_with_path_characters_is_quarantined(
 # -- the gate's inputs from the sources config -----------------------------------------------
 def test_index_bounds_from_the_config_reach_the_gate(lake: Lake) -> None:
     config = sources_config.load()
-    rules = rules_for("index_daily", config)
+    rules = ADAPTERS["cboe"].rules(config)
     assert rules is not None and rules.series_bounds["SKEW"] == (90.0, 200.0)
     frame = lake.scan("index_daily").filter(pl.col("symbol") == "SKEW").collect()
     before = lake_bytes(lake)

@@ -7,8 +7,10 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from core.errors import SourceDataError
-from sources import cfe
+from flows.ingest import Run
+from sources import cfe, config
 from storage import schemas
+from storage.lake import Lake
 from tests.conftest import NOW, shared
 
 HEADER = "Trade Date,Futures,Open,High,Low,Close,Settle,Change,Total Volume,EFP,Open Interest"
@@ -128,13 +130,15 @@ def test_settles_of_any_precision_round_trip(settles):
     assert out["settle"].to_list() == [float(s) for s in settles]
 
 
-def test_urls_of_listed_contracts():
-    template = "http://127.0.0.1:9/VX/VX_{expiry}.csv"
-    assert cfe.urls(template, dt.date(2018, 2, 14), 2) == [
-        "http://127.0.0.1:9/VX/VX_2018-02-14.csv", "http://127.0.0.1:9/VX/VX_2018-03-21.csv"]
-    assert len(cfe.urls("file:///d/VX_{expiry}.csv", dt.date(2024, 6, 19), 9)) == 9
-    with pytest.raises(ValueError, match="expiry"):
-        cfe.urls("http://127.0.0.1:9/VX.csv", dt.date(2018, 2, 14))
+def test_plan_fetches_every_contract_listed_in_the_window(tmp_path):
+    cfg = config.load(overrides={"cfe": {"url": "http://127.0.0.1:9/VX/VX_{expiry}.csv"}})
+    day = cfe.plan(Run(Lake(tmp_path), cfg, dt.date(2018, 2, 14), NOW))
+    assert day[:2] == [("VX_2018-02-14.csv", "http://127.0.0.1:9/VX/VX_2018-02-14.csv"),
+                       ("VX_2018-03-21.csv", "http://127.0.0.1:9/VX/VX_2018-03-21.csv")]
+    assert len(day) == 9  # CFE lists nine monthly contracts, the expiring one included
+    window = cfe.plan(Run(Lake(tmp_path), cfg, dt.date(2018, 2, 14), NOW,
+                          start=dt.date(2018, 1, 2), end=dt.date(2018, 2, 14)))
+    assert window[0][0] == "VX_2018-01-17.csv" and len(window) == 10
 
 
 # --- real files -------------------------------------------------------------------------

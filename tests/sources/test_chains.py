@@ -12,6 +12,7 @@ from core.errors import SourceDataError
 from sources import chains
 from storage import schemas
 from tests.conftest import shared
+from tests.sources.writers import render_quotedata
 
 UTC = dt.UTC
 QUOTEDATA = ("options", "cboe_delayed_quotes")
@@ -450,9 +451,18 @@ def test_delayed_json_writer_round_trips() -> None:
                        chain.sort("root", "expiration", "strike", "right"))
 
 
+def test_datashop_writer_round_trips_at_its_1545_snapshot() -> None:
+    at = dt.datetime(2025, 1, 10, 20, 45, tzinfo=UTC)  # 15:45 New York, DataShop's calcs
+    chain = _chain().with_columns(snapshot_at=pl.lit(at, schemas.UTC_TS))
+    payload = chains.render_datashop(chain)
+    assert b",5002.500," in payload  # strikes keep their fraction
+    assert_frame_equal(chains.parse(payload, "UnderlyingOptionsEODCalcs_2025-01-10.csv"),
+                       chain.sort("root", "expiration", "strike", "right"))
+
+
 def test_quotedata_writer_round_trips_without_vega() -> None:
     chain = _chain()
-    payload = chains.render_quotedata(chain)
+    payload = render_quotedata(chain)
     assert payload.splitlines()[2] == (b'"Date: January 10, 2025 at 4:15 PM EST",Bid: 5827.04,'
                                        b"Ask: 5827.04,Size: 1*1,Volume: 0")
     assert_frame_equal(chains.parse(payload, "spx_quotedata.csv"),
