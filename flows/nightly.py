@@ -40,9 +40,7 @@ MARKET_SOURCES = tuple(s for s, a in ADAPTERS.items() if not a.runs_first)
 
 
 def _settings(home: str | None, sources: str | None) -> Settings:
-    base = Settings()
-    return base.model_copy(update={k: v for k, v in {"home": home, "sources": sources}.items()
-                                   if v is not None})
+    return Settings().with_options(home=home, sources=sources)
 
 
 def _retryable(task: Any, task_run: Any, state: State) -> bool:

@@ -18,7 +18,7 @@ from flows.settings import Settings
 
 
 def _lake(home: str | None) -> Any:
-    return (Settings(home=home) if home else Settings()).lake()
+    return Settings().with_options(home=home).lake()
 
 
 @task(task_run_name="backtest-{start}-{end}")

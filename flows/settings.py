@@ -1,30 +1,49 @@
-"""Runtime settings: the only place alvh reads its environment (the clock is core.clock)."""
+"""Runtime settings: the only place alvh reads its environment (the clock is core.clock).
+
+A plain dataclass on purpose: pydantic-settings would cost every command ~17 MiB and ~40 ms
+of imports for four variables, and the lake and sources config load only when asked for.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import os
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-from sources import config as sources_config
-from sources.config import SourcesConfig
-from storage.lake import Lake
+if TYPE_CHECKING:
+    from sources.config import SourcesConfig
+    from storage.lake import Lake
 
 
-class Settings(BaseSettings):
+def env(name: str, default: str | None = None) -> str | None:
+    """The variable ``name`` (matched case-insensitively, as the shell user may spell it)."""
+    if name in os.environ:
+        return os.environ[name]
+    found = (v for k, v in os.environ.items() if k.upper() == name)
+    return next(found, default)
+
+
+@dataclass(frozen=True)
+class Settings:
     """Settings read from ``ALVH_*`` variables (and FRED_API_KEY); CLI options override them."""
 
-    model_config = SettingsConfigDict(env_prefix="ALVH_", populate_by_name=True)
+    home: str = field(default_factory=lambda: env("ALVH_HOME") or "./lake")
+    sources: str | None = field(default_factory=lambda: env("ALVH_SOURCES"))
+    policy: str | None = field(default_factory=lambda: env("ALVH_POLICY"))
+    fred_api_key: str | None = field(default_factory=lambda: env("FRED_API_KEY"))
 
-    home: str = "./lake"
-    sources: str | None = None
-    policy: str | None = None
-    fred_api_key: str | None = Field(default=None, validation_alias="FRED_API_KEY")
+    def with_options(self, **options: str | None) -> Settings:
+        """These settings with the CLI's options over them (None: the option was not given)."""
+        return replace(self, **{k: v for k, v in options.items() if v is not None})
 
     def lake(self) -> Lake:
         """The lake at ``home``."""
+        from storage.lake import Lake
+
         return Lake(self.home)
 
     def sources_config(self) -> SourcesConfig:
         """The packaged sources config with the user's file (if any) merged over it."""
-        return sources_config.load(self.sources)
+        from sources import config as sources_config
 
+        return sources_config.load(self.sources)

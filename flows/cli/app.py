@@ -97,7 +97,7 @@ def main(
     for key, value in QUIET_DEFAULTS.items():
         os.environ.setdefault(key, value)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    State.settings = Settings(home=home) if home else Settings()
+    State.settings = Settings().with_options(home=home)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

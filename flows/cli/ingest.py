@@ -37,7 +37,7 @@ def ingest(
         raise fail(f"unknown source {source!r}; choose one of {', '.join(SOURCE_NAMES)}", 2)
     if start and end and start > end:
         raise fail(f"--start {start:%Y-%m-%d} is after --end {end:%Y-%m-%d}", 2)
-    settings = State.settings.model_copy(update={"sources": sources or State.settings.sources})
+    settings = State.settings.with_options(sources=sources)
     try:
         now = utc_now()
         run = Run(settings.lake(), settings.sources_config(), today_new_york(now), now,
