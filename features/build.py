@@ -240,6 +240,16 @@ def ad_line_seed(stored: pl.LazyFrame, start: dt.date | None,
     return AdSeed(day, int(value))
 
 
+def _features_daily(market: pl.LazyFrame, second_engine: pl.LazyFrame,
+                    computed_at: dt.datetime) -> pl.DataFrame:
+    """Both frames' features side by side in the registry's column order, stamped."""
+    out = market.join(second_engine, on="date", how="left").sort("date").select(
+        "date", *FEATURE_NAMES, pl.lit(FEATURE_SET_VERSION).alias("feature_set_version"),
+        pl.lit(computed_at).cast(FEATURES_DAILY.columns["computed_at"]).alias("computed_at"),
+    ).collect(engine=ENGINE)
+    return FEATURES_DAILY.conform(out)
+
+
 def build_features(inputs: dict[str, pl.LazyFrame], *, start: dt.date | None = None,
                    end: dt.date, config: FeatureConfig | None = None,
                    computed_at: dt.datetime, ad_seed: AdSeed | None = None) -> pl.DataFrame:
@@ -277,9 +287,5 @@ def build_features(inputs: dict[str, pl.LazyFrame], *, start: dt.date | None = N
         [market_base(inputs, index_rows, _grid(all_days, first), first, end, cfg, ad_seed),
          macro_features(inputs, _grid(all_days, macro_first), macro_first, end, cfg)],
         engine=ENGINE)
-    out = market_features(base, cfg).lazy().filter(pl.col("date") >= keep_from).join(
-        second_engine.lazy(), on="date", how="left").sort("date").select(
-        "date", *FEATURE_NAMES, pl.lit(FEATURE_SET_VERSION).alias("feature_set_version"),
-        pl.lit(computed_at).cast(FEATURES_DAILY.columns["computed_at"]).alias("computed_at"),
-    ).collect(engine=ENGINE)
-    return FEATURES_DAILY.conform(out)
+    market = market_features(base, cfg).lazy().filter(pl.col("date") >= keep_from)
+    return _features_daily(market, second_engine.lazy(), computed_at)

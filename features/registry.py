@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from features import breadth, closes, events, graph, macro, regime, term_structure
-from features.feature import BOOL, STR, Feature, Step
+from features.feature import BOOL as BOOL  # re-exported: flows.views picks the flags by it
+from features.feature import STR, Feature, Step
+from storage import schemas
 
 if TYPE_CHECKING:
     from features.config import FeatureConfig
-from storage import schemas
 
 FEATURE_SET_VERSION = "2026.12.1"
-__all__ = ["BOOL", "Feature"]  # re-exported: readers of the registry filter on them
 
 FEATURES: tuple[Feature, ...] = (
     *closes.FEATURES, *regime.FEATURES, *term_structure.FEATURES, *breadth.FEATURES,
