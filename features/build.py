@@ -116,8 +116,7 @@ def market_base(inputs: dict[str, pl.LazyFrame], index_rows: pl.DataFrame, days:
     base = index.join(ts, on="date", how="left").join(
         _breadth(inputs, first, end, seed), on="date", how="left")
     # Joins do not keep row order; rolling windows and shifts below need date order.
-    return events.with_events(base, _optional(inputs, "events", _EMPTY_EVENTS),
-                              cfg.events).sort("date")
+    return events.with_calendars(base, _optional(inputs, "events", _EMPTY_EVENTS)).sort("date")
 
 
 def market_features(base: pl.DataFrame, cfg: FeatureConfig) -> pl.DataFrame:

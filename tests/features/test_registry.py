@@ -94,12 +94,15 @@ def test_changing_a_config_window_changes_the_lookbacks_that_read_it():
 
 
 def _base(nodes, rows: int) -> pl.DataFrame:
-    """Every frame column the rows read, gap-free: random walks, flags, counts."""
+    """Every frame column the rows read, gap-free: random walks, flags, counts, dates."""
     rng = np.random.default_rng(7)
     names = {r for n in nodes for r in n.reads if r not in NODES or r == n.name}
     names |= {f"_{s}_stale" for s in macro.SERIES} if nodes is SECOND_ENGINE else set()
 
     def column(name: str) -> pl.Series:
+        if name in ("date", "next_fomc") or name.endswith(("_first", "_last")):
+            day = dt.date(2000, 1, 3)  # dates: the days themselves will do
+            return pl.date_range(day, day + dt.timedelta(days=rows - 1), eager=True).alias(name)
         if name.startswith(("is_", "_")) or name.endswith("_extrapolated"):
             return pl.Series(name, rng.random(rows) < 0.5)
         if name in ("advancers", "decliners", "days_to_fomc", "ad_line"):

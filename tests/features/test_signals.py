@@ -4,13 +4,20 @@ import math
 import polars as pl
 import pytest
 
-from features import breadth, events
+from features import breadth, events, graph
 from features.config import BreadthConfig, EventsConfig, FeatureConfig, RegimeConfig, load_config
 from features.indicators import macd
 from features.recursive import macd_cross_up, macd_hook
 from features.registry import feature
 
 D = dt.date
+
+
+def with_events(days: pl.LazyFrame, cal: pl.LazyFrame,
+                cfg: FeatureConfig | None = None) -> pl.DataFrame:
+    """The event features on a grid of days."""
+    grid = events.with_calendars(days, cal)
+    return graph.compute(grid, events.FEATURES, cfg or FeatureConfig()).collect().sort("date")
 
 
 def test_vix_regime_bounds_come_from_config():
@@ -69,7 +76,7 @@ def test_event_flags_and_days_to_fomc():
                                  D(2024, 9, 16), D(2024, 7, 31), D(2024, 10, 10),
                                  D(2024, 10, 11)],
                         "kind": ["fomc", "cpi", "fomc", "ppi", "fomc", "cpi", "ppi"]})
-    out = events.with_events(days, cal).collect().sort("date")
+    out = with_events(days, cal)
     assert out["is_fomc_day"].to_list() == [False, False, True, False]
     assert out["is_cpi_day"].to_list() == [False] * 4
     assert out["is_ppi_day"].to_list() == [True, False, False, False]
@@ -82,8 +89,7 @@ def test_event_flags_are_unknown_outside_each_calendars_range():
     cal = pl.LazyFrame({"date": [D(2020, 1, 29), D(2024, 9, 18), D(2024, 11, 7),
                                  D(2024, 1, 11), D(2024, 9, 11), D(2024, 12, 11)],
                         "kind": ["fomc", "fomc", "fomc", "cpi", "cpi", "cpi"]})
-    out = events.with_events(days, cal).collect().sort("date").with_columns(
-        feature("events_stale").expr())
+    out = with_events(days, cal)
     # CPI listed 2024-01-11..2024-12-11: unknown in 2023 and 2025, False inside. No PPI
     # calendar at all: never False. FOMC ends 2024-11-07: unknown in 2025.
     assert out["is_cpi_day"].to_list() == [None, False, False, None]
@@ -110,9 +116,9 @@ def test_days_to_fomc_is_null_where_the_calendar_has_a_hole():
     days = pl.LazyFrame({"date": [D(1995, 1, 3), D(2024, 1, 2), D(2024, 9, 19)]})
     cal = pl.LazyFrame({"date": [D(1994, 12, 20), D(2023, 12, 13), D(2024, 1, 31),
                                  D(2024, 9, 18)], "kind": ["fomc"] * 4})
-    out = events.with_events(days, cal).collect().sort("date")
+    out = with_events(days, cal)
     # 1995: the next listed decision is 29 years away (calendar hole) -> unknown, not 10,000.
     # 2024-09-19: no later decision listed -> unknown.
     assert out["days_to_fomc"].to_list() == [None, 29, None]
-    tight = events.with_events(days, cal, EventsConfig(max_fomc_gap_days=20)).collect()
-    assert tight.sort("date")["days_to_fomc"].to_list() == [None, None, None]
+    tight = with_events(days, cal, FeatureConfig(events=EventsConfig(max_fomc_gap_days=20)))
+    assert tight["days_to_fomc"].to_list() == [None, None, None]
