@@ -59,7 +59,7 @@ def _rv_bars(cfg: FeatureConfig) -> int:
 
 
 FAMILY = "regime"
-# The VVIX MACD as one struct column, read by the four vvix_macd* features below.
+# The VVIX MACD as one struct column, read by the six vvix_macd* features below.
 STEPS = (Step("_vvix_macd", lambda vvix, cfg: macd_of(vvix, cfg), macd_bars, "recursive"),)
 FEATURES = (
     Feature("regime_stale", FAMILY, "No SPX or VIX close for the day: regime features are null",
