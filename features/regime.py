@@ -79,11 +79,14 @@ FEATURES = (
     Feature("spx_exp_move_1d", FAMILY, "SPX x IV / 100 / sqrt(252), IV = VIX1D where present, "
             "else VIX", "index points", F64, (IDX,), _expected_move, valid_min=0),
     Feature("spx_rsi_14", FAMILY, "TA-Lib RSI(14) of SPX closes", "0-100", F64, (IDX,),
-            lambda spx, cfg: rsi_of(spx, cfg), rsi_bars, "recursive", 0, 100),
+            lambda spx, cfg: rsi_of(spx, cfg), rsi_bars, "recursive",
+            valid_min=0, valid_max=100),
     Feature("vix_rsi_14", FAMILY, "TA-Lib RSI(14) of VIX closes", "0-100", F64, (IDX,),
-            lambda vix, cfg: rsi_of(vix, cfg), rsi_bars, "recursive", 0, 100),
+            lambda vix, cfg: rsi_of(vix, cfg), rsi_bars, "recursive",
+            valid_min=0, valid_max=100),
     Feature("vx_cm30_rsi_14", FAMILY, "TA-Lib RSI(14) of vx_cm30", "0-100", F64, (VX,),
-            lambda vx_cm30, cfg: rsi_of(vx_cm30, cfg), rsi_bars, "recursive", 0, 100),
+            lambda vx_cm30, cfg: rsi_of(vx_cm30, cfg), rsi_bars, "recursive",
+            valid_min=0, valid_max=100),
     Feature("spx_rsi_14_warming", FAMILY, "SPX close known but spx_rsi_14 null: the RSI "
             "(re)started fewer than 14 changes ago (series start, or a hole of more than "
             "indicators.max_gap_sessions sessions)", "flag", BOOL, (IDX,),
