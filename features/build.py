@@ -5,10 +5,15 @@ Inputs are the lake tables as LazyFrames: ``index_daily``, ``vx_futures``, ``bre
 then null and flagged stale). Nothing is read after ``end``: market rows dated after it and
 macro rows published after it are ignored, so a build for day D sees only what was public by D.
 
+Each feature is one row in its family's module (``features.feature.Feature``); the build
+computes the rows of ``MARKET`` on the market base and those of ``SECOND_ENGINE`` on the macro
+grid, in the order of what they read (``features.graph``).
+
 Incremental runs (``start`` given) read only ``history_bars(config)`` sessions before
 ``start`` and return the same rows as a full build for [start, end]:
-- windowed features need at most ``registry.window_lookback()`` bars (the Second Engine,
-  windowed only, is computed from ``macro_bars(config)`` sessions before ``start``);
+- windowed features need at most ``registry.window_lookback(config)`` bars, derived from
+  their computations (the Second Engine, windowed only, is computed from
+  ``macro_bars(config)`` sessions before ``start``);
 - recursive ones (RSI, MACD) get ``indicators.warmup_bars`` more: the seed's weight after
   1,000 bars, (13/14)**1000 ~ 1e-32, is far below double precision, so the recursion lands
   on the very same floats (empirically identical after ~600 bars; tests check equality);
@@ -28,9 +33,15 @@ from typing import Literal, NamedTuple
 import polars as pl
 
 from core.calendar import FIRST, trading_days
-from features import breadth, events, macro, regime, term_structure
+from features import breadth, closes, events, graph, macro, regime, term_structure
 from features.config import FeatureConfig
-from features.registry import FEATURE_NAMES, FEATURE_SET_VERSION, FEATURES_DAILY, window_lookback
+from features.registry import (
+    FEATURE_NAMES,
+    FEATURE_SET_VERSION,
+    FEATURES_DAILY,
+    lookbacks,
+    window_lookback,
+)
 
 # Inputs an incremental run reads only from ``history_start`` on. Not breadth_daily: the A/D
 # line sums it from its first row unless the run is given an ``AdSeed``.
@@ -38,7 +49,11 @@ WINDOWED_TABLES = ("index_daily", "vx_futures")
 # The inputs are small (~10k rows at most) and the plans wide: the in-memory engine runs them
 # in about half the time of the streaming default, whose fixed cost per pipeline dominates.
 ENGINE: Literal["in-memory"] = "in-memory"
-INDEX_SYMBOLS = {"SPX": "spx", "VIX": "vix", "VIX3M": "vix3m", "VIX1D": "vix1d", "VVIX": "vvix"}
+# The rows computed on the market base (index closes, VX curve, breadth, events), steps
+# included, and those computed on the Second Engine's grid of macro series.
+MARKET = (*closes.FEATURES, *regime.FEATURES, *regime.STEPS, *term_structure.FEATURES,
+          *term_structure.STEPS, *breadth.FEATURES, *events.FEATURES)
+SECOND_ENGINE = macro.FEATURES
 _EMPTY_BREADTH = {"date": pl.Date(), "advancers": pl.Int64(), "decliners": pl.Int64()}
 _EMPTY_EVENTS = {"date": pl.Date(), "kind": pl.String()}
 
@@ -65,20 +80,6 @@ def _index_rows(index_daily: pl.LazyFrame) -> pl.DataFrame:
     return index_daily.select("date", "symbol", "close").collect(engine=ENGINE)
 
 
-def _closes(rows: pl.DataFrame, days: pl.LazyFrame, first: dt.date, end: dt.date
-            ) -> pl.LazyFrame:
-    """One close column per index symbol on the grid [first, end] (a pivot of the rows)."""
-    rows = (rows.filter(pl.col("symbol").is_in(list(INDEX_SYMBOLS))
-                        & pl.col("date").is_between(first, end))
-            .unique(["date", "symbol"], keep="last"))
-    wide = rows.pivot(on="symbol", index="date", values="close").rename(
-        lambda c: INDEX_SYMBOLS.get(c, c))
-    missing = [pl.lit(None, pl.Float64).alias(c) for c in INDEX_SYMBOLS.values()
-               if c not in wide.columns]
-    closes = wide.with_columns(missing).select("date", *INDEX_SYMBOLS.values())
-    return days.join(closes.lazy(), on="date", how="left")
-
-
 class AdSeed(NamedTuple):
     """The A/D line through ``date`` (breadth rows up to and including it), from a stored row."""
 
@@ -101,7 +102,7 @@ def _breadth(inputs: dict[str, pl.LazyFrame], first: dt.date, end: dt.date,
         rows = rows.filter(pl.col("date") > seed.date)
     rows = (rows.select("date", "advancers", "decliners").unique("date", keep="last")
             .sort("date"))
-    return rows.with_columns(breadth.ad_line(seed.value if seed else None)).filter(
+    return rows.with_columns(breadth.ad_line_sum(seed.value if seed else None)).filter(
         pl.col("date") >= first)
 
 
@@ -111,44 +112,20 @@ def market_base(inputs: dict[str, pl.LazyFrame], index_rows: pl.DataFrame, days:
     """Index closes, the VX curve summary, breadth and events on the grid [first, end]."""
     vx = inputs["vx_futures"].filter(pl.col("trade_date").is_between(first, end))
     ts = term_structure.term_structure_inputs(vx, cfg.term_structure)
-    closes = _closes(index_rows, days, first, end)
-    base = closes.join(ts, on="date", how="left").join(
+    index = closes.index_closes(index_rows, days, first, end)
+    base = index.join(ts, on="date", how="left").join(
         _breadth(inputs, first, end, seed), on="date", how="left")
     # Joins do not keep row order; rolling windows and shifts below need date order.
-    return events.with_events(base, _optional(inputs, "events", _EMPTY_EVENTS)).sort("date")
+    return events.with_calendars(base, _optional(inputs, "events", _EMPTY_EVENTS)).sort("date")
 
 
 def market_features(base: pl.DataFrame, cfg: FeatureConfig) -> pl.DataFrame:
-    """Regime, term-structure and breadth features, computed eagerly on the collected base.
+    """The ``MARKET`` rows, computed eagerly on the collected base.
 
     Eager on purpose: the lazy optimiser's cost on these deep expressions exceeds the work
     itself for an incremental window of ~1,300 rows.
     """
-    ind, rg, tsc, bc = cfg.indicators, cfg.regime, cfg.term_structure, cfg.breadth
-    stage1 = base.with_columns(
-        regime.vix_regime(rg), regime.spx_rv_20(rg), regime.vix_sma_200(rg),
-        regime.spx_exp_move_1d(rg), *regime.rsis(ind), regime.vvix_macd_struct(ind),
-        term_structure.ts_slope_12(), term_structure.ts_ratio(), term_structure.contango(),
-        *[term_structure.vx_beta(d, tsc.beta_window) for d in tsc.maturities_days],
-        (pl.col("vx1").is_null() | pl.col("vx2").is_null()).alias("term_structure_stale"),
-        (pl.col("spx").is_null() | pl.col("vix").is_null()).alias("regime_stale"),
-        events.events_stale(),
-        pl.col("ad_line").cast(pl.Float64), breadth.breadth_stale().alias("breadth_stale"),
-    )
-    stage2 = stage1.with_columns(
-        regime.vrp(), regime.vix_above_200dma(), term_structure.backwardation(tsc),
-        term_structure.ts_slope_steep(tsc),
-        term_structure.ts_macd_struct(ind), *regime.indicator_warming(),
-        *regime.macd_columns("_vvix_macd", "vvix_macd"),
-        breadth.ad_divergence(bc), breadth.breadth_confirms(bc),
-    )
-    return stage2.with_columns(
-        *regime.macd_columns("_ts_macd", "ts_macd"), term_structure.ts_macd_warming(),
-        regime.macd_hook("_vvix_macd").alias("vvix_macd_hook"),
-        regime.macd_cross_up("_vvix_macd").alias("vvix_macd_cross_up"),
-        regime.macd_cross_up("_ts_macd").alias("ts_macd_cross_up"),
-        *[pl.col(s).alias(f"{s}_close") for s in INDEX_SYMBOLS.values()],
-    )
+    return graph.compute(base, MARKET, cfg)
 
 
 def _macro_rows(inputs: dict[str, pl.LazyFrame], first: dt.date, end: dt.date,
@@ -164,16 +141,9 @@ def _macro_rows(inputs: dict[str, pl.LazyFrame], first: dt.date, end: dt.date,
 def macro_features(inputs: dict[str, pl.LazyFrame], days: pl.LazyFrame, first: dt.date,
                    end: dt.date, cfg: FeatureConfig) -> pl.LazyFrame:
     """The Second Engine on the grid, from macro rows published by ``end``."""
-    mc = cfg.macro
     obs = _macro_rows(inputs, first, end, cfg)
-    seen = macro.visible_series(days, obs, mc).sort("date")
-    stage1 = seen.with_columns(
-        macro.funding_spread(), macro.nfci_leverage(), macro.hy_oas(),
-        macro.hy_oas_change_20d(mc), macro.rate_diff(), macro.dollar_change_20d(mc),
-        macro.macro_stale())
-    stage2 = stage1.with_columns(macro.funding_spread_z(mc))
-    return stage2.with_columns(macro.second_engine_signals(mc)).with_columns(
-        macro.second_engine_known()).with_columns(macro.second_engine_score())
+    seen = macro.visible_series(days, obs, cfg.macro).sort("date")
+    return graph.compute(seen, SECOND_ENGINE, cfg)
 
 
 def _first_day(index_rows: pl.DataFrame) -> dt.date:
@@ -206,15 +176,17 @@ def _grid(all_days: pl.Series, first: dt.date) -> pl.LazyFrame:
 
 
 def macro_bars(cfg: FeatureConfig) -> int:
-    """Sessions the Second Engine reads before its first day (its longest window)."""
-    mc = cfg.macro
-    return max(window_lookback(), mc.funding_z_window, mc.hy_change_days,
-               mc.dollar_change_days)
+    """Sessions the Second Engine reads before its first day: its longest window in rows.
+
+    That is one more than the longest lookback (the z-score's window: 252 rows, 251 bars).
+    """
+    bars = lookbacks(cfg)
+    return 1 + max(bars[f.name] for f in SECOND_ENGINE)
 
 
 def history_bars(cfg: FeatureConfig) -> int:
-    """Sessions an incremental run reads before its first day."""
-    return window_lookback() + cfg.indicators.warmup_bars
+    """Sessions an incremental run reads before its first day (lookbacks, then warm-up)."""
+    return window_lookback(cfg) + cfg.indicators.warmup_bars
 
 
 def history_start(start: dt.date | None, config: FeatureConfig | None = None
@@ -267,6 +239,16 @@ def ad_line_seed(stored: pl.LazyFrame, start: dt.date | None,
     return AdSeed(day, int(value))
 
 
+def _features_daily(market: pl.LazyFrame, second_engine: pl.LazyFrame,
+                    computed_at: dt.datetime) -> pl.DataFrame:
+    """Both frames' features side by side in the registry's column order, stamped."""
+    out = market.join(second_engine, on="date", how="left").sort("date").select(
+        "date", *FEATURE_NAMES, pl.lit(FEATURE_SET_VERSION).alias("feature_set_version"),
+        pl.lit(computed_at).cast(FEATURES_DAILY.columns["computed_at"]).alias("computed_at"),
+    ).collect(engine=ENGINE)
+    return FEATURES_DAILY.conform(out)
+
+
 def build_features(inputs: dict[str, pl.LazyFrame], *, start: dt.date | None = None,
                    end: dt.date, config: FeatureConfig | None = None,
                    computed_at: dt.datetime, ad_seed: AdSeed | None = None) -> pl.DataFrame:
@@ -304,9 +286,5 @@ def build_features(inputs: dict[str, pl.LazyFrame], *, start: dt.date | None = N
         [market_base(inputs, index_rows, _grid(all_days, first), first, end, cfg, ad_seed),
          macro_features(inputs, _grid(all_days, macro_first), macro_first, end, cfg)],
         engine=ENGINE)
-    out = market_features(base, cfg).lazy().filter(pl.col("date") >= keep_from).join(
-        second_engine.lazy(), on="date", how="left").sort("date").select(
-        "date", *FEATURE_NAMES, pl.lit(FEATURE_SET_VERSION).alias("feature_set_version"),
-        pl.lit(computed_at).cast(FEATURES_DAILY.columns["computed_at"]).alias("computed_at"),
-    ).collect(engine=ENGINE)
-    return FEATURES_DAILY.conform(out)
+    market = market_features(base, cfg).lazy().filter(pl.col("date") >= keep_from)
+    return _features_daily(market, second_engine.lazy(), computed_at)

@@ -3,103 +3,112 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from features.config import IndicatorConfig, RegimeConfig
-from features.indicators import macd, rsi, segments
-from features.rolling import window_mean, window_std
+from features.feature import BOOL, F64, IDX, STR, VX, Feature, Step, shift_bars, window_bars
+from features.recursive import (
+    CROSS_BARS,
+    HOOK_BARS,
+    macd_bars,
+    macd_cross_up,
+    macd_hook,
+    macd_of,
+    rsi_bars,
+    rsi_of,
+    warming,
+)
+
+if TYPE_CHECKING:
+    from features.config import FeatureConfig, RegimeConfig
 
 
-def vix_regime(cfg: RegimeConfig) -> pl.Expr:
-    """The VIX regime: calm, normal, elevated or extreme."""
-    vix = pl.col("vix")
+def regime_of(vix: pl.Expr, cfg: RegimeConfig) -> pl.Expr:
+    """The VIX regime: calm, normal, elevated or extreme (hedge.rules reads the same bounds)."""
     return (pl.when(vix.is_null()).then(None)
             .when(vix < cfg.calm_below).then(pl.lit("calm"))
             .when(vix < cfg.normal_below).then(pl.lit("normal"))
             .when(vix < cfg.extreme_from).then(pl.lit("elevated"))
-            .otherwise(pl.lit("extreme")).alias("vix_regime"))
+            .otherwise(pl.lit("extreme")))
 
 
-def spx_rv_20(cfg: RegimeConfig) -> pl.Expr:
-    """Annualised realised vol of SPX daily log returns, in vol points."""
-    ret = pl.col("spx").log().diff()
-    scale = 100.0 * math.sqrt(cfg.trading_days_per_year)
-    return (window_std(ret, cfg.rv_window) * scale).alias("spx_rv_20")
+def _annualised_rv(spx: pl.Expr, cfg: FeatureConfig) -> pl.Expr:
+    """Realised vol of daily log returns, annualised, in vol points."""
+    from features.rolling import window_std
+
+    scale = 100.0 * math.sqrt(cfg.regime.trading_days_per_year)
+    return window_std(spx.log().diff(), cfg.regime.rv_window) * scale
 
 
-def vrp() -> pl.Expr:
-    """VIX minus realised vol: the volatility risk premium in points."""
-    return (pl.col("vix") - pl.col("spx_rv_20")).alias("vrp")
+def _expected_move(spx: pl.Expr, vix1d: pl.Expr, vix: pl.Expr, cfg: FeatureConfig) -> pl.Expr:
+    """SPX x IV / 100 / sqrt(252), IV = VIX1D where present, else VIX."""
+    iv = pl.coalesce(vix1d, vix)
+    return spx * iv / 100.0 / math.sqrt(cfg.regime.trading_days_per_year)
 
 
-def vix_sma_200(cfg: RegimeConfig) -> pl.Expr:
+def _sma(vix: pl.Expr, cfg: FeatureConfig) -> pl.Expr:
     """Simple moving average of VIX."""
-    return window_mean(pl.col("vix"), cfg.vix_sma_window).alias("vix_sma_200")
+    from features.rolling import window_mean
+
+    return window_mean(vix, cfg.regime.vix_sma_window)
 
 
-def vix_above_200dma() -> pl.Expr:
-    """VIX above its moving average."""
-    return (pl.col("vix") > pl.col("vix_sma_200")).alias("vix_above_200dma")
+def _rv_bars(cfg: FeatureConfig) -> int:
+    return 1 + window_bars(cfg.regime.rv_window)  # a daily return, then a window of them
 
 
-def spx_exp_move_1d(cfg: RegimeConfig) -> pl.Expr:
-    """One-day expected SPX move in points: SPX x IV / 100 / sqrt(252), IV = VIX1D else VIX."""
-    iv = pl.coalesce(pl.col("vix1d"), pl.col("vix"))
-    return (pl.col("spx") * iv / 100.0 / math.sqrt(cfg.trading_days_per_year)
-            ).alias("spx_exp_move_1d")
-
-
-_RSI_INPUTS = (("spx", "spx_rsi_14"), ("vix", "vix_rsi_14"), ("vx_cm30", "vx_cm30_rsi_14"))
-
-
-def _rsi(source: str, cfg: IndicatorConfig) -> pl.Expr:
-    """RSI of a column, restarted after a hole of more than ``cfg.max_gap_sessions``."""
-    x = pl.col(source)
-    return rsi(x, cfg.rsi_period, by=segments(x, cfg.max_gap_sessions))
-
-
-def rsis(cfg: IndicatorConfig) -> list[pl.Expr]:
-    """spx_rsi_14, vix_rsi_14, vx_cm30_rsi_14."""
-    return [_rsi(src, cfg).alias(name) for src, name in _RSI_INPUTS]
-
-
-def vvix_macd_struct(cfg: IndicatorConfig) -> pl.Expr:
-    """TA-Lib MACD of VVIX as one struct column (read by ``macd_columns``)."""
-    x = pl.col("vvix")
-    return macd(x, cfg.macd_fast, cfg.macd_slow, cfg.macd_signal,
-                by=segments(x, cfg.max_gap_sessions)).alias("_vvix_macd")
-
-
-def _warming(source: str, indicator: pl.Expr) -> pl.Expr:
-    """The input is known but the indicator is not: it (re)started too few bars ago."""
-    return pl.col(source).is_not_null() & indicator.is_null()
-
-
-def indicator_warming() -> list[pl.Expr]:
-    """spx_rsi_14_warming, vix_rsi_14_warming, vx_cm30_rsi_14_warming, vvix_macd_warming."""
-    return [_warming("spx", pl.col("spx_rsi_14")).alias("spx_rsi_14_warming"),
-            _warming("vix", pl.col("vix_rsi_14")).alias("vix_rsi_14_warming"),
-            _warming("vx_cm30", pl.col("vx_cm30_rsi_14")).alias("vx_cm30_rsi_14_warming"),
-            _warming("vvix", pl.col("_vvix_macd").struct.field("macd"))
-            .alias("vvix_macd_warming")]
-
-
-def macd_columns(struct_col: str, prefix: str) -> list[pl.Expr]:
-    """``{prefix}``, ``{prefix}_signal``, ``{prefix}_hist`` from a MACD struct column."""
-    s = pl.col(struct_col).struct
-    return [s.field("macd").alias(prefix), s.field("signal").alias(f"{prefix}_signal"),
-            s.field("hist").alias(f"{prefix}_hist")]
-
-
-def macd_hook(struct_col: str) -> pl.Expr:
-    """MACD histogram below zero and rising two days in a row."""
-    h = pl.col(struct_col).struct.field("hist")
-    return (h < 0) & (h > h.shift(1)) & (h.shift(1) > h.shift(2))
-
-
-def macd_cross_up(struct_col: str) -> pl.Expr:
-    """MACD crossed above its signal today."""
-    s = pl.col(struct_col).struct
-    m, sig = s.field("macd"), s.field("signal")
-    return (m > sig) & (m.shift(1) <= sig.shift(1))
+FAMILY = "regime"
+# The VVIX MACD as one struct column, read by the six vvix_macd* features below.
+STEPS = (Step("_vvix_macd", lambda vvix, cfg: macd_of(vvix, cfg), macd_bars, "recursive"),)
+FEATURES = (
+    Feature("regime_stale", FAMILY, "No SPX or VIX close for the day: regime features are null",
+            "flag", BOOL, (IDX,), lambda spx, vix: spx.is_null() | vix.is_null()),
+    Feature("vix_regime", FAMILY, "calm (VIX < 15), normal (15-20), elevated (20-35), extreme "
+            "(>= 35); bounds from regime config", "category", STR, (IDX,),
+            lambda vix, cfg: regime_of(vix, cfg.regime)),
+    Feature("spx_rv_20", FAMILY, "Annualised 20-day realised vol of SPX log returns",
+            "vol points", F64, (IDX,), _annualised_rv, _rv_bars, valid_min=0, valid_max=300),
+    Feature("vrp", FAMILY, "VIX minus spx_rv_20 (volatility risk premium)", "vol points", F64,
+            (IDX,), lambda vix, spx_rv_20: vix - spx_rv_20, valid_min=-300, valid_max=200),
+    Feature("vix_sma_200", FAMILY, "200-day simple average of VIX", "vol points", F64, (IDX,),
+            _sma,
+            lambda cfg: window_bars(cfg.regime.vix_sma_window), valid_min=0, valid_max=200),
+    Feature("vix_above_200dma", FAMILY, "VIX above vix_sma_200", "flag", BOOL, (IDX,),
+            lambda vix, vix_sma_200: vix > vix_sma_200),
+    Feature("spx_exp_move_1d", FAMILY, "SPX x IV / 100 / sqrt(252), IV = VIX1D where present, "
+            "else VIX", "index points", F64, (IDX,), _expected_move, valid_min=0),
+    Feature("spx_rsi_14", FAMILY, "TA-Lib RSI(14) of SPX closes", "0-100", F64, (IDX,),
+            lambda spx, cfg: rsi_of(spx, cfg), rsi_bars, "recursive",
+            valid_min=0, valid_max=100),
+    Feature("vix_rsi_14", FAMILY, "TA-Lib RSI(14) of VIX closes", "0-100", F64, (IDX,),
+            lambda vix, cfg: rsi_of(vix, cfg), rsi_bars, "recursive",
+            valid_min=0, valid_max=100),
+    Feature("vx_cm30_rsi_14", FAMILY, "TA-Lib RSI(14) of vx_cm30", "0-100", F64, (VX,),
+            lambda vx_cm30, cfg: rsi_of(vx_cm30, cfg), rsi_bars, "recursive",
+            valid_min=0, valid_max=100),
+    Feature("spx_rsi_14_warming", FAMILY, "SPX close known but spx_rsi_14 null: the RSI "
+            "(re)started fewer than 14 changes ago (series start, or a hole of more than "
+            "indicators.max_gap_sessions sessions)", "flag", BOOL, (IDX,),
+            lambda spx, spx_rsi_14: warming(spx, spx_rsi_14)),
+    Feature("vix_rsi_14_warming", FAMILY, "VIX close known but vix_rsi_14 null: the RSI "
+            "(re)started fewer than 14 changes ago", "flag", BOOL, (IDX,),
+            lambda vix, vix_rsi_14: warming(vix, vix_rsi_14)),
+    Feature("vx_cm30_rsi_14_warming", FAMILY, "vx_cm30 known but vx_cm30_rsi_14 null: the RSI "
+            "(re)started fewer than 14 changes ago (e.g. after a year without a VX curve)",
+            "flag", BOOL, (VX,), lambda vx_cm30, vx_cm30_rsi_14: warming(vx_cm30, vx_cm30_rsi_14)),
+    Feature("vvix_macd", FAMILY, "TA-Lib MACD(12,26,9) line of VVIX", "vol points", F64, (IDX,),
+            lambda _vvix_macd: _vvix_macd.struct.field("macd")),
+    Feature("vvix_macd_signal", FAMILY, "Signal line of vvix_macd", "vol points", F64, (IDX,),
+            lambda _vvix_macd: _vvix_macd.struct.field("signal")),
+    Feature("vvix_macd_hist", FAMILY, "vvix_macd minus its signal", "vol points", F64, (IDX,),
+            lambda _vvix_macd: _vvix_macd.struct.field("hist")),
+    Feature("vvix_macd_hook", FAMILY, "VVIX MACD histogram below zero and rising two days in a "
+            "row (flattening or hooking)", "flag", BOOL, (IDX,),
+            lambda _vvix_macd: macd_hook(_vvix_macd), shift_bars(HOOK_BARS)),
+    Feature("vvix_macd_cross_up", FAMILY, "VVIX MACD crossed above its signal today", "flag",
+            BOOL, (IDX,), lambda _vvix_macd: macd_cross_up(_vvix_macd), shift_bars(CROSS_BARS)),
+    Feature("vvix_macd_warming", FAMILY, "VVIX close known but vvix_macd null: the MACD "
+            "(re)started fewer than 34 observations ago", "flag", BOOL, (IDX,),
+            lambda vvix, _vvix_macd: warming(vvix, _vvix_macd.struct.field("macd"))),
+)

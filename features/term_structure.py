@@ -8,13 +8,15 @@ the listed contracts that bracket it.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from core.expiry import monthly_expiries
-from features.config import IndicatorConfig, TermStructureConfig
-from features.indicators import macd, segments
-from features.rolling import window_slope
+from features.feature import BOOL, F64, IDX, VX, Feature, Step, shift_bars, window_bars
+from features.recursive import CROSS_BARS, macd_bars, macd_cross_up, macd_of, warming
+
+if TYPE_CHECKING:
+    from features.config import FeatureConfig, TermStructureConfig
 
 
 def listed_curve(vx_futures: pl.LazyFrame, cfg: TermStructureConfig) -> pl.LazyFrame:
@@ -27,6 +29,8 @@ def listed_curve(vx_futures: pl.LazyFrame, cfg: TermStructureConfig) -> pl.LazyF
 
 def _expiry_calendar(curve: pl.DataFrame, months: int) -> pl.DataFrame:
     """Every monthly expiry (CFE rule) from the first trade date's month, numbered ``i``."""
+    from core.expiry import monthly_expiries  # builds the calendar: only when computing
+
     first, last = curve["trade_date"].min(), curve["trade_date"].max()
     assert isinstance(first, dt.date) and isinstance(last, dt.date)
     count = (last.year - first.year) * 12 + last.month - first.month + months + 2
@@ -128,48 +132,88 @@ def term_structure_inputs(vx_futures: pl.LazyFrame, cfg: TermStructureConfig) ->
                                   for c in curve.columns if c != "date"]).lazy()
 
 
-def ts_slope_12() -> pl.Expr:
-    """VX2 - VX1 in points."""
-    return (pl.col("vx2") - pl.col("vx1")).alias("ts_slope_12")
+def vx_beta(cm: pl.Expr, vix: pl.Expr, cfg: FeatureConfig) -> pl.Expr:
+    """Rolling OLS slope of a CM future's daily change on VIX's daily change."""
+    from features.rolling import window_slope
+
+    return window_slope(cm.diff(), vix.diff(), cfg.term_structure.beta_window)
 
 
-def ts_ratio() -> pl.Expr:
-    """VIX / VIX3M."""
-    return (pl.col("vix") / pl.col("vix3m")).alias("ts_ratio")
+def _beta_bars(cfg: FeatureConfig) -> int:
+    return 1 + window_bars(cfg.term_structure.beta_window)  # a daily change, then a window
 
 
-def contango() -> pl.Expr:
-    """VX2 above VX1."""
-    return (pl.col("vx2") > pl.col("vx1")).alias("contango")
+def _cm(days: int) -> str:
+    return (f"{days}-day constant-maturity VX future, linear in calendar days between the "
+            "bracketing listed expiries (CFE rule); null when one of them has no settlement; "
+            "flat from VX1 before its expiry and from the last settled contract beyond it")
 
 
-def backwardation(cfg: TermStructureConfig) -> pl.Expr:
-    """VIX above VIX3M (ts_ratio above the configured level)."""
-    return (pl.col("ts_ratio") > cfg.backwardation_ratio).alias("backwardation")
+def _extrapolated(cm: str) -> str:
+    return (f"{cm} had no bracketing pair of settled expiries (flat from VX1 or from the last "
+            "settled contract)")
 
 
-def ts_slope_steep(cfg: TermStructureConfig) -> pl.Expr:
-    """VX2 - VX1 above the configured steepness in points."""
-    return (pl.col("ts_slope_12") > cfg.steep_slope_points).alias("ts_slope_steep")
+def _beta(cm: str) -> str:
+    return (f"Rolling OLS slope of {cm}'s daily change on VIX's daily change (window: "
+            "term_structure.beta_window)")
 
 
-def ts_macd_struct(cfg: IndicatorConfig) -> pl.Expr:
-    """TA-Lib MACD of ts_slope_12 as one struct column (the term-structure MACD trigger).
-
-    Restarted after a hole of more than ``cfg.max_gap_sessions`` sessions without a curve.
-    """
-    x = pl.col("ts_slope_12")
-    return macd(x, cfg.macd_fast, cfg.macd_slow, cfg.macd_signal,
-                by=segments(x, cfg.max_gap_sessions)).alias("_ts_macd")
-
-
-def ts_macd_warming() -> pl.Expr:
-    """ts_slope_12 known but its MACD not yet: the MACD (re)started fewer than 34 days ago."""
-    return (pl.col("ts_slope_12").is_not_null()
-            & pl.col("_ts_macd").struct.field("macd").is_null()).alias("ts_macd_warming")
-
-
-def vx_beta(days: int, window: int) -> pl.Expr:
-    """Rolling OLS slope of the CM future's daily change on VIX's daily change."""
-    dx, dy = pl.col("vix").diff(), pl.col(f"vx_cm{days}").diff()
-    return window_slope(dy, dx, window).alias(f"vx_cm{days}_beta")
+FAMILY = "term_structure"
+# The term-structure MACD as one struct column, read by the five ts_macd* features below.
+STEPS = (Step("_ts_macd", lambda ts_slope_12, cfg: macd_of(ts_slope_12, cfg), macd_bars,
+              "recursive"),)
+# vx1 ... vx_cm220_extrapolated are columns of the market base, made by term_structure_inputs.
+FEATURES = (
+    Feature("vx1", FAMILY, "Settlement of the front month: the VX contract whose CFE expiry is "
+            "the nearest after the trade date (on it when expiring contracts are kept)",
+            "VIX points", F64, (VX,), lambda vx1: vx1, valid_min=0, valid_max=200),
+    Feature("vx2", FAMILY, "Settlement of the next listed VX contract after VX1", "VIX points",
+            F64, (VX,), lambda vx2: vx2, valid_min=0, valid_max=200),
+    Feature("vx_cm30", FAMILY, _cm(30), "VIX points", F64, (VX,), lambda vx_cm30: vx_cm30,
+            valid_min=0, valid_max=200),
+    Feature("vx_cm30_extrapolated", FAMILY, _extrapolated("vx_cm30"), "flag", BOOL, (VX,),
+            lambda vx_cm30_extrapolated: vx_cm30_extrapolated),
+    Feature("vx_cm30_beta", FAMILY, _beta("vx_cm30"), "ratio", F64, (VX, IDX),
+            lambda vx_cm30, vix, cfg: vx_beta(vx_cm30, vix, cfg), _beta_bars,
+            valid_min=-5, valid_max=5),
+    Feature("vx_cm110", FAMILY, _cm(110), "VIX points", F64, (VX,), lambda vx_cm110: vx_cm110,
+            valid_min=0, valid_max=200),
+    Feature("vx_cm110_extrapolated", FAMILY, _extrapolated("vx_cm110"), "flag", BOOL, (VX,),
+            lambda vx_cm110_extrapolated: vx_cm110_extrapolated),
+    Feature("vx_cm110_beta", FAMILY, _beta("vx_cm110"), "ratio", F64, (VX, IDX),
+            lambda vx_cm110, vix, cfg: vx_beta(vx_cm110, vix, cfg), _beta_bars,
+            valid_min=-5, valid_max=5),
+    Feature("vx_cm220", FAMILY, _cm(220), "VIX points", F64, (VX,), lambda vx_cm220: vx_cm220,
+            valid_min=0, valid_max=200),
+    Feature("vx_cm220_extrapolated", FAMILY, _extrapolated("vx_cm220"), "flag", BOOL, (VX,),
+            lambda vx_cm220_extrapolated: vx_cm220_extrapolated),
+    Feature("vx_cm220_beta", FAMILY, _beta("vx_cm220"), "ratio", F64, (VX, IDX),
+            lambda vx_cm220, vix, cfg: vx_beta(vx_cm220, vix, cfg), _beta_bars,
+            valid_min=-5, valid_max=5),
+    Feature("ts_slope_12", FAMILY, "VX2 - VX1", "VIX points", F64, (VX,),
+            lambda vx1, vx2: vx2 - vx1, valid_min=-100, valid_max=100),
+    Feature("ts_ratio", FAMILY, "VIX / VIX3M", "ratio", F64, (IDX,),
+            lambda vix, vix3m: vix / vix3m, valid_min=0, valid_max=5),
+    Feature("contango", FAMILY, "VX2 above VX1", "flag", BOOL, (VX,), lambda vx1, vx2: vx2 > vx1),
+    Feature("backwardation", FAMILY, "ts_ratio above 1 (VIX above VIX3M)", "flag", BOOL, (IDX,),
+            lambda ts_ratio, cfg: ts_ratio > cfg.term_structure.backwardation_ratio),
+    Feature("ts_slope_steep", FAMILY, "ts_slope_12 above term_structure.steep_slope_points"
+            " (3 by default)", "flag", BOOL, (VX,),
+            lambda ts_slope_12, cfg: ts_slope_12 > cfg.term_structure.steep_slope_points),
+    Feature("ts_macd", FAMILY, "TA-Lib MACD(12,26,9) line of ts_slope_12", "VIX points", F64,
+            (VX,), lambda _ts_macd: _ts_macd.struct.field("macd")),
+    Feature("ts_macd_signal", FAMILY, "Signal line of ts_macd", "VIX points", F64, (VX,),
+            lambda _ts_macd: _ts_macd.struct.field("signal")),
+    Feature("ts_macd_hist", FAMILY, "ts_macd minus its signal", "VIX points", F64, (VX,),
+            lambda _ts_macd: _ts_macd.struct.field("hist")),
+    Feature("ts_macd_cross_up", FAMILY, "ts_macd crossed above its signal today "
+            "(the term-structure MACD trigger)", "flag", BOOL, (VX,),
+            lambda _ts_macd: macd_cross_up(_ts_macd), shift_bars(CROSS_BARS)),
+    Feature("ts_macd_warming", FAMILY, "ts_slope_12 known but ts_macd null: the MACD "
+            "(re)started fewer than 34 observations ago", "flag", BOOL, (VX,),
+            lambda ts_slope_12, _ts_macd: warming(ts_slope_12, _ts_macd.struct.field("macd"))),
+    Feature("term_structure_stale", FAMILY, "No settlement of VX1 or VX2 (by the CFE expiry "
+            "rule) for the day: the VX curve features are null", "flag", BOOL, (VX,),
+            lambda vx1, vx2: vx1.is_null() | vx2.is_null()),
+)

@@ -3,8 +3,8 @@ import datetime as dt
 import polars as pl
 
 from core.calendar import trading_days
-from features import macro
-from features.config import MacroConfig
+from features import graph, macro
+from features.config import FeatureConfig, MacroConfig
 
 D = dt.date
 
@@ -19,13 +19,7 @@ def observations(series_id: str, dates: list[dt.date], values: list[float],
 
 def engine(obs: pl.DataFrame, days: pl.Series, cfg: MacroConfig) -> pl.DataFrame:
     seen = macro.visible_series(days.to_frame().lazy(), obs.lazy(), cfg)
-    return seen.with_columns(
-        macro.funding_spread(), macro.nfci_leverage(), macro.hy_oas(),
-        macro.hy_oas_change_20d(cfg), macro.rate_diff(), macro.dollar_change_20d(cfg),
-        macro.macro_stale(),
-    ).with_columns(macro.funding_spread_z(cfg)).with_columns(
-        macro.second_engine_signals(cfg)).with_columns(macro.second_engine_known()).with_columns(
-        macro.second_engine_score()).collect()
+    return graph.compute(seen, macro.FEATURES, FeatureConfig(macro=cfg)).collect()
 
 
 def daily(series_id: str, days: pl.Series, values: list[float]) -> pl.DataFrame:

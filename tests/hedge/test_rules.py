@@ -3,7 +3,8 @@ import math
 import polars as pl
 import pytest
 
-from features.regime import vix_regime as regime_expr
+from features.config import FeatureConfig
+from features.registry import feature
 from hedge.rules import (
     REGIME,
     evaluate_signals,
@@ -30,7 +31,8 @@ def test_regime_is_the_features_rule_on_every_bound():
     vix = sorted({0.0, 9.0, 80.0, math.inf, *(b + d for b in bounds
                                              for d in (-1e-9, 0.0, 1e-9, -1e-12))})
     vix.append(math.nan)
-    features = pl.DataFrame({"vix": vix}).select(regime_expr(REGIME))["vix_regime"].to_list()
+    regime_expr = feature("vix_regime").expr(FeatureConfig(regime=REGIME))
+    features = pl.DataFrame({"vix": vix}).select(regime_expr)["vix_regime"].to_list()
     assert [vix_regime(v) for v in vix] == features
 
 
