@@ -12,12 +12,14 @@ import datetime as dt
 import json
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import polars as pl
 
 from core.errors import PipelineError
+
+if TYPE_CHECKING:  # frames come from duckdb's .pl(), which imports polars when asked
+    import polars as pl
 
 CATALOG_FILE = "alvh.duckdb"
 DateLike = dt.date | str
@@ -150,6 +152,30 @@ class Store:
         return self.query(f"SELECT {cols} FROM v_features WHERE date BETWEEN ? AND ? "
                           "ORDER BY date", [first, last])
 
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Run read-only SQL on the catalog; returns its rows as dicts (for small results).
+
+        No frame is built: a few rows need no Arrow conversion (nor the pyarrow import that
+        is most of a one-row read's cost). Stamps come back in UTC, as in the frames.
+        """
+        cur = self._cursor()
+        try:
+            cur.execute("SET TimeZone = 'UTC'")
+            cur.execute(sql, params or None)
+            columns = [d[0] for d in cur.description or []]
+            return [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
+        finally:
+            cur.close()
+
+    def feature_row(self, as_of: DateLike | None = None) -> dict[str, Any] | None:
+        """The feature row in force on ``as_of`` (default: the latest) as a dict, None if none.
+
+        The row ``features(as_of=...)`` returns, as ``rows`` reads it.
+        """
+        day = as_date(as_of, "as_of") if as_of is not None else dt.date.max
+        found = self.rows("SELECT * FROM features_asof(?)", [day])
+        return found[0] if found else None
+
     def signals(self, date: DateLike | None = None) -> pl.DataFrame:
         """Every flag feature of the day in force on ``date`` (default: the latest day).
 
@@ -197,7 +223,7 @@ class Store:
             NotFound: no such view yet, or it is empty (no backtest has been run).
         """
         summary = (self.query("SELECT * FROM v_backtest_summary")
-                   if self.has_view("v_backtest_summary") else pl.DataFrame())
+                   if self.has_view("v_backtest_summary") else _empty_frame())
         if summary.height == 0:
             raise NotFound("no backtest summary in the catalog yet: run `alvh backtest` "
                            "and publish")
@@ -207,3 +233,9 @@ class Store:
 def open(home: str | os.PathLike[str] = "./lake") -> Store:  # noqa: A001
     """The feature store of the lake at ``home`` (read-only; nothing is opened until used)."""
     return Store(home)
+
+
+def _empty_frame() -> pl.DataFrame:
+    import polars as pl
+
+    return pl.DataFrame()

@@ -36,6 +36,17 @@ class Settings:
         """These settings with the CLI's options over them (None: the option was not given)."""
         return replace(self, **{k: v for k, v in options.items() if v is not None})
 
+    def local_home(self) -> str | None:
+        """``home`` as a local folder, or None for a remote lake (an fsspec URL).
+
+        For readers of the catalog, which need no more than the folder (and so not the
+        lake's storage libraries).
+        """
+        scheme, sep, path = self.home.partition("://")
+        if not sep:
+            return self.home
+        return path if scheme in ("file", "local") else None
+
     def lake(self) -> Lake:
         """The lake at ``home``."""
         from storage.lake import Lake

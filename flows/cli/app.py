@@ -15,7 +15,7 @@ import logging
 import os
 import sys
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,7 +24,9 @@ from rich.table import Table as RichTable
 from typer.core import TyperGroup
 
 from flows.settings import Settings
-from storage.lake import Lake
+
+if TYPE_CHECKING:  # every command imports this module: the lake loads when used
+    from storage.lake import Lake
 
 ENVIRONMENT = """Environment: ALVH_HOME (lake root, default ./lake), ALVH_SOURCES (sources
 TOML), ALVH_POLICY (policy TOML), FRED_API_KEY (FRED observations API with vintages),

@@ -6,11 +6,14 @@ Shared by ``alvh sql``, ``alvh export`` and the lake's upkeep commands.
 from __future__ import annotations
 
 import datetime as dt
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from core.errors import PipelineError
-from storage.lake import Lake, Snapshot
+
+if TYPE_CHECKING:  # imported by every command's module: the lake loads when used
+    import duckdb
+
+    from storage.lake import Lake, Snapshot
 
 
 def declared_tables() -> list[str]:
@@ -56,6 +59,8 @@ def snapshots_as_of(lake: Lake, versions: dict[str, int], at: dt.datetime | None
 def connect_as_of(lake: Lake, versions: dict[str, int], at: dt.datetime | None
                   ) -> duckdb.DuckDBPyConnection:
     """An in-memory catalog, as the nightly builds it, over the tables as they were."""
+    import duckdb
+
     from flows.views import catalog_extras
     from storage.catalog import populate
 

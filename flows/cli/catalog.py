@@ -11,8 +11,6 @@ import typer
 from core.clock import today_new_york
 from core.errors import PipelineError
 from flows.cli.app import Format, State, app, emit, fail, out
-from storage.catalog import connect_readonly
-from storage.readonly import read_only_statements
 
 
 @app.command()
@@ -27,6 +25,8 @@ def publish() -> None:
 @app.command()
 def status() -> None:
     """Every table's rows, date range and freshness."""
+    from storage.catalog import connect_readonly
+
     lake = State.lake()
     try:
         con = connect_readonly(lake)
@@ -75,6 +75,8 @@ def sql(
 ) -> None:
     """Run a read-only query on the catalog (or on the lake as it was: --as-of-...)."""
     from flows.cli.as_of import connect_as_of, parse_time, parse_versions
+    from storage.catalog import connect_readonly
+    from storage.readonly import read_only_statements
 
     try:
         con = (connect_as_of(State.lake(), parse_versions(as_of_version or []),

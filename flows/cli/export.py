@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 
 from core.errors import PipelineError
 from flows.cli.app import State, app, fail, out, parse_day
+
+if TYPE_CHECKING:  # every command imports this module: polars loads when exporting
+    import polars as pl
 
 EXPORT_FORMATS = ("parquet", "csv", "json")
 _CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.f%:z"  # ISO 8601 with a colon in the offset
@@ -23,6 +25,8 @@ def export_frame(table: str, since: dt.date | None, version: int | None = None,
 
     At a Delta ``version``, or as the table was at ``as_of``, when given.
     """
+    import polars as pl
+
     from storage import schemas
 
     t = schemas.get(table)

@@ -22,26 +22,27 @@ def features(
 ) -> None:
     """The feature row of a day, grouped by family, regime and lit signals highlighted."""
     import alvh
-    from features.registry import FEATURES
 
-    lake = State.lake()
-    if not lake.local:
+    home = State.settings.local_home()
+    if home is None:
         raise fail(f"alvh features reads the DuckDB catalog: it needs a local lake home, not "
-                   f"{lake.url}", 2)
+                   f"{State.settings.home}", 2)
     try:
-        frame = alvh.open(lake.root).features(as_of=as_of.date() if as_of else None)
+        store = alvh.open(home)
+        row = store.feature_row(as_of.date() if as_of else None)
+        # The published feature set's own catalog (registry order within each family).
+        described = store.rows("SELECT family, name, unit FROM feature_catalog "
+                               "ORDER BY family, rowid")
     except PipelineError as e:
         raise fail(str(e)) from None
-    if frame.height == 0:
+    if row is None:
         raise fail(f"no features on or before {as_of:%Y-%m-%d}" if as_of else "no features "
                    "published: run `alvh build` first")
-    row = frame.row(0, named=True)
     day = row["date"]
     if format is Format.json:
         sys.stdout.write(json.dumps(row, default=str, indent=1) + "\n")
         return
-    rows = [(f.family, f.name, row[f.name], f.unit) for f in
-            sorted(FEATURES, key=lambda f: f.family)]
+    rows = [(f["family"], f["name"], row[f["name"]], f["unit"]) for f in described]
     if format is Format.csv:
         emit(["family", "feature", "value", "unit"], rows, format)
         return

@@ -35,6 +35,14 @@ def test_features_as_of_is_the_row_features_asof_gives(demo_lake, as_of):
     assert got["date"].item() <= dt.date.fromisoformat(str(as_of))
 
 
+@pytest.mark.parametrize("as_of", [DAY, dt.date(2025, 12, 31), None])
+def test_feature_row_is_the_row_features_gives(demo_lake, as_of):
+    """The light one-row read (what `alvh features` prints) equals the frame's row."""
+    store = alvh.open(demo_lake.root)
+    assert store.feature_row(as_of) == store.features(as_of=as_of).row(0, named=True)
+    assert store.feature_row(START - dt.timedelta(days=1)) is None
+
+
 def test_features_before_the_first_day_is_empty(demo_lake):
     assert alvh.open(demo_lake.root).features(as_of=START - dt.timedelta(days=1)).height == 0
 
@@ -131,7 +139,8 @@ def test_the_store_follows_a_publish(demo_lake, tmp_path):
 
 def test_import_stays_light():
     code = ("import sys, alvh; heavy = [m for m in sys.modules if m.split('.')[0] in "
-            "('prefect', 'great_expectations', 'plotly', 'fastapi')]; print(heavy)")
+            "('prefect', 'great_expectations', 'plotly', 'fastapi', 'polars', 'pyarrow')]; "
+            "print(heavy)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60)
     assert res.stdout.strip() == "[]", res.stdout + res.stderr

@@ -48,3 +48,13 @@ def test_read_commands_stay_light(real_lake, args):
     loaded = res.stderr.strip().splitlines()[-1]
     assert loaded == "LOADED [] 0" or loaded == "LOADED [] None", res.stderr
     assert res.stdout.strip(), res.stderr
+
+
+def test_one_feature_row_reads_the_catalog_with_duckdb_alone(real_lake):
+    """`alvh features` is a catalog read: no frame library, no lake storage libraries."""
+    code = RUN.replace(repr(HEAVY), repr(("polars", "pyarrow", "deltalake", "fsspec", "numpy")))
+    env = os.environ | {"ALVH_HOME": real_lake.root, "COLUMNS": "200"}
+    res = subprocess.run([sys.executable, "-c", code, "features", "--format", "json"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert res.stderr.strip().splitlines()[-1] in ("LOADED [] 0", "LOADED [] None"), res.stderr
+    assert '"vix_regime"' in res.stdout

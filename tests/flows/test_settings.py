@@ -26,3 +26,9 @@ def test_reading_settings_loads_neither_the_lake_nor_the_sources(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_local_home_is_a_folder_a_url_is_not():
+    assert Settings(home="./lake").local_home() == "./lake"
+    assert Settings(home="file:///data/lake").local_home() == "/data/lake"
+    assert Settings(home="s3://bucket/lake").local_home() is None
