@@ -217,9 +217,7 @@ def gate_table(lake: Lake, table: str, frame: pl.DataFrame, *, at: dt.datetime,
         SchemaError: ``frame`` does not match the table's schema.
     """
     frame = schemas.get(table).conform(frame)
-    files = lake.partitions(table)
-    published = published_rows if published_rows is not None else (
-        lake.scan(table, files=files).select(pl.len()).collect().item() if files else None)
+    published = published_rows if published_rows is not None else _row_count(lake, table)
     result = validate(table, frame, published_rows=published, context=context, rules=rules,
                       docs_dir=docs_dir)
     if not result.success:
@@ -228,6 +226,12 @@ def gate_table(lake: Lake, table: str, frame: pl.DataFrame, *, at: dt.datetime,
                                    f"{result.message()}")
     lake.replace(table, frame)
     return result
+
+
+def _row_count(lake: Lake, table: str) -> int | None:
+    """Rows of the published ``table`` (None: not published)."""
+    files = lake.partitions(table)
+    return lake.scan(table, files=files).select(pl.len()).collect().item() if files else None
 
 
 def _gate_each(lake: Lake, table: str, parts: list[dict[str, object]], frame: pl.DataFrame,

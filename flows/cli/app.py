@@ -7,6 +7,7 @@ command module, so the package has no import cycle.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -35,6 +36,7 @@ data)."""
 GLOBAL_OPTIONS = ("--home",)
 # Quiet defaults for Prefect when run from the CLI; users' own settings win.
 # Dask's scheduler and nannies log every worker start and stop at INFO (also for workers).
+M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
 QUIET_DEFAULTS = {"PREFECT_LOGGING_LEVEL": "WARNING",
                   "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "error",
                   "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
@@ -99,7 +101,23 @@ def main(
     for key, value in QUIET_DEFAULTS.items():
         os.environ.setdefault(key, value)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    few_malloc_arenas()
     State.settings = Settings().with_options(home=home)
+
+
+def few_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's malloc arenas for the threads the command starts (no-op elsewhere).
+
+    glibc gives each new thread an arena of its own; the threads of delta-rs' and DuckDB's
+    runtimes each grow one for a handful of allocations. Two arenas make `alvh build --full`
+    ~15 MiB smaller and no slower (MALLOC_ARENA_MAX, set before any of them starts).
+    """
+    if "MALLOC_ARENA_MAX" in os.environ or not sys.platform.startswith("linux"):
+        return  # the user's choice (glibc read it at start), or no glibc
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):  # musl and others: no mallopt
+        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
