@@ -33,8 +33,8 @@ class Settings:
     fred_api_key: str | None = field(default_factory=lambda: env("FRED_API_KEY"))
 
     def with_options(self, **options: str | None) -> Settings:
-        """These settings with the CLI's options over them (None: the option was not given)."""
-        return replace(self, **{k: v for k, v in options.items() if v is not None})
+        """These settings with the CLI's options over them (None or empty: not given)."""
+        return replace(self, **{k: v for k, v in options.items() if v})
 
     def local_home(self) -> str | None:
         """``home`` as a local folder, or None for a remote lake (an fsspec URL).
@@ -42,10 +42,15 @@ class Settings:
         For readers of the catalog, which need no more than the folder (and so not the
         lake's storage libraries).
         """
-        scheme, sep, path = self.home.partition("://")
-        if not sep:
-            return self.home
-        return path if scheme in ("file", "local") else None
+        home = self.home
+        for prefix in ("file://", "local://", "file:"):  # as fsspec reads them
+            if home.startswith(prefix):
+                home = home.removeprefix(prefix)
+                break
+        else:
+            if "://" in home:
+                return None
+        return os.path.expanduser(home)  # as the lake does: "~/lake" from an env file
 
     def lake(self) -> Lake:
         """The lake at ``home``."""

@@ -134,22 +134,26 @@ def commit(uri: str, storage: Mapping[str, str], t: schemas.Table, base: DeltaTa
     """
     if parts is not None and not parts:
         return
-    data = with_partition_columns(t, frame)
     keys = list(t.partition_by)
+    where = None if parts is None else _partition_filters(keys, parts)  # before any file
+    data = with_partition_columns(t, frame)
     stats = _stats(data, keys)
     actions = [_add_file(put, dict(zip(keys, key, strict=True)), rows.drop(keys), stats[key])
                for key, rows in data.partition_by(keys, as_dict=True, maintain_order=True
                                                   ).items()]
     meta = CommitProperties(custom_metadata={"alvh.operation": operation,
                                              "alvh.rows_written": str(frame.height)},
-                            max_commit_retries=COMMIT_RETRIES)
+                            # Any commit since ``base`` refuses this one: delta-rs would
+                            # only check that no file it removes was removed meanwhile, and
+                            # two writers adding the same new partition would both land.
+                            # The lake decides what a conflict means (Lake._commit_or_refuse).
+                            max_commit_retries=0)
     schema = DeltaSchema.from_arrow(data.schema)  # polars' schema: no pyarrow import
     if base is None:  # the first commit creates the table; a racing creator fails here
         create_table_with_add_actions(uri, schema, actions, mode="error", partition_by=keys,
                                       configuration=TABLE_CONFIG, storage_options=dict(storage),
                                       commit_properties=meta)
         return
-    where = None if parts is None else _partition_filters(keys, parts)
     base.create_write_transaction([*actions], "overwrite", schema, partition_by=keys,
                                   partition_filters=where, commit_properties=meta)
 
@@ -158,8 +162,8 @@ def _partition_filters(keys: list[str], parts: Sequence[Mapping[str, object]]
                        ) -> list[tuple[str, str, Any]]:
     """The partitions a commit replaces, as Delta partition filters (a conjunction).
 
-    Delta's overwrite takes these as the commit's read predicate: a concurrent commit to
-    any of those partitions makes this one fail, instead of being silently overwritten.
+    The files of these partitions are removed by the commit; whether another writer
+    touched them meanwhile is the caller's check (the commit fails on any newer version).
     """
     if len(keys) == 1:
         return [(keys[0], "in", sorted({_partition_value(p[keys[0]]) for p in parts}))]

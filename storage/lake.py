@@ -197,17 +197,35 @@ class Lake:
                           parts: list[dict[str, object]] | None, operation: str) -> None:
         """Commit ``frame`` on ``base``, or refuse it when another writer got there first.
 
-        Redoing such a write on the new version would discard the other writer's change.
+        A commit to other partitions meanwhile is no conflict: the write is redone on the
+        new version. One to the same partitions (or any, for a whole-table write) is:
+        redoing it would discard the other writer's change.
         """
-        try:
-            self._commit(t, base, frame.sort(list(t.keys)), parts, operation)
-        except Exception as e:
-            if not delta.is_conflict(e):
-                raise
-            where = "the whole table" if parts is None else f"partition(s) {parts[:3]}"
-            raise ConcurrentWriteError(
-                f"table {t.name}: another writer committed to {where} meanwhile; "
-                f"{operation} not written (run the command again)") from e
+        frame = frame.sort(list(t.keys))
+        for _ in range(delta.COMMIT_RETRIES):
+            try:
+                self._commit(t, base, frame, parts, operation)
+                return
+            except Exception as e:
+                if not delta.is_conflict(e):
+                    raise
+                latest = self.delta(t.name)
+                if parts is None or latest is None or (
+                        self._files_of(t, base, parts) != self._files_of(t, latest, parts)):
+                    where = "the whole table" if parts is None else f"partition(s) {parts[:3]}"
+                    raise ConcurrentWriteError(
+                        f"table {t.name}: another writer committed to {where} meanwhile; "
+                        f"{operation} not written (run the command again)") from e
+                base = latest
+        raise ConcurrentWriteError(
+            f"table {t.name}: {delta.COMMIT_RETRIES} concurrent commits won the race; "
+            f"{operation} not written (run the command again)")
+
+    def _files_of(self, t: schemas.Table, base: DeltaTable | None,
+                  parts: list[dict[str, object]]) -> list[str]:
+        """The data files of ``parts`` in version ``base`` (none when the table is new)."""
+        return [] if base is None else sorted(
+            f for p in parts for f in _partition_files(self, t, base, p))
 
     def _commit(self, t: schemas.Table, base: DeltaTable | None, frame: pl.DataFrame,
                 parts: list[dict[str, object]] | None, operation: str) -> None:
@@ -275,8 +293,9 @@ class Lake:
         base = self.delta(table)
         if base is None:
             return []
+        # full: also the files of commits that never landed (a killed or refused write)
         return list(base.vacuum(retention_hours=int(retention_hours), dry_run=False,
-                                enforce_retention_duration=False))
+                                enforce_retention_duration=False, full=True))
 
     def history(self, table: str, limit: int | None = None) -> list[dict[str, Any]]:
         """The table's commits, newest first: version, time, operation, rows at that version."""

@@ -1,5 +1,7 @@
 """Settings come from the environment; options the user gives override them."""
 
+import os
+
 from flows.settings import Settings
 
 
@@ -32,3 +34,6 @@ def test_a_local_home_is_a_folder_a_url_is_not():
     assert Settings(home="./lake").local_home() == "./lake"
     assert Settings(home="file:///data/lake").local_home() == "/data/lake"
     assert Settings(home="s3://bucket/lake").local_home() is None
+    assert Settings(home="file:/data/lake").local_home() == "/data/lake"
+    assert Settings(home="~/lake").local_home() == os.path.expanduser("~/lake")
+    assert Settings(home="/data/lake").with_options(home="").home == "/data/lake"

@@ -197,3 +197,47 @@ def test_a_checkpoint_every_ten_commits_keeps_opening_a_table_cheap(lake):
     assert [f for f in os.listdir(log) if f.endswith(".checkpoint.parquet")] == [
         "00000000000000000009.checkpoint.parquet"]  # the tenth commit
     assert lake.scan("index_daily").collect()["close"].to_list() == [10.0]
+
+
+def test_two_writers_adding_the_same_new_partition_do_not_both_land(lake):
+    """A commit on a stale version is refused when its partitions changed, even new ones."""
+    from storage import delta, schemas
+
+    lake.upsert("index_daily", index_frame("VIX", [D1], [1.0]))
+    stale = lake.delta("index_daily")
+    lake.upsert("index_daily", index_frame("VIX", [D2], [2.0]))  # adds year 2020
+    with pytest.raises(Exception) as err:
+        delta.commit(lake.table_uri("index_daily"), lake.delta_options,
+                     schemas.get("index_daily"), stale, index_frame("VIX", [D2], [20.0]),
+                     [{"year": 2020}], "upsert", lake.data_file_writer("index_daily"))
+    assert delta.is_conflict(err.value)
+    got = lake.scan("index_daily").collect()
+    assert got.filter(pl.col("date") == D2)["close"].to_list() == [2.0]  # one row, not two
+    with pytest.raises(ConcurrentWriteError):  # the lake refuses it with one line
+        lake._commit_or_refuse(schemas.get("index_daily"), stale,
+                               index_frame("VIX", [D2], [20.0]), [{"year": 2020}], "upsert")
+
+
+def test_a_commit_to_other_partitions_meanwhile_is_no_conflict(lake):
+    from storage import schemas
+
+    lake.upsert("index_daily", index_frame("VIX", [D1], [1.0]))
+    stale = lake.delta("index_daily")
+    lake.upsert("index_daily", index_frame("VIX", [D3], [3.0]))  # another year
+    lake._commit_or_refuse(schemas.get("index_daily"), stale,
+                           index_frame("VIX", [D2], [2.0]), [{"year": 2020}], "write_partition")
+    got = lake.scan("index_daily").sort("date").collect()
+    assert got["close"].to_list() == [1.0, 2.0, 3.0]
+
+
+def test_vacuum_removes_the_files_of_commits_that_never_landed(lake):
+    lake.upsert("index_daily", index_frame("VIX", [D1], [1.0]))
+    folder = os.path.join(lake.root, "tables", "index_daily", "year=2019")
+    orphan = os.path.join(folder, "part-00000-killed-c000.zstd.parquet")
+    with open(orphan, "wb") as fh:
+        fh.write(b"written before a commit that was killed")
+    old = time.time() - 3 * 86400
+    os.utime(orphan, (old, old))
+    lake.vacuum("index_daily", retention_hours=1)
+    assert not os.path.exists(orphan)
+    assert lake.scan("index_daily").collect()["close"].to_list() == [1.0]
