@@ -64,6 +64,7 @@ class SourceReport:
     unavailable: bool = False  # some file failed for a reason a later retry may cure
     dropped: list[str] = field(default_factory=list)  # per partition: rows sent to quarantine
     dropped_rows: int = 0
+    known_bad: list[str] = field(default_factory=list)  # re-sent rows quarantined before
 
     @property
     def ok(self) -> bool:
@@ -236,8 +237,10 @@ def _publish(src: SourceAdapter, frame: pl.DataFrame, run: Run, report: SourceRe
         result = gate_partition(run.lake, table, None, frame, at=run.now, drop=drop,
                                 rules=src.rules(run.config), docs_dir=run.docs_dir)
         report.rows += frame.height - result.dropped_new_rows
-        _count_dropped(source, report, [d.describe() for d in result.dropped],
-                       result.dropped_new_rows)
+        _count_dropped(source, report, [d.describe() for d in result.dropped_news],
+                       sum(d.new_rows for d in result.dropped_news))
+        report.known_bad += [f"source {source!r}: {d.describe()}" for d in result.dropped
+                             if d.known]
     except DataValidationFailed as e:
         report.rows += e.published_rows  # partitions that passed their own gate
         report.errors.append(f"source {source!r}: {e}")

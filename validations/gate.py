@@ -110,6 +110,7 @@ def _log_warnings(label: str, result: GateResult) -> None:
 
 
 NEW = "_new"
+_STAMPS = ("ingested_at", "computed_at")  # when a row was read, not what it says
 
 
 @dataclass
@@ -147,8 +148,11 @@ class _Gate:
                         "allows to drop: ")
         kept, dropped, results = self.without_failing_rows(partition, frame, candidate, result)
         final = results[-1]
-        final.dropped = [self.quarantine_dropped(dropped, results[:-1])]
-        log.warning("%s", final.dropped[0].describe())
+        known, dropped = self.known_dropped(dropped)
+        final.dropped = [d for d in (known, None if dropped.is_empty() else
+                                     self.quarantine_dropped(dropped, results[:-1])) if d]
+        for d in final.dropped:
+            log.warning("%s", d.describe())
         _log_warnings(self.label, final)
         self.lake.write_partition(self.table, partition, kept)
         return final
@@ -180,6 +184,28 @@ class _Gate:
             old_dropped = sum(d.height - int(d[NEW].sum()) for d in dropped)
             results.append(self.validate(current, old_dropped))
         return current.drop(NEW), pl.concat(dropped), results
+
+    def known_dropped(self, dropped: pl.DataFrame) -> tuple[DroppedRows | None, pl.DataFrame]:
+        """The dropped rows an earlier run already quarantined (as is), and the others.
+
+        Providers re-send whole histories: a bad row they never correct would otherwise be
+        quarantined, and reported as news, on every run.
+        """
+        earlier = [p for p in self.lake.list_area("quarantine", "validation")
+                   if p.endswith(f"_{safe_segment(self.label)}.dropped.parquet")]
+        if not earlier:
+            return None, dropped
+        same = [c for c in dropped.columns if c not in (NEW, REASON, *_STAMPS)]
+        seen = pl.concat([pl.read_parquet(self.lake.read_bytes(p)).select(same)
+                          for p in earlier], how="vertical_relaxed").unique()
+        known = dropped.join(seen, on=same, how="semi", nulls_equal=True)
+        if known.is_empty():
+            return None, dropped
+        rest = dropped.join(seen, on=same, how="anti", nulls_equal=True)
+        keys = key_labels(known, schemas.get(self.table).keys).to_list()
+        return DroppedRows(self.label, known.height, int(known[NEW].sum()),
+                           reason_counts(known), keys[:LISTED_KEYS], earlier[0],
+                           known=True), rest
 
     def quarantine_dropped(self, dropped: pl.DataFrame,
                            results: list[GateResult]) -> DroppedRows:

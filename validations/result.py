@@ -40,13 +40,18 @@ class DroppedRows:
     reasons: dict[str, int]
     keys: list[str]
     path: str
+    # Rows an earlier run already quarantined, unchanged: the provider re-sent them. They
+    # are dropped again but not re-quarantined, and are no news (``path`` is the first copy).
+    known: bool = False
 
     def describe(self) -> str:
         """``label: N row(s) dropped (check: n, ...) [key, ...] -> path``."""
         why = ", ".join(f"{c}: {n}" for c, n in self.reasons.items())
         more = f" and {self.rows - len(self.keys)} more" if self.rows > len(self.keys) else ""
-        return (f"{self.label}: {self.rows} row(s) dropped ({why}) "
-                f"[{', '.join(self.keys)}{more}] -> {self.path}")
+        what = "known bad row(s) dropped again" if self.known else "row(s) dropped"
+        where = "first quarantined at" if self.known else "->"
+        return (f"{self.label}: {self.rows} {what} ({why}) "
+                f"[{', '.join(self.keys)}{more}] {where} {self.path}")
 
 
 @dataclass
@@ -68,6 +73,11 @@ class GateResult:
     def dropped_new_rows(self) -> int:
         """Rows of the incoming frame that were dropped to quarantine instead of published."""
         return sum(d.new_rows for d in self.dropped)
+
+    @property
+    def dropped_news(self) -> list[DroppedRows]:
+        """The drops that are news: not rows an earlier run already quarantined as they are."""
+        return [d for d in self.dropped if not d.known]
 
     def message(self) -> str:
         """One paragraph naming every blocking failure with its samples."""

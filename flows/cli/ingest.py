@@ -52,6 +52,8 @@ def ingest(
     out.print(escape(report.line()), highlight=False)
     if catalog:
         out.print(f"catalog published: {catalog}", highlight=False)
+    for known in report.known_bad:  # said, but no news: exit 0
+        err.print(f"{source}: {escape(known)}", highlight=False, soft_wrap=True)
     for dropped in report.dropped:
         err.print(f"[yellow]{source}:[/] {escape(dropped)}", highlight=False, soft_wrap=True)
     for problem in report.errors:

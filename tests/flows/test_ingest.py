@@ -588,3 +588,32 @@ def test_identical_refetch_is_recorded_but_not_archived_again(lake: Lake) -> Non
     assert latest["payload"] == other
     metas = sorted(Path(lake.root, "raw", "cboe").rglob("*VIX.csv.meta.json"))
     assert len(metas) == 3  # every fetch is recorded
+
+
+@pytest.mark.realdata
+def test_a_bad_row_the_provider_sends_again_is_dropped_but_no_news(tmp_path: Path) -> None:
+    """CBOE re-sends VIX6M's 2019-07-05 row every night: quarantined once, then known."""
+    lake = Lake(tmp_path / "lake")
+    history = shared("cboe", "VIX6M_History.csv")
+    reports = []
+    for _ in range(2):
+        with fast_client() as client:
+            reports.append(ingest("cboe", real_run(lake), client=client,
+                                  files=plan_from("cboe", history)))
+    first, again = reports
+    assert first.dropped_rows == 1 and len(first.dropped) == 1 and not first.known_bad
+    assert again.ok and again.dropped == [] and again.dropped_rows == 0  # no exit 3
+    (known,) = again.known_bad
+    assert "1 known bad row(s) dropped again (high_ge_low: 1) [VIX6M 2019-07-05] " \
+           "first quarantined at" in known
+    assert dropped_rows(lake).height == 1  # not quarantined a second time
+    assert dt.date(2019, 7, 5) not in lake.scan("index_daily").collect()["date"].to_list()
+    # A new bad row in the same partition is news again, the known one stays known.
+    changed = tmp_path / "VIX6M_History.csv"
+    changed.write_text(history.read_text().replace(
+        "07/08/2019,16.280000,16.510000,16.250000", "07/08/2019,16.280000,16.010000,16.250000"))
+    with fast_client() as client:
+        third = ingest("cboe", real_run(lake), client=client, files=plan_from("cboe", changed))
+    (news,) = third.dropped
+    assert third.dropped_rows == 1 and "[VIX6M 2019-07-08]" in news and len(third.known_bad) == 1
+    assert dropped_rows(lake).height == 2
