@@ -260,9 +260,7 @@ class Lake:
     def _rows(self, t: schemas.Table, base: DeltaTable | None,
               parts: list[dict[str, object]]) -> pl.DataFrame:
         """The rows of ``parts`` in version ``base`` (empty when the table is new)."""
-        if base is None:
-            return t.empty()
-        files = [f for p in parts for f in _partition_files(self, t, base, p)]
+        files = self._files_of(t, base, parts)
         return self.scan(t.name, files=files).collect() if files else t.empty()
 
     def convert(self, table: str) -> int:
