@@ -8,7 +8,8 @@ import polars as pl
 
 from features.feature import F64, IDX, Feature
 
-INDEX_SYMBOLS = {"SPX": "spx", "VIX": "vix", "VIX3M": "vix3m", "VIX1D": "vix1d", "VVIX": "vvix"}
+INDEX_SYMBOLS = {"SPX": "spx", "VIX": "vix", "VIX3M": "vix3m", "VIX9D": "vix9d", "VIX1D": "vix1d",
+                 "VVIX": "vvix"}
 
 
 def index_closes(rows: pl.DataFrame, days: pl.LazyFrame, first: dt.date, end: dt.date
@@ -33,6 +34,8 @@ FEATURES = (
             lambda vix: vix, valid_min=0, valid_max=200),
     Feature("vix3m_close", FAMILY, "VIX3M close", "vol points", F64, (IDX,),
             lambda vix3m: vix3m, valid_min=0, valid_max=200),
+    Feature("vix9d_close", FAMILY, "VIX9D close (the 1DTE condor's vol level before VIX1D)",
+            "vol points", F64, (IDX,), lambda vix9d: vix9d, valid_min=0, valid_max=300),
     Feature("vix1d_close", FAMILY, "VIX1D close", "vol points", F64, (IDX,),
             lambda vix1d: vix1d, valid_min=0, valid_max=500),
     Feature("vvix_close", FAMILY, "VVIX close", "vol points", F64, (IDX,),

@@ -23,7 +23,7 @@ from storage import schemas
 from tests.conftest import NOW
 
 UTC_TS = pl.Datetime("us", "UTC")
-INDEX_SYMBOLS = ("SPX", "VIX", "VIX3M", "VVIX")
+INDEX_SYMBOLS = ("SPX", "VIX", "VIX3M", "VIX9D", "VVIX")
 VIX1D_PANEL = ("cboe", "cboe_volatility_panel_heliar.csv")
 VX_FILE = ("vx_futures", "cfe_vx_all_monthly_contracts_2013_2025.csv")
 # Every CFE-layout VX file: per-contract files 2006-2015, then the combined 2013-2025 file.
@@ -68,7 +68,7 @@ def vix1d_history(panel: Path) -> pl.DataFrame:
 
 
 def index_daily(data: Path) -> pl.DataFrame:
-    """SPX, VIX, VIX3M, VVIX and VIX1D as one index_daily frame."""
+    """SPX, VIX, VIX3M, VIX9D, VVIX and VIX1D as one index_daily frame."""
     parts = [cboe_history(data / "cboe" / f"{s}_History.csv", s) for s in INDEX_SYMBOLS]
     parts.append(vix1d_history(data.joinpath(*VIX1D_PANEL)))
     return pl.concat(parts)
