@@ -88,20 +88,22 @@ class SpxModel:
 
 # Fitted by hedge.spx_fit.fit_spx to every usable end-of-day real chain (next-session SPXW
 # expiry, OTM, |z| <= 5): 2022-02-04, 2022-06-10, 2022-09-13, 2023-02-07, 2023-08-18,
-# 2023-09-14, 2024-01-05, 2025-01-06. Numbers copied from that fit; refit, do not hand-tune.
+# 2023-09-14, 2024-01-05, 2025-01-06 (levels: CBOE closes; VIX1D from the CBOE panel, backfilled
+# before its 2023 launch; rate DTB3/100; q 0.015). Numbers copied from that fit; refit, do not
+# hand-tune. iv_floor is fixed, not fitted.
 DEFAULT = SpxModel(
-    ratio_vix1d=1.0,
-    ratio_vix9d=1.0,
-    ratio_vix=1.0,
-    weekend_weight=0.1,
-    put_slope=-0.2,
-    put_curve=0.02,
-    call_slope=-0.1,
-    call_curve=0.02,
+    ratio_vix1d=0.940631,
+    ratio_vix9d=0.873621,
+    ratio_vix=0.830092,
+    weekend_weight=0.110272,
+    put_slope=-0.103441,
+    put_curve=0.018917,
+    call_slope=-0.0997057,
+    call_curve=0.0474459,
     iv_floor=0.5,
     spread_min=0.025,
-    spread_base=0.04,
-    spread_share=0.01,
+    spread_base=0.0450765,
+    spread_share=0.0128163,
 )
 
 
