@@ -9,8 +9,10 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
 
-from hedge.policy import BacktestPolicy, PricingPolicy
+from hedge.calibration import Pricing
+from hedge.policy import BacktestPolicy
 from hedge.pricing import black76_one
+from hedge.vix_model import call_vol
 
 CALENDAR_DAYS = 365.0
 
@@ -26,6 +28,7 @@ class CondorTicket:
     credit: float
     contracts: int
     reference_contracts: float
+    fill_credit: float  # what the open received: shorts at their bid, longs at their ask
 
     @cached_property
     def strikes(self) -> str:
@@ -45,31 +48,28 @@ def condor_pnl_per_contract(t: CondorTicket, spx: float, costs: BacktestPolicy,
                             multiplier: float) -> float:
     """Dollar P&L of one condor from its open to its cash settlement at ``spx``.
 
-    Sold at the credit less the half spread on each of the four legs, four commissions on
-    the way in; cash-settled at expiry (no spread, no commission on the way out).
+    Sold at the fill credit (bid/ask, quoted or the fitted spread) less the policy's slippage
+    on each of the four legs, four commissions on the way in; cash-settled at expiry (no
+    spread, no commission on the way out).
     """
-    received = t.credit - 4.0 * costs.condor_half_spread
+    received = t.fill_credit - 4.0 * costs.condor_slippage
     owed = condor_settlement_points(t, spx)
     return (received - owed) * multiplier - 4.0 * costs.condor_commission
 
 
-def vix_vol(vvix: float, dte: int, pricing: PricingPolicy) -> float:
-    """The documented VIX option vol: VVIX / 100 x scale at 30 days, x (30 / DTE) ** exponent."""
-    base = pricing.vix_vol_from_vvix * vvix / 100.0
-    return base * (30.0 / max(dte, 1)) ** pricing.vix_vol_term_exponent
-
-
 def call_mark(settle: float, strike: float, day: dt.date, expiry: dt.date, rate: float,
-              vvix: float, pricing: PricingPolicy) -> float:
-    """A VIX call's value in points: Black-76 on its listed contract's settlement, then intrinsic.
+              vvix: float, pricing: Pricing) -> float:
+    """A VIX call's value in points: Black-76 on its listed contract's settlement at the
+    calibrated vol, then intrinsic.
 
     On the expiry day the settlement is the final settlement: the call is worth its intrinsic.
     """
     dte = (expiry - day).days
     if dte <= 0:
         return max(settle - strike, 0.0)
-    return black76_one(settle, strike, dte / CALENDAR_DAYS, rate, vix_vol(vvix, dte, pricing),
-                       True).price
+    vol = call_vol(pricing.vix, vvix, dte, strike, settle)
+    return pricing.vix_scale * black76_one(settle, strike, dte / CALENDAR_DAYS, rate, vol,
+                                           True).price
 
 
 def vix_haircut(price: float, costs: BacktestPolicy) -> float:

@@ -15,12 +15,13 @@ from typing import Any
 
 import polars as pl
 
+from hedge.calibration import Pricing
 from hedge.document import Position, Recommendation
 from hedge.ladder import Curve, curve_of
 from hedge.outcome import PriorDay, prior_day
 from hedge.policy import Policy, policy_from_mapping
 from hedge.rates import RateQuote
-from hedge.recommend import Ask, ExpiryRule, recommend, recommend_each
+from hedge.recommend import Ask, ExpiryRule, recommend_each
 
 
 @dataclass(frozen=True)
@@ -78,21 +79,11 @@ def last_curve(row: Mapping[str, Any], policy: Policy) -> Curve | None:
     return curve_of(row, day, 0, [la.target_dte for la in policy.ladder.layers])
 
 
-def recommend_next(row: Mapping[str, Any], *, policy: Policy, held: Sequence[Position],
-                   prior: PriorDay | None, rate: RateQuote | None, equity: float,
-                   chain: pl.DataFrame | None, curve: Curve | None,
-                   expiries: ExpiryRule) -> Recommendation:
-    """The engine's recommendation for the session after the row's day."""
-    return recommend(row, chain=chain, rate=rate, equity=equity, policy=policy, prior=prior,
-                     held=held, curve=curve, expiries=expiries)
-
-
 def recommend_sizings(row: Mapping[str, Any], asks: Sequence[Ask], *, rate: RateQuote | None,
                       equity: float, chain: pl.DataFrame | None, curve: Curve | None,
-                      expiries: ExpiryRule) -> list[Recommendation]:
-    """``recommend_next`` for each strategy's ask on the same day, the day's work shared.
-
-    ``hedge.recommend.recommend_each``: the same documents as one call per ask.
-    """
+                      expiries: ExpiryRule, pricing: Pricing) -> list[Recommendation]:
+    """The engine's recommendation for the session after the row's day, for each strategy's
+    ask, the day's work shared (``hedge.recommend.recommend_each``: the same documents as one
+    ``recommend`` call per ask), priced with the calibration in force on the day."""
     return recommend_each(row, asks, chain=chain, rate=rate, equity=equity, curve=curve,
-                          expiries=expiries)
+                          expiries=expiries, pricing=pricing)

@@ -2,21 +2,24 @@
 
 ``load_market`` reads every input of a run once; ``Market.known(D)`` hands the walk only the
 data of day D (its features row, its closes and settlements, the rate published by D, its
-chain), so a decision for D cannot see a later day by construction.
+chain, the pricing calibrations fitted on quotes known by D), so a decision for D cannot see a later day by construction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
 
 from core.calendar import trading_days
 from core.expiry import monthly_expiries, nearest_expiries, nearest_expiry
+from hedge.calibration import Calibrations, Pricing
+from hedge.policy import Policy
 from hedge.rates import RATE_SERIES, RateQuote
+from hedge.recommend import SPX_ROOTS
 from storage.lake import Lake
 
 
@@ -65,6 +68,12 @@ class Known:
     rate: RateQuote | None
     chain: pl.DataFrame | None
     expiries: Expiries = Expiries()
+    calibrations: Calibrations = Calibrations({})
+    pricing: Pricing | None = None  # set by the walk: the calibration in force, at its band
+
+    def priced(self, policy: Policy, band: str = "central") -> Known:
+        """This day with its pricing: the calibration in force (at ``band``), or the policy's."""
+        return replace(self, pricing=self.calibrations.pricing(self.date, policy).at_band(band))
 
     def settle(self, expiry: dt.date) -> float | None:
         """The VX settlement of the contract expiring on ``expiry``, this day."""
@@ -83,12 +92,14 @@ class Market:
     chain_days: frozenset[dt.date]
     lake: Lake | None = field(default=None, compare=False)
     expiries: Expiries = Expiries()
+    calibrations: Calibrations = Calibrations({})
 
     def known(self, day: dt.date) -> Known:
         """What was known after the close of ``day``."""
         return Known(date=day, row=self.rows.get(day), spx_close=self.spx.get(day),
                      settles=self.settles.get(day, {}), rate=self.rates.get(day),
-                     chain=self.chain(day), expiries=self.expiries)
+                     chain=self.chain(day), expiries=self.expiries,
+                     calibrations=self.calibrations)
 
     def chain(self, day: dt.date) -> pl.DataFrame | None:
         """``day``'s SPX option chain, read only on the days one is stored."""
@@ -159,9 +170,15 @@ def _settles(lake: Lake, start: dt.date, end: dt.date) -> dict[dt.date, dict[dt.
 
 def _chain_days(lake: Lake, start: dt.date, end: dt.date) -> frozenset[dt.date]:
     """Days in [start, end] with a stored SPX chain."""
-    days = lake.scan("option_chain").filter(pl.col("quote_date").is_between(start, end)
-                                            ).select(pl.col("quote_date").unique()).collect()
+    days = lake.scan("option_chain").filter(
+        pl.col("quote_date").is_between(start, end) & pl.col("root").is_in(SPX_ROOTS)
+    ).select(pl.col("quote_date").unique()).collect()
     return frozenset(days["quote_date"].to_list())
+
+
+def _calibrations(lake: Lake) -> Calibrations:
+    """Every stored pricing calibration (none when ``alvh calibrate`` never ran)."""
+    return Calibrations.of(lake.scan("pricing_calibration").collect())
 
 
 def load_market(lake: Lake, start: dt.date, end: dt.date, *, dtes: tuple[int, ...],
@@ -184,4 +201,4 @@ def load_market(lake: Lake, start: dt.date, end: dt.date, *, dtes: tuple[int, ..
                   spx=_spx(lake, start, end), settles=_settles(lake, start, end),
                   rates=daily_rates(lake.scan("macro_observations"), sessions, max_rate_age),
                   chain_days=_chain_days(lake, start, end), lake=lake,
-                  expiries=run_expiries(days, dtes))
+                  expiries=run_expiries(days, dtes), calibrations=_calibrations(lake))

@@ -1,7 +1,7 @@
 """Target ladders of the benchmark strategies: the static 4/4/2 ladder and CBOE's VXTH rule.
 
 Both are priced like the ALVH ladder, on the listed contract's settlement with the documented
-vol model, and are run at unit size (the views scale them to the ALVH stress ladder's cost).
+vol model (the calibration in force on the day), and are run at unit size (the views scale them to the ALVH stress ladder's cost).
 
 VXTH (CBOE VIX Tail Hedge Index, methodology as published by CBOE): at each monthly VIX
 option expiry the index buys one-month 30-delta VIX calls, the weight set by the one-month
@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from backtest.accounting import CALENDAR_DAYS, vix_vol
+from backtest.accounting import CALENDAR_DAYS
 from backtest.engine import HeldCall
 from backtest.market import Known
+from hedge.calibration import Pricing
 from hedge.policy import Policy
 from hedge.pricing import black76
 from hedge.recommend import vix_strike
+from hedge.vix_model import call_vol
 
 
 def static_targets(known: Known, held: list[HeldCall], policy: Policy) -> list[HeldCall] | None:
@@ -57,15 +59,16 @@ def vxth_weight(forward: float, policy: Policy) -> float:
 
 
 def delta_strike(fwd: float, expiry: dt.date, day: dt.date, rate: float, vvix: float,
-                 policy: Policy) -> tuple[float, float]:
-    """The listed strike whose Black-76 delta is nearest the policy's, and its price."""
+                 policy: Policy, pricing: Pricing) -> tuple[float, float]:
+    """The listed strike whose Black-76 delta (at its calibrated vol) is nearest the policy's,
+    and its price."""
     dte = (expiry - day).days
-    vol = vix_vol(vvix, dte, policy.pricing)
     half = policy.ladder.half_point_strikes_below
     grid = sorted({vix_strike(fwd * (0.5 + i / 50.0), half) for i in range(200)})
-    greeks = black76(fwd, grid, dte / CALENDAR_DAYS, rate, vol, True)
+    vols = [call_vol(pricing.vix, vvix, dte, k, fwd) for k in grid]
+    greeks = black76(fwd, grid, dte / CALENDAR_DAYS, rate, vols, True)
     i = int(abs(greeks.delta - policy.backtest.vxth_delta).argmin())
-    return grid[i], float(greeks.price[i])
+    return grid[i], float(greeks.price[i]) * pricing.vix_scale
 
 
 def vxth_targets(known: Known, held: list[HeldCall], policy: Policy, equity: float,
@@ -80,6 +83,6 @@ def vxth_targets(known: Known, held: list[HeldCall], policy: Policy, equity: flo
     weight = vxth_weight(fwd, policy)
     if weight <= 0:
         return []
-    strike, price = delta_strike(fwd, expiry, known.date, rate, vvix, policy)
+    strike, price = delta_strike(fwd, expiry, known.date, rate, vvix, policy, known.pricing)
     contracts = weight * equity / (price * policy.ladder.multiplier) if price > 0 else 0.0
     return [HeldCall("VXTH", expiry, strike, contracts)]

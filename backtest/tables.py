@@ -51,14 +51,18 @@ BACKTEST_TRADES = Table(
     {"run_id": STR, "policy_version": STR, "strategy": STR, "date": DATE, "seq": I64,
      "instrument": STR, "action": STR, "layer": STR, "expiry": DATE, "strikes": STR,
      "contracts": F64, "price": F64, "haircut": F64, "commission": F64, "cash": F64,
-     "computed_at": UTC_TS},
+     "pricing_source": STR, "computed_at": UTC_TS},
     keys=("run_id", "strategy", "date", "seq"), date_col="date",
     partition_by=("policy_version",),
     descriptions={
         "instrument": "iron_condor or vix_call", "action": "open, settle, buy, sell, expire",
         "strikes": "long put/short put/short call/long call for a condor, the strike for a call",
-        "price": "points per unit before the haircut (condor: credit; call: Black-76 mark "
-                 "or final settlement)",
+        "price": "points per unit before the haircut (condor: mid credit; call: Black-76 "
+                 "mark or final settlement)",
+        "haircut": "points per unit given up to the bid/ask and slippage (condor: mid credit "
+                   "- fill credit + slippage)",
+        "pricing_source": "quote (the day's chain) or model (the calibrated model) for an "
+                          "open, buy or sell; null for settlements and expiries",
         "cash": "dollars received (+) or paid (-), after haircut and commission"},
 )
 

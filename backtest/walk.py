@@ -30,6 +30,7 @@ from backtest.engine import (
     with_sizing,
 )
 from backtest.market import Known, Market
+from hedge.calibration import Pricing
 from backtest.strategies import static_targets, vxth_targets
 from hedge.document import Recommendation
 from hedge.ladder import Curve
@@ -73,8 +74,10 @@ class Day:
     contracts_opened: int = 0
 
 
-def _trade(book: Book, day: dt.date, **row: Any) -> None:
-    book.trades.append({"strategy": book.name, "date": day, "seq": len(book.trades), **row})
+def _trade(book: Book, day: dt.date, pricing_source: str | None = None, **row: Any) -> None:
+    """One backtest_trades row (``pricing_source``: quote or model for a trade at a price)."""
+    book.trades.append({"strategy": book.name, "date": day, "seq": len(book.trades),
+                        "pricing_source": pricing_source, **row})
 
 
 def settle_condor(book: Book, known: Known, policy: Policy, out: Day) -> None:
@@ -107,7 +110,7 @@ def mark_calls(book: Book, known: Known, policy: Policy, out: Day) -> None:
                 del book.calls[key], book.marks[key]
             continue
         mark = call_mark(settle, strike, known.date, expiry, _rate(known, policy), vvix or 0.0,
-                         policy.pricing)
+                         _pricing(known))
         if out.ladder_pnl is not None:
             out.ladder_pnl += n * (mark - book.marks[key]) * mult
         book.marks[key] = mark
@@ -121,6 +124,13 @@ def mark_calls(book: Book, known: Known, policy: Policy, out: Day) -> None:
 def _rate(known: Known, policy: Policy) -> float:
     """D's rate (a fresh DTB3, else SOFR, else DFF), else the policy default, as the engine."""
     return known.rate.value if known.rate is not None else policy.pricing.default_rate
+
+
+def _pricing(known: Known) -> Pricing:
+    """The day's pricing (the walk prices every day it hands on: ``Known.priced``)."""
+    if known.pricing is None:
+        raise ValueError(f"{known.date}: the walk hands on only priced days")
+    return known.pricing
 
 
 def _vvix(known: Known) -> float | None:
@@ -144,7 +154,7 @@ def trade_to(book: Book, targets: list[HeldCall], known: Known, policy: Policy,
                                f"{strike:g}: not traded")
             continue
         mark = call_mark(settle, strike, known.date, expiry, _rate(known, policy), vvix,
-                         policy.pricing)
+                         _pricing(known))
         cash = call_trade_cash(mark, delta, policy.backtest, mult)
         if out.ladder_pnl is not None:
             out.ladder_pnl += cash + delta * mark * mult  # the haircut and commission
@@ -156,7 +166,8 @@ def trade_to(book: Book, targets: list[HeldCall], known: Known, policy: Policy,
             book.marks.pop(key, None)
         else:
             book.calls[key], book.marks[key] = held, mark
-        _trade(book, known.date, instrument="vix_call", action="buy" if delta > 0 else "sell",
+        _trade(book, known.date, "model", instrument="vix_call",
+               action="buy" if delta > 0 else "sell",
                layer=layer, expiry=expiry, strikes=f"{strike:g}", contracts=delta, price=mark,
                haircut=vix_haircut(mark, policy.backtest),
                commission=abs(delta) * policy.backtest.vix_commission, cash=cash)
@@ -176,16 +187,18 @@ def open_condor(book: Book, rec: Recommendation, known: Known, policy: Policy,
         return
     book.condor = CondorTicket(c.long_put, c.short_put, c.short_call, c.long_call,
                                c.credit_points, c.contracts if c.open else 0,
-                               c.reference_contracts)
+                               c.reference_contracts, c.fill_credit_points)
     out.contracts_opened = book.condor.contracts
     if c.open and c.contracts > 0:
         costs = policy.backtest
+        received = c.fill_credit_points - 4 * costs.condor_slippage
         _trade(book, known.date, instrument="iron_condor", action="open", layer=None,
                expiry=c.expiry, strikes=book.condor.strikes, contracts=float(c.contracts),
-               price=c.credit_points, haircut=4 * costs.condor_half_spread,
+               price=c.credit_points, haircut=c.credit_points - received,
                commission=4 * c.contracts * costs.condor_commission,
-               cash=c.contracts * ((c.credit_points - 4 * costs.condor_half_spread)
-                                   * policy.condor.multiplier - 4 * costs.condor_commission))
+               cash=c.contracts * (received * policy.condor.multiplier
+                                   - 4 * costs.condor_commission),
+               pricing_source=c.pricing_source)
 
 
 def decidable(known: Known) -> str | None:
@@ -204,6 +217,7 @@ class Walk:
     policy: Policy
     equity: float
     books: dict[str, Book] = field(default_factory=dict)
+    band: str = "central"  # "lo" / "hi": every model price at an end of its error band
     rows: list[dict[str, Any]] = field(default_factory=list)
     curve: Curve | None = None  # the last VX curve seen, for a day whose row has none
     sized: dict[str, Policy] = field(default_factory=dict)
@@ -229,7 +243,8 @@ class Walk:
         names = list(ENGINE_SIZING)
         recs = recommend_sizings(
             known.row or {}, [self.ask(n, known) for n in names], rate=known.rate,
-            equity=self.equity, chain=known.chain, curve=self.curve, expiries=known.expiries)
+            equity=self.equity, chain=known.chain, curve=self.curve, expiries=known.expiries,
+            pricing=_pricing(known))
         for name, rec in zip(names, recs, strict=True):
             self.books[name].rec = rec
         return dict(zip(names, recs, strict=True))
@@ -268,7 +283,8 @@ class Walk:
         return got, None if got is not None else "no VX settlement for the benchmark's contract"
 
     def step(self, known: Known) -> None:
-        """One session for every strategy."""
+        """One session for every strategy, priced with the calibration in force on it."""
+        known = known.priced(self.policy, self.band)
         days = {name: Day() for name in self.books}
         for name, book in self.books.items():
             settle_condor(book, known, self.policy, days[name])
@@ -311,15 +327,17 @@ class Walk:
                 "drawdown": book.equity / book.peak - 1.0 if pnl is not None else None}
 
 
-def walk(market: Market, policy: Policy, strategies: tuple[str, ...]) -> Walk:
+def walk(market: Market, policy: Policy, strategies: tuple[str, ...],
+         band: str = "central") -> Walk:
     """Every session of ``market`` in order, for every strategy.
 
     The walk never holds the market: each step is handed only what was known after that
-    session's close, so no decision can read a later day.
+    session's close, so no decision can read a later day. ``band`` prices every model price
+    at the central calibration or at the low or high end of its error band.
     """
     equity = policy.backtest.initial_equity
     w = Walk(policy=policy, equity=equity,
-             books={s: Book(s, equity, equity) for s in strategies})
+             books={s: Book(s, equity, equity) for s in strategies}, band=band)
     for day in market.sessions:
         w.step(market.known(day))
     return w

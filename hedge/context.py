@@ -6,13 +6,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from hedge.calibration import Pricing
 from hedge.document import CapBound, RuleFired, Value
 from hedge.policy import Policy
 
 
 @dataclass
 class Context:
-    """One recommendation's inputs (day D, equity, rate, closes) and its reasons."""
+    """One recommendation's inputs (day D, equity, rate, closes, pricing) and its reasons."""
 
     row: dict[str, Any]
     policy: Policy
@@ -24,6 +25,7 @@ class Context:
     vix: float
     rules: list[RuleFired]
     caps: list[CapBound]
+    pricing: Pricing
 
     def fire(self, rule: str, detail: str, **inputs: Value) -> None:
         """Record a rule that changed the recommendation, with its inputs."""

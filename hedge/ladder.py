@@ -21,6 +21,7 @@ from hedge.document import CapBound, Ladder, Layer, Position, StressScenario
 from hedge.pricing import black76_one
 from hedge.rules import flag, number
 from hedge.stress import stressed_call
+from hedge.vix_model import call_vol
 
 CALENDAR_DAYS = 365.0
 
@@ -147,15 +148,15 @@ def vix_strike(x: float, half_point_below: float) -> float:
     return half if half < half_point_below else float(round(x))
 
 
-def vix_option_vol(ctx: Context, dte: int) -> float:
-    """VIX option vol: VVIX / 100 x scale at 30 days, scaled by (30 / DTE) ** exponent."""
-    p = ctx.policy.pricing
+def vix_option_vol(ctx: Context, dte: int, strike: float, fwd: float) -> float:
+    """The calibrated VIX call vol at VVIX (the policy's vol when VVIX is unknown, said so)."""
     vvix = number(ctx.row, "vvix_close")
     if vvix is None or vvix <= 0:
+        default = ctx.policy.pricing.vix_vol_default
         ctx.fire("vix_vol_default", "vvix_close unknown; policy VIX option vol used",
-                 dte=dte, vix_vol_default=p.vix_vol_default)
-    base = p.vix_vol_from_vvix * vvix / 100.0 if vvix and vvix > 0 else p.vix_vol_default
-    return base * (30.0 / max(dte, 1)) ** p.vix_vol_term_exponent
+                 dte=dte, vix_vol_default=default)
+        return default
+    return call_vol(ctx.pricing.vix, vvix, dte, strike, fwd)
 
 
 def layer_beta(ctx: Context, index: int) -> float:
@@ -224,11 +225,12 @@ def price_plan(ctx: Context, curve: Curve, plan: _Plan, expiries: ExpiryRule,
     fwd = forward(ctx, curve, dte)
     strike = pos.strike if pos else vix_strike(fwd * (1.0 + lad.otm_pct),
                                                lad.half_point_strikes_below)
-    vol, beta = vix_option_vol(ctx, dte), layer_beta(ctx, plan.index)
+    vol, beta = vix_option_vol(ctx, dte, strike, fwd), layer_beta(ctx, plan.index)
     g = black76_one(fwd, strike, dte / CALENDAR_DAYS, ctx.rate, vol, True)
     s_fwd, s_price = stressed_call(fwd, strike, dte, ctx.rate, vol, beta, scenario)
-    return _Priced(plan, expiry, dte, fwd, strike, vol, g.price, g.delta, g.vega, beta,
-                   s_fwd, s_price)
+    scale = ctx.pricing.vix_scale  # 1 but in a backtest run at an end of the error band
+    return _Priced(plan, expiry, dte, fwd, strike, vol, g.price * scale, g.delta, g.vega, beta,
+                   s_fwd, s_price * scale)
 
 
 def unit_amount(ctx: Context, p: _Priced) -> float:

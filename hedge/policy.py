@@ -70,6 +70,7 @@ class CondorPolicy(_Section):
     second_engine_cut_one: Share = 0.25
     second_engine_cut_two: Share = 0.40
     allow_extreme: bool = False
+    min_credit_share: Share = 0.02
     multiplier: Positive = 100.0
 
     @model_validator(mode="after")
@@ -137,24 +138,36 @@ class StressPolicy(_Section):
 
 
 class PricingPolicy(_Section):
-    """Inputs of the pricing models that are not market data."""
+    """Inputs of the pricing models that are not market data, and their pinned parameters.
+
+    ``calibration = "lake"`` prices with the lake's ``pricing_calibration`` in force on the
+    day (``alvh calibrate``), falling back to ``spx_model`` / ``vix_model`` where the lake has
+    none; ``"pinned"`` always uses these parameters.
+    """
 
     dividend_yield: Annotated[float, Field(ge=0.0, le=0.2)] = 0.015
     default_rate: Annotated[float, Field(ge=-0.05, le=0.5)] = 0.04
-    put_skew_slope: float = 1.0
-    call_skew_slope: float = 0.0
-    min_iv: Positive = 0.05
-    vix_vol_from_vvix: Positive = 1.0
-    vix_vol_term_exponent: NonNegative = 0.3
     vix_vol_default: Positive = 1.0
     max_rate_age: Annotated[int, Field(ge=0)] = 5
+    calibration: Literal["lake", "pinned"] = "lake"
+    spx_model: dict[str, float]
+    vix_model: dict[str, float]
+
+    @model_validator(mode="after")
+    def _models(self) -> Self:
+        from hedge.spx_model import SpxModel  # noqa: PLC0415 (the models import no policy)
+        from hedge.vix_model import VixModel  # noqa: PLC0415
+
+        SpxModel.from_dict(self.spx_model)
+        VixModel.from_dict(self.vix_model)
+        return self
 
 
 class BacktestPolicy(_Section):
     """Costs and conventions of the backtest (``alvh backtest``); the engine never reads them."""
 
     initial_equity: Positive = 1_000_000.0
-    condor_half_spread: NonNegative = 0.05
+    condor_slippage: NonNegative = 0.0
     condor_commission: NonNegative = 1.50
     vix_half_spread_min: NonNegative = 0.05
     vix_half_spread_pct: Share = 0.05
@@ -188,7 +201,7 @@ class Policy(_Section):
     caps: CapPolicy = CapPolicy()
     ladder: LadderPolicy
     stress: StressPolicy = StressPolicy()
-    pricing: PricingPolicy = PricingPolicy()
+    pricing: PricingPolicy
     backtest: BacktestPolicy = BacktestPolicy()
 
     @cached_property

@@ -47,7 +47,9 @@ from hedge.ladder import (
 )
 from hedge.outcome import PriorDay
 from hedge.policy import Policy, load_policy
-from hedge.pricing import black_scholes, black_scholes_one
+from hedge.calibration import Pricing, policy_pricing
+from hedge.pricing import black_scholes
+from hedge.spx_model import atm_source, leg_marks, settle_years
 from hedge.rates import RateQuote
 from hedge.rules import (
     REGIME,
@@ -67,6 +69,9 @@ from hedge.stress import condor_loss, stress_scenario
 
 TRADING_DAYS = 252.0
 SPX_ROOTS = ("SPX", "SPXW")
+LEG_NAMES = ("IC_LP", "IC_SP", "IC_SC", "IC_LC")
+LEG_SIGNS = (1, -1, -1, 1)
+CALLS = (False, False, True, True)
 
 __all__ = ["Ask", "Curve", "Position", "PriorDay", "RateQuote", "recommend",
            "recommend_each", "vix_strike"]
@@ -124,7 +129,11 @@ def wing_width(ctx: Context) -> float:
 
 
 def _chain_quotes(chain: pl.DataFrame | None, ctx: Context) -> pl.DataFrame | None:
-    """The chain's usable SPX quotes for D expiring on D+1 (None if there are none)."""
+    """The chain's usable SPX quotes for D expiring on D+1 (None if there are none).
+
+    One quote per strike and right: SPXW (PM-settled at the close, as the condor is held)
+    before SPX (AM-settled, on a monthly expiry day).
+    """
     if chain is None:
         return None
     quotes = chain.filter(
@@ -133,10 +142,12 @@ def _chain_quotes(chain: pl.DataFrame | None, ctx: Context) -> pl.DataFrame | No
         & pl.col("ask").is_not_null() & (pl.col("ask") >= pl.col("bid")) & (pl.col("bid") >= 0)
     ).with_columns(((pl.col("bid") + pl.col("ask")) / 2).alias("mid"))
     if quotes.is_empty():
-        ctx.fire("chain_unusable", "no usable chain quotes for D expiring D+1; Black-Scholes used",
-                 quote_date=ctx.date.isoformat(), expiration=ctx.trade_date.isoformat())
+        ctx.fire("chain_unusable", "no usable chain quotes for D expiring D+1; the calibrated "
+                 "model used", quote_date=ctx.date.isoformat(),
+                 expiration=ctx.trade_date.isoformat())
         return None
-    return quotes
+    return (quotes.sort(pl.col("root") != "SPXW", "strike")
+            .unique(["strike", "right"], keep="first", maintain_order=True))
 
 
 def _listed(quotes: pl.DataFrame, right: str, target: float, outward_up: bool) -> float | None:
@@ -168,71 +179,77 @@ def condor_strikes(ctx: Context, k: float, em: float, width: float,
     return min(lp, sp - step), sp, sc, max(lc, sc + step)
 
 
-def skewed_iv(ctx: Context, strikes: np.ndarray, is_call: np.ndarray, iv: float) -> np.ndarray:
-    """Model IV per strike: ATM IV plus the policy's put/call skew on log-moneyness."""
-    p = ctx.policy.pricing
-    lm = np.log(ctx.spx / strikes)
-    adj = np.where(is_call, p.call_skew_slope * np.maximum(0.0, -lm),
-                   p.put_skew_slope * np.maximum(0.0, lm))
-    return np.maximum(p.min_iv, iv + adj)
+@dataclass(frozen=True)
+class CondorPrices:
+    """The four legs per one condor, marked at mids, and the credit a fill receives."""
+
+    legs: list[Leg]
+    fill_credit: float  # short legs at their bid, long legs at their ask (points)
+    band: tuple[float, float] | None  # the model's error band (model / market); None: quotes
 
 
-def skewed_iv_one(ctx: Context, strike: float, is_call: bool, iv: float) -> float:
-    """``skewed_iv`` of one strike in Python floats (the same numbers, bit for bit)."""
-    p = ctx.policy.pricing
-    lm = float(np.log(ctx.spx / strike))
-    adj = p.call_skew_slope * max(0.0, -lm) if is_call else p.put_skew_slope * max(0.0, lm)
-    return max(p.min_iv, iv + adj)
+def _legs(ctx: Context, strikes: np.ndarray, mids: np.ndarray, ivs: np.ndarray,
+          years: float, source: str) -> list[Leg]:
+    """Condor legs (long put, short put, short call, long call) at the given marks."""
+    g = black_scholes(ctx.spx, strikes, years, ctx.rate, ctx.policy.pricing.dividend_yield,
+                      ivs, CALLS)
+    return [Leg(leg=LEG_NAMES[i], kind="iron_condor", layer=None,
+                right="C" if CALLS[i] else "P", expiry=ctx.trade_date,
+                strike=float(strikes[i]), contracts=LEG_SIGNS[i], price=float(mids[i]),
+                iv=float(ivs[i]), delta=float(g.delta[i]), vega=float(g.vega[i]),
+                beta=None, dollar_per_vix_point=None, source=source) for i in range(4)]
 
 
-def _chain_marks(ctx: Context, strikes: np.ndarray, is_call: np.ndarray, quotes: pl.DataFrame,
-                 model_iv: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Chain mids and IVs (model IV where the chain has none) when all legs are quoted."""
-    legs = pl.DataFrame({"strike": strikes, "right": np.where(is_call, "C", "P")})
-    got = legs.join(quotes.unique(["strike", "right"], keep="first").sort("strike"),
-                    on=["strike", "right"], how="left", maintain_order="left")
-    if got["mid"].null_count() == 0:
-        return got["mid"].to_numpy(), got["iv"].fill_null(pl.Series(model_iv)).to_numpy()
-    ctx.fire("chain_incomplete", "a condor strike is not quoted; Black-Scholes used",
-             strikes=",".join(f"{s:g}" for s in strikes))
-    return None
+def _fill(mids: np.ndarray, half: np.ndarray) -> float:
+    """The credit of selling the shorts at their bid and buying the longs at their ask."""
+    return float(sum(-LEG_SIGNS[i] * mids[i] - half[i] for i in range(4)))
 
 
-def build_condor_legs(ctx: Context, strikes: tuple[float, float, float, float],
-                      quotes: pl.DataFrame | None) -> list[Leg]:
-    """The four condor legs per one condor (long put, short put, short call, long call).
+def quoted_condor(ctx: Context, strikes: np.ndarray, quotes: pl.DataFrame,
+                  years: float) -> CondorPrices | None:
+    """The condor from D's chain: mids for marks, bid/ask for the fill (None: a leg unquoted)."""
+    legs = pl.DataFrame({"strike": strikes, "right": np.where(np.array(CALLS), "C", "P")})
+    got = legs.join(quotes, on=["strike", "right"], how="left", maintain_order="left")
+    if got["mid"].null_count():
+        ctx.fire("chain_incomplete", "a condor strike is not quoted: the calibrated model "
+                 "used", strikes=",".join(f"{s:g}" for s in strikes))
+        return None
+    mids = got["mid"].to_numpy()
+    half = ((got["ask"] - got["bid"]) / 2).to_numpy()
+    ivs = got["iv"].fill_null(pl.Series(_model_marks(ctx, strikes, years)[1])).to_numpy()
+    return CondorPrices(_legs(ctx, strikes, mids, ivs, years, "quote"), _fill(mids, half),
+                        None)
 
-    Priced from the chain's mids when all four legs are quoted, else Black-Scholes at the
-    model IV (VIX1D, else VIX, with the policy's skew), one leg at a time in Python floats.
-    """
-    names, signs = ("IC_LP", "IC_SP", "IC_SC", "IC_LC"), (1, -1, -1, 1)
-    calls = (False, False, True, True)
-    base_iv = (number(ctx.row, "vix1d_close") or ctx.vix) / 100.0
-    t = ctx.policy.condor.dte_trading_days / TRADING_DAYS
-    q = ctx.policy.pricing.dividend_yield
-    if quotes is not None:
-        k, is_call = np.array(strikes), np.array(calls)
-        marks = _chain_marks(ctx, k, is_call, quotes, skewed_iv(ctx, k, is_call, base_iv))
-        if marks is not None:
-            price, iv = marks
-            g = black_scholes(ctx.spx, k, t, ctx.rate, q, iv, is_call)
-            return [Leg(leg=names[i], kind="iron_condor", layer=None,
-                        right="C" if calls[i] else "P", expiry=ctx.trade_date,
-                        strike=float(k[i]), contracts=signs[i], price=float(price[i]),
-                        iv=float(iv[i]), delta=float(g.delta[i]), vega=float(g.vega[i]),
-                        beta=None, dollar_per_vix_point=None, source="chain")
-                    for i in range(4)]
-    legs = []
-    for i in range(4):
-        strike = float(strikes[i])
-        iv1 = skewed_iv_one(ctx, strike, calls[i], base_iv)
-        g1 = black_scholes_one(ctx.spx, strike, t, ctx.rate, q, iv1, calls[i])
-        legs.append(Leg(leg=names[i], kind="iron_condor", layer=None,
-                        right="C" if calls[i] else "P", expiry=ctx.trade_date, strike=strike,
-                        contracts=signs[i], price=g1.price, iv=iv1, delta=g1.delta,
-                        vega=g1.vega, beta=None, dollar_per_vix_point=None,
-                        source="black_scholes"))
-    return legs
+
+def _model_marks(ctx: Context, strikes: np.ndarray, years: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, float]]:
+    """The 1DTE model's mids (scaled to the run's band), IVs and half-spreads per leg."""
+    got = atm_source(ctx.row) or ("vix_close", ctx.vix)
+    mids, ivs, half = leg_marks(ctx.pricing.spx, ctx.spx, strikes, np.array(CALLS), years,
+                                got[0], got[1], ctx.rate, ctx.policy.pricing.dividend_yield)
+    return mids * ctx.pricing.spx_scale, ivs, half, got
+
+
+def model_condor(ctx: Context, strikes: np.ndarray, years: float) -> CondorPrices:
+    """The condor from the calibrated 1DTE model at the shortest vol index available."""
+    pricing = ctx.pricing
+    mids, ivs, half, got = _model_marks(ctx, strikes, years)
+    ctx.fire("condor_model_priced", f"no quote for the condor: the 1DTE model at "
+             f"{got[0]} {got[1]:g} over {years * 365:g} calendar day(s)", vol_source=got[0],
+             vol_level=got[1], spx_as_of=pricing.describe()["spx_as_of"],
+             pricing_source=pricing.source, error_p10=pricing.spx_band[0],
+             error_p90=pricing.spx_band[1], price_scale=pricing.spx_scale)
+    return CondorPrices(_legs(ctx, strikes, mids, ivs, years, "model"), _fill(mids, half),
+                        pricing.spx_band)
+
+
+def condor_prices(ctx: Context, strikes: tuple[float, float, float, float],
+                  quotes: pl.DataFrame | None) -> CondorPrices:
+    """Quotes first: D's chain when all four legs are quoted, else the calibrated model."""
+    k = np.array(strikes, dtype=np.float64)
+    years = settle_years(ctx.date, ctx.trade_date)
+    got = quoted_condor(ctx, k, quotes, years) if quotes is not None else None
+    return got if got is not None else model_condor(ctx, k, years)
 
 
 def base_risk_pct(ctx: Context) -> float:
@@ -271,6 +288,20 @@ def no_doubling(ctx: Context, pct: float, prior: PriorDay | None) -> float:
     return prior.risk_pct
 
 
+def min_credit(ctx: Context, prices: CondorPrices, width: float, pct: float) -> float:
+    """No condor for crumbs: none opened when its mid credit is below the policy's share of
+    the wing (the risk then is more than 1 / share times what it can earn)."""
+    share = ctx.policy.condor.min_credit_share
+    credit = sum(-leg.contracts * leg.price for leg in prices.legs)
+    if pct <= 0 or credit >= share * width - 1e-12:
+        return pct
+    ctx.fire("credit_below_minimum", f"credit {credit:.2f} is below {share:.0%} of the "
+             f"{width:g}-point wing: no new iron condor", credit_points=credit,
+             min_credit_points=share * width, min_credit_share=share,
+             pricing_source=prices.legs[0].source)
+    return 0.0
+
+
 def hard_cap_risk(ctx: Context, pct: float, debit: float) -> float:
     """Condor risk budget in dollars after IC max loss + the day's ladder purchases <= the cap."""
     wanted = pct * ctx.equity
@@ -298,10 +329,10 @@ def ladder_legs(layers: list[Layer]) -> list[Leg]:
     return held + sold
 
 
-def _condor_doc(ctx: Context, legs: list[Leg], geometry: dict[str, float],
+def _condor_doc(ctx: Context, prices: CondorPrices, geometry: dict[str, float],
                 sizing: dict[str, float], open_: bool) -> Condor:
     """The condor section of the document from its legs and sizing."""
-    c = ctx.policy.condor
+    c, legs = ctx.policy.condor, prices.legs
     lp, sp, sc, lc = (leg.strike for leg in legs)
     credit = sum(-leg.contracts * leg.price for leg in legs)
     width = max(sp - lp, lc - sc)
@@ -313,7 +344,9 @@ def _condor_doc(ctx: Context, legs: list[Leg], geometry: dict[str, float],
                   short_call=sc, long_put=lp, long_call=lc, credit_points=credit,
                   max_loss_per_contract=max_loss, break_even_low=sp - credit,
                   break_even_high=sc + credit, vega_per_contract=vega,
-                  pricing_source=legs[0].source, requested_risk_pct=sizing["requested_pct"],
+                  pricing_source=legs[0].source, fill_credit_points=prices.fill_credit,
+                  pricing_band=prices.band, min_credit_points=c.min_credit_share * width,
+                  requested_risk_pct=sizing["requested_pct"],
                   risk_pct=contracts * max_loss / ctx.equity, contracts=contracts,
                   max_loss=contracts * max_loss, reference_contracts=sizing["ref_contracts"],
                   reference_vega=abs(vega) * sizing["ref_contracts"])
@@ -357,6 +390,7 @@ def recommend(
     held: Sequence[Position] = (),
     curve: Curve | None = None,
     expiries: ExpiryRule = nearest_expiry,
+    pricing: Pricing | None = None,
 ) -> Recommendation:
     """The ALVH recommendation for the session after day D: a pure function of its arguments.
 
@@ -378,13 +412,15 @@ def recommend(
         curve: The last VX curve before D and its age in sessions, used only when D's row
             has none and it is at most ``ladder.max_curve_age`` sessions old.
         expiries: VX/VIX expiry rule ``(on, target_dte) -> expiry``.
+        pricing: The pricing models in force on D (``hedge.calibration``: the lake's
+            calibration); None uses the policy's parameters.
 
     Returns:
         The recommendation document.
     """
     pol = policy if policy is not None else load_policy()
     day = _session(features, pol, chain=chain, rate=rate, equity=equity, date=date,
-                   feature_set_version=feature_set_version)
+                   feature_set_version=feature_set_version, pricing=pricing)
     return _recommendation(day, pol, prior, held, _LadderInputs(held, curve, expiries))
 
 
@@ -408,6 +444,7 @@ def recommend_each(
     feature_set_version: str | None = None,
     curve: Curve | None = None,
     expiries: ExpiryRule = nearest_expiry,
+    pricing: Pricing | None = None,
 ) -> list[Recommendation]:
     """``recommend`` for each ask on the same day: the same documents, the day's work shared.
 
@@ -421,7 +458,8 @@ def recommend_each(
     for ask in asks:
         if day is None or not _shares_session(day.ctx.policy, ask.policy):
             day = _session(features, ask.policy, chain=chain, rate=rate, equity=equity,
-                           date=date, feature_set_version=feature_set_version)
+                           date=date, feature_set_version=feature_set_version,
+                           pricing=pricing)
         out.append(_recommendation(day, ask.policy, ask.prior, ask.held,
                                    _LadderInputs(ask.held, curve, expiries)))
     return out
@@ -443,7 +481,7 @@ class _Core:
     """The condor of the day before any ladder: geometry, legs per condor, the reference."""
 
     geometry: dict[str, float]
-    legs: list[Leg]
+    prices: CondorPrices
     base_pct: float
     ref: Reference
 
@@ -461,7 +499,8 @@ class _Session:
 
 def _session(features: Mapping[str, Any] | pl.DataFrame, pol: Policy, *,
              chain: pl.DataFrame | None, rate: float | RateQuote | None, equity: float,
-             date: dt.date | None, feature_set_version: str | None) -> _Session:
+             date: dt.date | None, feature_set_version: str | None,
+             pricing: Pricing | None = None) -> _Session:
     """Signals, regime, rate, and (SPX and VIX known) the condor and the reference condor."""
     if equity <= 0:
         raise ValueError(f"equity must be positive, got {equity}")
@@ -473,7 +512,12 @@ def _session(features: Mapping[str, Any] | pl.DataFrame, pol: Policy, *,
     value = rate.value if isinstance(rate, RateQuote) else rate
     ctx = Context(row=row, policy=pol, date=day, trade_date=next_session(day), equity=equity,
                   rate=pol.pricing.default_rate if value is None else value, spx=spx or 0.0,
-                  vix=vix or 0.0, rules=[], caps=[])
+                  vix=vix or 0.0, rules=[], caps=[],
+                  pricing=pricing if pricing is not None else policy_pricing(pol))
+    if ctx.pricing.later_quotes:
+        ctx.fire("calibration_from_later_quotes", "no quote known by D: the earliest "
+                 f"calibration ({', '.join(ctx.pricing.later_quotes)}) prices the day",
+                 **ctx.pricing.describe())
     source = _rate(ctx, rate)
     base: dict[str, Any] = dict(
         date=day, trade_date=ctx.trade_date,
@@ -538,24 +582,61 @@ def _core(ctx: Context, regime: str, chain: pl.DataFrame | None) -> _Core:
     k, em, width = condor_k(ctx, regime), expected_move(ctx), wing_width(ctx)
     quotes = _chain_quotes(chain, ctx)
     strikes = condor_strikes(ctx, k, em, width, quotes)
-    legs = build_condor_legs(ctx, strikes, quotes)
+    prices = condor_prices(ctx, strikes, quotes)
     geometry = {"k": k, "em": em, "width": width}
-    probe = _condor_doc(ctx, legs, geometry, {"risk_dollars": 0.0, "requested_pct": 0.0,
-                                              "ref_contracts": 0.0}, False)
+    probe = _condor_doc(ctx, prices, geometry, {"risk_dollars": 0.0, "requested_pct": 0.0,
+                                                "ref_contracts": 0.0}, False)
     base_pct = base_risk_pct(ctx)
-    return _Core(geometry, legs, base_pct, reference(ctx, probe, strikes, em, base_pct))
+    return _Core(geometry, prices, base_pct, reference(ctx, probe, strikes, em, base_pct))
 
 
 def _full(ctx: Context, regime: str, signals: list[Signal], base: dict[str, Any],
           core: _Core, prior: PriorDay | None, inputs: _LadderInputs) -> Recommendation:
     """The recommendation when SPX and VIX are known."""
-    legs, geometry, base_pct, ref = core.legs, core.geometry, core.base_pct, core.ref
+    geometry, base_pct, ref = core.geometry, core.base_pct, core.ref
     ladder = build_ladder(ctx, signals, ref, inputs)
     pct = no_doubling(ctx, regime_cut_risk_pct(ctx, base_pct, regime), prior)
+    pct = min_credit(ctx, core.prices, geometry["width"], pct)
     sizing = {"risk_dollars": hard_cap_risk(ctx, pct, ladder.debit), "requested_pct": pct,
               "ref_contracts": ref.contracts}
-    condor = _condor_doc(ctx, legs, geometry, sizing, pct > 0)
+    condor = _condor_doc(ctx, core.prices, geometry, sizing, pct > 0)
     sized_legs = [leg.model_copy(update={"contracts": leg.contracts * condor.contracts})
-                  for leg in legs]
+                  for leg in core.prices.legs]
     return Recommendation(regime=regime, condor=condor, ladder=ladder,
                           legs=sized_legs + ladder_legs(ladder.layers), **base)
+
+
+@dataclass(frozen=True)
+class CondorCheck:
+    """The engine's condor on a chain day: its strikes, the chain's mid credit and the
+    model's credit for the same strikes (the calibration's error measure)."""
+
+    strikes: tuple[float, ...]
+    market: float
+    model: float
+    vol_source: str
+    vol_level: float
+    years: float
+
+
+def condor_check(features: Mapping[str, Any] | pl.DataFrame, chain: pl.DataFrame, *,
+                 policy: Policy, pricing: Pricing, rate: float | RateQuote | None
+                 ) -> CondorCheck | None:
+    """The engine's condor for D priced from D's chain and by ``pricing``'s model.
+
+    Returns:
+        None when the day has no closes or the chain does not quote every leg.
+    """
+    day = _session(features, policy, chain=chain, rate=rate, equity=1_000_000.0, date=None,
+                   feature_set_version=None, pricing=pricing)
+    if day.core is None or day.core.prices.band is not None:
+        return None
+    quoted = day.core.prices.legs
+    strikes = np.array([leg.strike for leg in quoted])
+    years = settle_years(day.ctx.date, day.ctx.trade_date)
+    model = model_condor(day.ctx, strikes, years).legs
+    source = atm_source(day.ctx.row) or ("vix_close", day.ctx.vix)
+    return CondorCheck(tuple(float(k) for k in strikes),
+                       sum(-leg.contracts * leg.price for leg in quoted),
+                       sum(-leg.contracts * leg.price for leg in model), source[0], source[1],
+                       years)

@@ -67,7 +67,8 @@ class Table:
 # tables computed by the layers above storage are named by module (each defines ``TABLES``)
 # and loaded on the first lookup of one of them, so storage imports no upper layer at load
 # time and reading a source table loads none of them.
-DERIVED_TABLE_MODULES = ("features.registry", "hedge.tables", "backtest.tables")
+DERIVED_TABLE_MODULES = ("features.registry", "hedge.tables", "hedge.calibration",
+                         "backtest.tables")
 _TABLES: dict[str, Table] = {}
 
 

@@ -7,7 +7,7 @@ order ``alvh --help`` lists them, is the one place the app meets its commands.
 # isort: off
 from flows.cli.app import app
 from flows.cli import catalog, ingest, build, features, recommend, validate, runs  # noqa: F401
-from flows.cli import report, export, backtest, lake, serve  # noqa: F401
+from flows.cli import report, export, backtest, calibrate, lake, serve  # noqa: F401
 from flows.cli import policy, alerts  # noqa: F401  (groups: listed after the commands)
 # isort: on
 

@@ -1,0 +1,116 @@
+"""``alvh calibrate`` as a Prefect flow: fit the pricing models to the lake's quotes, store
+them point in time, and check the VIX model against CBOE's VXTH index.
+
+Tasks pass the lake home and dates, never frames; each reads the lake itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+
+from core.clock import utc_now
+from flows.settings import Settings
+from storage.lake import Lake
+
+CALIBRATION_TABLES = ("pricing_calibration", "pricing_calibration_errors")
+
+
+def _lake(home: str | None) -> Lake:
+    return Settings().with_options(home=home).lake()
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """What a calibration run stored and how far its models are from the quotes."""
+
+    calibration: list[dict[str, Any]]
+    held_out: list[dict[str, Any]]  # the latest spx fit's leave-one-out condors
+    vix_tenors: list[dict[str, Any]]  # the latest vix fit's ladder call per tenor
+    vxth: dict[str, Any] | None  # None: no published VXTH in index_daily
+
+
+def chain_inputs(lake: Lake) -> tuple[pl.DataFrame, dict[dt.date, dict[str, Any]],
+                                      pl.DataFrame, dict[dt.date, float]]:
+    """Every stored quote, the features rows, VX settlements and rates of its days."""
+    from backtest.market import daily_rates
+    from hedge.policy import load_policy
+
+    chain = lake.scan("option_chain").collect()
+    days = sorted(set(chain["quote_date"].to_list()))
+    rows = {r["date"]: r for r in lake.scan("features_daily").filter(
+        pl.col("date").is_in(days)).collect().iter_rows(named=True)}
+    settles = lake.scan("vx_futures").filter(pl.col("trade_date").is_in(days)).select(
+        "trade_date", "expiry", "settle").collect()
+    quotes = daily_rates(lake.scan("macro_observations"), pl.Series(days, dtype=pl.Date),
+                         load_policy().pricing.max_rate_age)
+    return chain, rows, settles, {d: q.value for d, q in quotes.items()}
+
+
+@task
+def fit_and_store(home: str | None, policy_path: str | None) -> dict[str, int]:
+    """Fit every calibration the quotes allow and publish both tables through their gate."""
+    from hedge.calibrate import calibrate_all
+    from hedge.policy import load_policy
+    from validations import gate_table
+
+    lake, now = _lake(home), utc_now()
+    chain, rows, settles, rates = chain_inputs(lake)
+    fitted = calibrate_all(chain, rows, settles, rates, load_policy(policy_path), now)
+    for name, frame in zip(CALIBRATION_TABLES, (fitted.calibration, fitted.errors),
+                           strict=True):
+        gate_table(lake, name, frame, at=now)
+    get_run_logger().info("calibrate: %d calibration(s), %d error row(s)",
+                          fitted.calibration.height, fitted.errors.height)
+    return {"calibrations": fitted.calibration.height, "errors": fitted.errors.height}
+
+
+@task
+def vxth_check(home: str | None, policy_path: str | None) -> dict[str, Any] | None:
+    """VXTH rebuilt from the lake at the latest VIX calibration, against the published index."""
+    from backtest.vxth import rebuild_vxth
+    from hedge.calibration import Calibrations
+    from hedge.policy import load_policy
+
+    lake = _lake(home)
+    index = lake.scan("index_daily").filter(pl.col("symbol").is_in(["SPX", "VVIX", "VXTH"])
+                                            ).select("symbol", "date", "close").collect()
+    published = index.filter(pl.col("symbol") == "VXTH").drop("symbol")
+    if published.is_empty():
+        return None
+    policy = load_policy(policy_path)
+    pricing = Calibrations.of(lake.scan("pricing_calibration").collect()).pricing(
+        dt.date.max, policy)
+    settles = lake.scan("vx_futures").select("trade_date", "expiry", "settle").collect()
+    got = rebuild_vxth(index.filter(pl.col("symbol") == "SPX").drop("symbol"), settles,
+                       index.filter(pl.col("symbol") == "VVIX").drop("symbol"), 0.0,
+                       pricing.vix, published, policy)
+    return {"first": got.first, "last": got.last, "growth_rebuilt": got.growth_rebuilt,
+            "growth_published": got.growth_published, "tracking_error": got.tracking_error,
+            "dividend_yield": got.dividend_yield}
+
+
+@task
+def latest_errors(home: str | None) -> CalibrationReport:
+    """The stored calibrations and the latest fits' errors, for the command's tables."""
+    lake = _lake(home)
+    cal = lake.scan("pricing_calibration").collect().sort("model", "as_of")
+    err = lake.scan("pricing_calibration_errors").collect()
+    latest = cal.group_by("model").agg(pl.col("as_of").max())
+    mine = err.join(latest, on=["model", "as_of"]).sort("model", "quote_date", "tenor_days")
+    return CalibrationReport(cal.drop("parameters", "computed_at").to_dicts(),
+                             mine.filter(pl.col("model") == "spx_1dte").to_dicts(),
+                             mine.filter(pl.col("model") == "vix_call").to_dicts(), None)
+
+
+@flow(name="calibrate")
+def calibrate_flow(home: str | None = None, policy: str | None = None) -> CalibrationReport:
+    """Fit, store, check against VXTH, and report: the pricing models as the quotes say."""
+    fit_and_store(home, policy)
+    report = latest_errors(home)
+    vxth = vxth_check(home, policy)
+    return CalibrationReport(report.calibration, report.held_out, report.vix_tenors, vxth)

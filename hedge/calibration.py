@@ -1,0 +1,151 @@
+"""The pricing models in force on a day: fitted to real quotes, chosen point in time.
+
+``alvh calibrate`` fits the 1DTE SPX model and the VIX call model on every quote the lake
+holds and stores one ``pricing_calibration`` row per model and quote day (an expanding fit:
+the row of day d used only quotes of days <= d), with its error per day and tenor in
+``pricing_calibration_errors``. The engine and the backtest read the row in force on D (the
+latest fitted on quotes known by D); before the first quote the earliest row is used and
+flagged; a policy may pin the parameters instead (``[pricing] calibration = "pinned"``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import polars as pl
+
+from hedge.policy import Policy
+from hedge.spx_model import SpxModel
+from hedge.vix_model import VixModel
+from storage.schemas import BOOL, DATE, F64, I64, STR, UTC_TS, Table
+
+MODELS = ("spx_1dte", "vix_call")
+
+PRICING_CALIBRATION = Table(
+    "pricing_calibration",
+    {"model": STR, "as_of": DATE, "calibration_id": STR, "fit_start": DATE, "fit_end": DATE,
+     "quote_days": I64, "quotes": I64, "parameters": STR, "error_p10": F64,
+     "error_median": F64, "error_p90": F64, "computed_at": UTC_TS},
+    keys=("model", "as_of"), date_col="as_of", partition_by=("model",),
+    descriptions={
+        "model": "spx_1dte (the next-session SPX condor) or vix_call (the ladder's calls)",
+        "as_of": "the last quote day of the fit: the row is in force from this day on",
+        "calibration_id": "model:as_of:hash of the parameters",
+        "parameters": "the fitted parameters as JSON (hedge.spx_model / hedge.vix_model)",
+        "error_p10": "10th percentile of model / market over the fit's days (spx_1dte: the "
+                     "engine's condor credit, each day left out of its own fit; vix_call: "
+                     "the ladder's call per tenor, in sample)",
+        "error_median": "median of model / market", "error_p90": "90th percentile"},
+)
+
+PRICING_CALIBRATION_ERRORS = Table(
+    "pricing_calibration_errors",
+    {"model": STR, "as_of": DATE, "quote_date": DATE, "tenor_days": I64, "quotes": I64,
+     "market": F64, "model_value": F64, "ratio": F64, "held_out": BOOL, "detail": STR,
+     "computed_at": UTC_TS},
+    keys=("model", "as_of", "quote_date", "tenor_days"), date_col="as_of",
+    partition_by=("model",),
+    descriptions={
+        "market": "the market's value: the condor's mid credit (points) or the call's mid",
+        "model_value": "the model's value for the same instrument",
+        "ratio": "model_value / market", "tenor_days": "calendar days to expiry",
+        "held_out": "true when the day was left out of the fit that priced it",
+        "detail": "the instrument (strikes) and the vol level used"},
+)
+
+TABLES = (PRICING_CALIBRATION, PRICING_CALIBRATION_ERRORS)  # listed in storage.schemas
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """The models a day is priced with, where they come from and their error band.
+
+    ``band`` is (p10, p90) of model / market; a backtest run at the low or high band
+    divides the model's prices by p90 or p10 (``at_band``), through ``*_scale``.
+    """
+
+    spx: SpxModel
+    vix: VixModel
+    source: str  # "lake" (a stored calibration) or "policy" (pinned or shipped parameters)
+    spx_as_of: dt.date | None = None
+    vix_as_of: dt.date | None = None
+    later_quotes: tuple[str, ...] = ()  # models calibrated on quotes after the day (flagged)
+    spx_band: tuple[float, float] = (1.0, 1.0)
+    vix_band: tuple[float, float] = (1.0, 1.0)
+    spx_scale: float = 1.0
+    vix_scale: float = 1.0
+
+    def at_band(self, band: str) -> Pricing:
+        """The same models with prices moved to the ``lo`` or ``hi`` end of the error band."""
+        if band == "central":
+            return self
+        pick = 1 if band == "lo" else 0
+        return replace(self, spx_scale=1.0 / self.spx_band[pick],
+                       vix_scale=1.0 / self.vix_band[pick])
+
+    def describe(self) -> dict[str, Any]:
+        """The reason's inputs: source, fit days and band."""
+        return {"source": self.source, "spx_as_of": _iso(self.spx_as_of),
+                "vix_as_of": _iso(self.vix_as_of), "spx_band": list(self.spx_band),
+                "vix_band": list(self.vix_band), "later_quotes": list(self.later_quotes)}
+
+
+def _iso(d: dt.date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def policy_pricing(policy: Policy) -> Pricing:
+    """The policy's own parameters (pinned, or the shipped fit to the shared quotes)."""
+    p = policy.pricing
+    return Pricing(SpxModel.from_dict(p.spx_model), VixModel.from_dict(p.vix_model), "policy")
+
+
+@dataclass(frozen=True)
+class Calibrations:
+    """Every stored calibration of a lake, to pick the one in force on a day."""
+
+    rows: Mapping[str, tuple[tuple[dt.date, dict[str, float], tuple[float, float]], ...]]
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame | None) -> Calibrations:
+        """From ``pricing_calibration`` rows (None or empty: no calibration stored)."""
+        rows: dict[str, list[tuple[dt.date, dict[str, float], tuple[float, float]]]] = {}
+        if frame is not None:
+            for r in frame.sort("as_of").iter_rows(named=True):
+                rows.setdefault(r["model"], []).append(
+                    (r["as_of"], json.loads(r["parameters"]), (r["error_p10"], r["error_p90"])))
+        return cls({k: tuple(v) for k, v in rows.items()})
+
+    def _in_force(self, model: str, day: dt.date
+                  ) -> tuple[dt.date, dict[str, float], tuple[float, float], bool] | None:
+        got = self.rows.get(model)
+        if not got:
+            return None
+        known = [r for r in got if r[0] <= day]
+        return (*known[-1], False) if known else (*got[0], True)
+
+    def pricing(self, day: dt.date, policy: Policy) -> Pricing:
+        """The pricing in force after the close of ``day``: the latest calibration on quotes
+        known by then, else the earliest one (flagged), else the policy's parameters."""
+        base = policy_pricing(policy)
+        if policy.pricing.calibration == "pinned":
+            return base
+        spx, vix = self._in_force("spx_1dte", day), self._in_force("vix_call", day)
+        later = tuple(m for m, got in (("spx_1dte", spx), ("vix_call", vix)) if got and got[3])
+        return Pricing(
+            spx=SpxModel.from_dict(spx[1]) if spx else base.spx,
+            vix=VixModel.from_dict(vix[1]) if vix else base.vix,
+            source="lake" if spx or vix else "policy",
+            spx_as_of=spx[0] if spx else None, vix_as_of=vix[0] if vix else None,
+            later_quotes=later, spx_band=_band(spx[2]) if spx else (1.0, 1.0),
+            vix_band=_band(vix[2]) if vix else (1.0, 1.0))
+
+
+def _band(band: tuple[float | None, float | None]) -> tuple[float, float]:
+    """An error band with unknown ends read as no error (a single day has no spread)."""
+    lo, hi = band
+    return (lo or 1.0, hi or 1.0)
