@@ -32,7 +32,7 @@ IV_FLOOR = 0.5
 # Snapshots before the close price a longer horizon from an intraday spot the closes do
 # not describe; only end-of-day chains (16:00 ET or later, or of unknown time) are used.
 FIT_NAMES = ("ratio_vix1d", "ratio_vix9d", "ratio_vix", "weekend_weight", "put_slope",
-             "put_curve", "call_slope", "call_curve")
+             "put_curve", "call_slope")
 
 
 def _end_of_day(chain: pl.DataFrame) -> pl.DataFrame:
@@ -125,10 +125,14 @@ def model_mids(model: SpxModel, a: dict[str, Array], src: Array, q: float) -> Ar
     return marks(model, a["spot"], a["strike"], a["call"], a["years"], atm, a["rate"], q)[0]
 
 
-def _weights(z_em: Array) -> Array:
-    """Full weight in the condor's region, OUTER_WEIGHT elsewhere in the window."""
+def _weights(z_em: Array, bid: Array) -> Array:
+    """Full weight in the condor's region, OUTER_WEIGHT elsewhere; none without a bid.
+
+    A zero-bid quote is the market maker's one-tick floor (0.025-0.05 whatever the strike),
+    not a price: fitting it bends the smile's inner wings to chase the far tail.
+    """
     core = (np.abs(z_em) >= CORE_Z[0]) & (np.abs(z_em) <= CORE_Z[1])
-    return np.where(core, 1.0, OUTER_WEIGHT)
+    return np.where(bid > 0, np.where(core, 1.0, OUTER_WEIGHT), 0.0)
 
 
 def _spreads(points: pl.DataFrame) -> tuple[float, float, float]:
@@ -155,11 +159,14 @@ def fit_spx(points: pl.DataFrame, q: float = Q_DEFAULT) -> SpxModel:
     a, src = _stack(points)
     smin, sbase, sshare = _spreads(points)
     base = SpxModel(1.0, 1.0, 1.0, 0.2, -0.2, 0.0, -0.1, 0.0, IV_FLOOR, smin, sbase, sshare)
-    w = _weights(a["z_em"])
+    w = _weights(a["z_em"], a["bid"])
     # Days with only Fridays or only weekdays cannot separate the weekend weight: keep it
     # within [0, 1] (an idle day carries no more variance than a session).
-    lo = [0.2, 0.2, 0.2, 0.0, -3.0, -1.0, -3.0, -1.0]
-    hi = [3.0, 3.0, 3.0, 1.0, 3.0, 1.0, 3.0, 1.0]
+    # The call wing is linear and non-rising (call_curve stays 0, call_slope <= 0): a
+    # curving call wing fitted to these days makes call prices rise with strike beyond ~3
+    # expected moves (a static arbitrage), and the credit is no better for it.
+    lo = [0.2, 0.2, 0.2, 0.0, -3.0, -1.0, -3.0]
+    hi = [3.0, 3.0, 3.0, 1.0, 3.0, 1.0, 0.0]
 
     def resid(x: Array) -> Array:
         m = model_mids(_model(x, base), a, src, q)
@@ -173,7 +180,7 @@ def fit_spx(points: pl.DataFrame, q: float = Q_DEFAULT) -> SpxModel:
 def _day_ratio(model: SpxModel, a: dict[str, Array], src: Array, q: float) -> float:
     """The ATM ratio that alone reproduces one day's quotes at ``model``'s smile."""
     name = "ratio_" + SOURCES[int(src[0])].removesuffix("_close")
-    w = _weights(a["z_em"])
+    w = _weights(a["z_em"], a["bid"])
 
     def resid(x: Array) -> Array:
         m = model_mids(SpxModel.from_dict(model.to_dict() | {name: float(x[0])}), a, src, q)

@@ -25,9 +25,10 @@ from hedge.pricing import Array, black_scholes
 
 # Shortest first: the level nearest the option's one-day horizon wins.
 SOURCES = ("vix1d_close", "vix9d_close", "vix_close")
-# The fit's window is |z| <= 5; beyond 6 expected moves the smile is held flat, so the
-# quadratic never runs away where no quote constrains it.
-Z_CAP = 6.0
+# Beyond 3.5 expected moves the smile is held flat: the condor's legs sit inside 3, quotes
+# further out are mostly one-tick markets, and a wing still steepening there makes prices
+# non-monotone in strike (a static arbitrage).
+Z_CAP = 3.5
 DAYS_PER_YEAR = 365.0
 
 
@@ -90,16 +91,16 @@ class SpxModel:
 # expiry, OTM, |z| <= 5): 2022-02-04, 2022-06-10, 2022-09-13, 2023-02-07, 2023-08-18,
 # 2023-09-14, 2024-01-05, 2025-01-06 (levels: CBOE closes; VIX1D from the CBOE panel, backfilled
 # before its 2023 launch; rate DTB3/100; q 0.015). Numbers copied from that fit; refit, do not
-# hand-tune. iv_floor is fixed, not fitted.
+# hand-tune. iv_floor and call_curve are fixed, not fitted (see spx_fit.fit_spx).
 DEFAULT = SpxModel(
-    ratio_vix1d=0.940631,
-    ratio_vix9d=0.873621,
-    ratio_vix=0.830092,
-    weekend_weight=0.110272,
-    put_slope=-0.103441,
-    put_curve=0.018917,
-    call_slope=-0.0997057,
-    call_curve=0.0474459,
+    ratio_vix1d=0.998316,
+    ratio_vix9d=0.918986,
+    ratio_vix=0.876927,
+    weekend_weight=0.0948882,
+    put_slope=-0.0251556,
+    put_curve=0.043297,
+    call_slope=-0.0221128,
+    call_curve=0.0,
     iv_floor=0.5,
     spread_min=0.025,
     spread_base=0.0450765,
