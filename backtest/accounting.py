@@ -59,8 +59,7 @@ def condor_pnl_per_contract(t: CondorTicket, spx: float, costs: BacktestPolicy,
 
 def call_mark(settle: float, strike: float, day: dt.date, expiry: dt.date, rate: float,
               vvix: float, pricing: Pricing) -> float:
-    """A VIX call's value in points: Black-76 on its listed contract's settlement at the
-    calibrated vol, then intrinsic.
+    """A VIX call's value in points: Black-76 at the calibrated vol on its contract's settle.
 
     On the expiry day the settlement is the final settlement: the call is worth its intrinsic.
     """

@@ -82,8 +82,10 @@ def last_curve(row: Mapping[str, Any], policy: Policy) -> Curve | None:
 def recommend_sizings(row: Mapping[str, Any], asks: Sequence[Ask], *, rate: RateQuote | None,
                       equity: float, chain: pl.DataFrame | None, curve: Curve | None,
                       expiries: ExpiryRule, pricing: Pricing) -> list[Recommendation]:
-    """The engine's recommendation for the session after the row's day, for each strategy's
-    ask, the day's work shared (``hedge.recommend.recommend_each``: the same documents as one
-    ``recommend`` call per ask), priced with the calibration in force on the day."""
+    """The engine's recommendation for the session after the row's day, for each ask.
+
+    The day's work is shared (``hedge.recommend.recommend_each``: the same documents as one
+    ``recommend`` call per ask), priced with the calibration in force on the day.
+    """
     return recommend_each(row, asks, chain=chain, rate=rate, equity=equity, curve=curve,
                           expiries=expiries, pricing=pricing)

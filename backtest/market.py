@@ -2,7 +2,8 @@
 
 ``load_market`` reads every input of a run once; ``Market.known(D)`` hands the walk only the
 data of day D (its features row, its closes and settlements, the rate published by D, its
-chain, the pricing calibrations fitted on quotes known by D), so a decision for D cannot see a later day by construction.
+chain; ``Known.priced`` adds the pricing calibrations fitted on quotes known by D), so a
+decision for D cannot see a later day by construction.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class Known:
     pricing: Pricing | None = None  # set by the walk: the calibration in force, at its band
 
     def priced(self, policy: Policy, band: str = "central") -> Known:
-        """This day with its pricing: the calibration in force (at ``band``), or the policy's."""
+        """The day with its pricing: the calibration in force (at ``band``), or the policy's."""
         return replace(self, pricing=self.calibrations.pricing(self.date, policy).at_band(band))
 
     def settle(self, expiry: dt.date) -> float | None:

@@ -25,22 +25,12 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from hedge.pricing import black76_one
-from hedge.vix_model import CALENDAR_DAYS, VixModel, call_vol
+from hedge.vix_model import CALENDAR_DAYS, VixModel, call_vol, vix_strike
 
 if TYPE_CHECKING:  # the rule reads only the policy's numbers
     from hedge.policy import Policy
 
 STRIKE_GRID = 200  # candidate strikes: forward x (0.5 + i / 50), i < 200
-
-
-def listed_strike(x: float, half_point_below: float) -> float:
-    """Nearest listed VIX option strike: 0.5-point grid below the threshold, 1-point above.
-
-    ``hedge.ladder.vix_strike``'s grid, restated: importing the ladder would pull the whole
-    engine (context, calibration, policy) into this pure rebuild.
-    """
-    half = round(x * 2.0) / 2.0
-    return half if half < half_point_below else float(round(x))
 
 
 @dataclass(frozen=True)
@@ -81,7 +71,7 @@ def delta_call(model: VixModel, forward: float, dte: int, rate: float, vvix: flo
     half, target = policy.ladder.half_point_strikes_below, policy.backtest.vxth_delta
     t = dte / CALENDAR_DAYS
     best: tuple[float, float, float, float] | None = None
-    for k in sorted({listed_strike(forward * (0.5 + i / 50.0), half) for i in range(STRIKE_GRID)}):
+    for k in sorted({vix_strike(forward * (0.5 + i / 50.0), half) for i in range(STRIKE_GRID)}):
         if k <= 0:
             continue
         vol = call_vol(model, vvix, dte, k, forward)

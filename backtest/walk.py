@@ -11,6 +11,7 @@ untestable with the reason; its P&L is left null, never filled.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,8 +31,8 @@ from backtest.engine import (
     with_sizing,
 )
 from backtest.market import Known, Market
-from hedge.calibration import Pricing
 from backtest.strategies import static_targets, vxth_targets
+from hedge.calibration import Pricing
 from hedge.document import Recommendation
 from hedge.ladder import Curve
 from hedge.policy import Policy
@@ -220,6 +221,7 @@ class Walk:
     band: str = "central"  # "lo" / "hi": every model price at an end of its error band
     rows: list[dict[str, Any]] = field(default_factory=list)
     curve: Curve | None = None  # the last VX curve seen, for a day whose row has none
+    settled: Mapping[dt.date, float] = field(default_factory=dict)  # the last session's VX
     sized: dict[str, Policy] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -275,7 +277,7 @@ class Walk:
             got = static_targets(known, held, self.policy)
         elif name == "vxth":
             got = vxth_targets(known, held, self.policy, self.equity,
-                               _rate(known, self.policy), _vvix(known))
+                               _rate(known, self.policy), _vvix(known), self.settled)
             if got is held:
                 return held, book.blind
         else:
@@ -304,6 +306,7 @@ class Walk:
                     trade_to(book, targets, known, self.policy, out)
                 open_condor(book, recs[CONDOR_FROM.get(name, name)], known, self.policy, out)
             self.rows.append(self.row(book, known, out))
+        self.settled = known.settles
 
     def row(self, book: Book, known: Known, out: Day) -> dict[str, Any]:
         """The strategy's backtest_daily row for this session."""

@@ -1,5 +1,6 @@
-"""``alvh calibrate`` as a Prefect flow: fit the pricing models to the lake's quotes, store
-them point in time, and check the VIX model against CBOE's VXTH index.
+"""``alvh calibrate`` as a Prefect flow: the pricing models fitted to the lake's quotes.
+
+It stores them point in time and checks the VIX model against CBOE's VXTH index.
 
 Tasks pass the lake home and dates, never frames; each reads the lake itself.
 """

@@ -129,8 +129,11 @@ class Calibrations:
         return (*known[-1], False) if known else (*got[0], True)
 
     def pricing(self, day: dt.date, policy: Policy) -> Pricing:
-        """The pricing in force after the close of ``day``: the latest calibration on quotes
-        known by then, else the earliest one (flagged), else the policy's parameters."""
+        """The pricing in force after the close of ``day``.
+
+        The latest calibration on quotes known by then, else the earliest one (flagged),
+        else the policy's parameters.
+        """
         base = policy_pricing(policy)
         if policy.pricing.calibration == "pinned":
             return base

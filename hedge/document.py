@@ -84,7 +84,7 @@ class Condor(_Doc):
     pricing_source: str  # "quote" (D's chain: mids) or "model" (the calibrated 1DTE model)
     fill_credit_points: float  # shorts at their bid, longs at their ask (quoted or fitted)
     pricing_band: tuple[float, float] | None  # the model's error band (model / market, p10-p90)
-    min_credit_points: float  # below this mid credit no condor is opened
+    min_credit_points: float  # below this fill credit no condor is opened
     requested_risk_pct: float
     risk_pct: float
     contracts: int

@@ -21,7 +21,7 @@ from hedge.document import CapBound, Ladder, Layer, Position, StressScenario
 from hedge.pricing import black76_one
 from hedge.rules import flag, number
 from hedge.stress import stressed_call
-from hedge.vix_model import call_vol
+from hedge.vix_model import call_vol, vix_strike
 
 CALENDAR_DAYS = 365.0
 
@@ -140,12 +140,6 @@ def forward(ctx: Context, curve: Curve, dte: int) -> float:
         ctx.fire("forward_extrapolated", f"forward at {dte}d held flat beyond {xs[-1]:g}d",
                  dte=dte, forward=ys[-1])
     return interp(dte, xs, ys)
-
-
-def vix_strike(x: float, half_point_below: float) -> float:
-    """Nearest listed VIX option strike: 0.5-point grid below the threshold, 1-point above."""
-    half = round(x * 2.0) / 2.0
-    return half if half < half_point_below else float(round(x))
 
 
 def vix_option_vol(ctx: Context, dte: int, strike: float, fwd: float) -> float:

@@ -70,7 +70,7 @@ class CondorPolicy(_Section):
     second_engine_cut_one: Share = 0.25
     second_engine_cut_two: Share = 0.40
     allow_extreme: bool = False
-    min_credit_share: Share = 0.02
+    min_credit_share: Share = 0.01
     multiplier: Positive = 100.0
 
     @model_validator(mode="after")

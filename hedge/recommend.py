@@ -31,6 +31,7 @@ import polars as pl
 
 from core.calendar import next_session
 from core.expiry import nearest_expiry
+from hedge.calibration import Pricing, policy_pricing
 from hedge.context import Context
 from hedge.document import CapBound, Condor, Ladder, Layer, Leg, Position, Recommendation, Signal
 from hedge.ladder import (
@@ -47,9 +48,7 @@ from hedge.ladder import (
 )
 from hedge.outcome import PriorDay
 from hedge.policy import Policy, load_policy
-from hedge.calibration import Pricing, policy_pricing
 from hedge.pricing import black_scholes
-from hedge.spx_model import atm_source, leg_marks, settle_years
 from hedge.rates import RateQuote
 from hedge.rules import (
     REGIME,
@@ -65,6 +64,7 @@ from hedge.rules import (
     unknown_features,
     vix_regime,
 )
+from hedge.spx_model import atm_source, leg_marks, settle_years
 from hedge.stress import condor_loss, stress_scenario
 
 TRADING_DAYS = 252.0
@@ -288,18 +288,20 @@ def no_doubling(ctx: Context, pct: float, prior: PriorDay | None) -> float:
     return prior.risk_pct
 
 
-def min_credit(ctx: Context, prices: CondorPrices, width: float, pct: float) -> float:
-    """No condor for crumbs: none opened when its mid credit is below the policy's share of
-    the wing (the risk then is more than 1 / share times what it can earn)."""
+def credit_enough(ctx: Context, prices: CondorPrices, width: float) -> bool:
+    """No condor for crumbs: none when its fill credit is below the policy's share of the wing.
+
+    The fill (shorts at their bid, longs at their ask) is what the trade receives; below the
+    share it risks more than 1 / share times that.
+    """
     share = ctx.policy.condor.min_credit_share
-    credit = sum(-leg.contracts * leg.price for leg in prices.legs)
-    if pct <= 0 or credit >= share * width - 1e-12:
-        return pct
-    ctx.fire("credit_below_minimum", f"credit {credit:.2f} is below {share:.0%} of the "
-             f"{width:g}-point wing: no new iron condor", credit_points=credit,
-             min_credit_points=share * width, min_credit_share=share,
-             pricing_source=prices.legs[0].source)
-    return 0.0
+    if prices.fill_credit >= share * width - 1e-12:
+        return True
+    ctx.fire("credit_below_minimum", f"fill credit {prices.fill_credit:.2f} is below "
+             f"{share:.0%} of the {width:g}-point wing: no new iron condor",
+             fill_credit_points=prices.fill_credit, min_credit_points=share * width,
+             min_credit_share=share, pricing_source=prices.legs[0].source)
+    return False
 
 
 def hard_cap_risk(ctx: Context, pct: float, debit: float) -> float:
@@ -596,10 +598,10 @@ def _full(ctx: Context, regime: str, signals: list[Signal], base: dict[str, Any]
     geometry, base_pct, ref = core.geometry, core.base_pct, core.ref
     ladder = build_ladder(ctx, signals, ref, inputs)
     pct = no_doubling(ctx, regime_cut_risk_pct(ctx, base_pct, regime), prior)
-    pct = min_credit(ctx, core.prices, geometry["width"], pct)
     sizing = {"risk_dollars": hard_cap_risk(ctx, pct, ladder.debit), "requested_pct": pct,
               "ref_contracts": ref.contracts}
-    condor = _condor_doc(ctx, core.prices, geometry, sizing, pct > 0)
+    opened = pct > 0 and credit_enough(ctx, core.prices, geometry["width"])
+    condor = _condor_doc(ctx, core.prices, geometry, sizing, opened)
     sized_legs = [leg.model_copy(update={"contracts": leg.contracts * condor.contracts})
                   for leg in core.prices.legs]
     return Recommendation(regime=regime, condor=condor, ladder=ladder,
@@ -608,8 +610,10 @@ def _full(ctx: Context, regime: str, signals: list[Signal], base: dict[str, Any]
 
 @dataclass(frozen=True)
 class CondorCheck:
-    """The engine's condor on a chain day: its strikes, the chain's mid credit and the
-    model's credit for the same strikes (the calibration's error measure)."""
+    """The engine's condor on a chain day: strikes, the chain's and the model's credit.
+
+    The calibration's error measure: the model's credit for the strikes the engine picks.
+    """
 
     strikes: tuple[float, ...]
     market: float

@@ -93,6 +93,12 @@ DEFAULT = VixModel(
 )
 
 
+def vix_strike(x: float, half_point_below: float) -> float:
+    """Nearest listed VIX option strike: 0.5-point grid below the threshold, 1-point above."""
+    half = round(x * 2.0) / 2.0
+    return half if half < half_point_below else float(round(x))
+
+
 def call_vol(model: VixModel, vvix: float, dte: int, strike: float, forward: float) -> float:
     """Black-76 vol of a VIX call struck at ``strike`` on the forward ``forward``.
 

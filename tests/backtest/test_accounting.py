@@ -12,6 +12,7 @@ from backtest.market import Known
 from backtest.walk import Book, Day, Walk, mark_calls, settle_condor, trade_to
 from hedge.policy import load_policy
 from hedge.rates import RateQuote
+from tests.hedge.rows import flat_vix_pricing
 
 D1, D2, EXPIRY = dt.date(2018, 2, 1), dt.date(2018, 2, 2), dt.date(2018, 2, 5)
 RATE, VVIX = RateQuote("DTB3", 0.02, D1, ()), 100.0
@@ -27,31 +28,33 @@ def black76_call(f, k, t, r, vol):
 
 
 def known(day, settle, spx=None):
+    """The day with a flat-smile VIX model: vol = VVIX/100 x (30/DTE)^0.3, written below."""
     return Known(date=day, row={"vvix_close": VVIX}, spx_close=spx, settles={EXPIRY: settle},
-                 rate=RATE, chain=None)
+                 rate=RATE, chain=None, pricing=flat_vix_pricing())
 
 
 def test_one_condor_and_one_call_over_three_days():
     policy = load_policy()
-    assert policy.backtest.condor_half_spread == 0.05 and policy.backtest.vix_commission == 1.5
+    assert policy.backtest.condor_slippage == 0.0 and policy.backtest.vix_commission == 1.5
     w = Walk(policy=policy, equity=1_000_000.0)
     book = Book("hand", 1_000_000.0, 1_000_000.0)
 
-    # Day 1: buy 2 calls (strike 20, VX at 17, 4 days left), sell 5 condors for 2.00.
+    # Day 1: buy 2 calls (strike 20, VX at 17, 4 days left), sell 5 condors: mid 2.00,
+    # filled at 1.80 (shorts at their bid, longs at their ask).
     day1 = Day()
     trade_to(book, [HeldCall("L1", EXPIRY, 20.0, 2.0)], known(D1, 17.0), policy, day1)
     m1 = black76_call(17.0, 20.0, 4 / 365, RATE.value, 1.0 * (30 / 4) ** 0.3)
     h1 = max(0.05, 0.05 * m1)
     assert day1.ladder_pnl == pytest.approx(-2 * h1 * 100 - 2 * 1.5)
     assert day1.premium == pytest.approx(2 * (m1 + h1) * 100 + 2 * 1.5)
-    book.condor = CondorTicket(2700, 2725, 2800, 2825, 2.0, 5, 8.0)
+    book.condor = CondorTicket(2700, 2725, 2800, 2825, 2.0, 5, 8.0, 1.8)
     row1 = w.row(book, known(D1, 17.0, 2750.0), day1)
 
     # Day 2: SPX closes at 2715, 10 points inside the short put: the condor owes 10.
     day2 = Day()
     settle_condor(book, known(D2, 19.0, 2715.0), policy, day2)
     mark_calls(book, known(D2, 19.0, 2715.0), policy, day2)
-    per_condor = (2.0 - 4 * 0.05 - 10.0) * 100 - 4 * 1.5  # -826
+    per_condor = (1.8 - 10.0) * 100 - 4 * 1.5  # -826
     assert day2.condor_pnl == pytest.approx(5 * per_condor) == pytest.approx(-4130.0)
     assert day2.ref_condor_pnl == pytest.approx(8 * per_condor)
     m2 = black76_call(19.0, 20.0, 3 / 365, RATE.value, 1.0 * (30 / 3) ** 0.3)
@@ -74,7 +77,7 @@ def test_one_condor_and_one_call_over_three_days():
 
 
 def test_settlement_is_capped_at_the_wing():
-    t = CondorTicket(2700, 2725, 2800, 2825, 2.0, 1, 1.0)
+    t = CondorTicket(2700, 2725, 2800, 2825, 2.0, 1, 1.0, 1.8)
     assert [condor_settlement_points(t, s) for s in (2600, 2712.5, 2760, 2810, 3000)] == [
         25.0, 12.5, 0.0, 10.0, 25.0]
 
@@ -84,7 +87,8 @@ def test_a_missing_settlement_is_untestable_not_filled():
     book = Book("gap", 1e6, 1e6)
     trade_to(book, [HeldCall("L1", EXPIRY, 20.0, 1.0)], known(D1, 17.0), policy, Day())
     day = Day()
-    mark_calls(book, Known(D2, {"vvix_close": VVIX}, 2700.0, {}, RATE, None), policy, day)
+    mark_calls(book, Known(D2, {"vvix_close": VVIX}, 2700.0, {}, RATE, None, pricing=flat_vix_pricing()),
+               policy, day)
     assert day.ladder_pnl is None and "no VX settlement" in day.reasons[0]
     assert book.calls  # still held, its last mark kept for the next known day
 

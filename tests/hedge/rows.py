@@ -18,3 +18,16 @@ def calm_row(**over) -> dict:
         iv = row["vix1d_close"] or row["vix_close"]
         row["spx_exp_move_1d"] = row["spx_close"] * iv / 100 / math.sqrt(252)
     return row
+
+
+def flat_vix_pricing():
+    """Pricing with a flat-smile VIX call model whose vol a test writes by hand:
+    VVIX / 100 x (30 / DTE) ** 0.3 (the SPX model is the policy's)."""
+    from hedge.calibration import Pricing, policy_pricing
+    from hedge.policy import load_policy
+    from hedge.vix_model import VixModel
+
+    flat = VixModel(scale=1.0, term_exponent=0.3, skew=0.0, skew_term_exponent=0.0,
+                    curvature=0.0, hump=0.0, hump_days=30.0, floor=0.01, spread_min=0.05,
+                    spread_pct=0.05, skew_min_dte=14.0)
+    return Pricing(policy_pricing(load_policy()).spx, flat, "policy")

@@ -102,7 +102,7 @@ def test_held_layers_reduce_what_a_new_layer_buys():
 
 
 def test_two_days_a_losing_condor_forbids_a_larger_size():
-    first = day(D0, vix_close=24.0)
+    first = day(D0, vix_close=19.0)
     c = first.condor
     assert c.open and c.contracts > 0
     crash = c.short_put - 10.0  # the next close settles the condor 10 points in the money
@@ -111,15 +111,15 @@ def test_two_days_a_losing_condor_forbids_a_larger_size():
     prior = prior_day(first, crash, 100.0)
     assert prior == PriorDay(lost=True, risk_pct=c.risk_pct, pnl=pnl, settled_on=D1,
                              spx_close=crash)
-    calmer = day(D1, vix_close=18.0)  # lower VIX: would size up
+    calmer = day(D1, vix_close=15.0)  # lower VIX: would size up
     assert calmer.condor.risk_pct > c.risk_pct
-    held_back = day(D1, prior=prior, vix_close=18.0)
+    held_back = day(D1, prior=prior, vix_close=15.0)
     assert held_back.condor.risk_pct <= c.risk_pct
     assert [x.cap for x in held_back.caps_bound] == ["no_doubling"]
     assert held_back.prior == prior  # recorded in the document
     won = prior_day(first, c.short_put + 50.0, 100.0)
     assert not won.lost and won.pnl == pytest.approx(c.credit_points * 100 * c.contracts)
-    assert day(D1, prior=won, vix_close=18.0).condor.risk_pct == calmer.condor.risk_pct
+    assert day(D1, prior=won, vix_close=15.0).condor.risk_pct == calmer.condor.risk_pct
 
 
 def test_no_curve_for_d_leaves_the_ladder_unknown_not_guessed(policy):

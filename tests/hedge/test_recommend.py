@@ -76,8 +76,9 @@ def test_condor_for_the_next_session_on_listed_strikes():
     assert (c.long_put, c.long_call) == (c.short_put - 25, c.short_call + 25)
     assert c.break_even_low == pytest.approx(c.short_put - c.credit_points)
     assert c.max_loss_per_contract == pytest.approx((25 - c.credit_points) * 100)
-    assert c.vega_per_contract < 0 < c.credit_points
-    assert c.pricing_source == "black_scholes"
+    assert c.vega_per_contract < 0 < c.fill_credit_points < c.credit_points
+    assert c.pricing_source == "model" and c.pricing_band is not None
+    assert "condor_model_priced" in rules(r)
 
 
 @pytest.mark.parametrize(("vix", "k"), [(14.99, 1.5), (15.0, 1.5), (19.99, 1.5), (20.0, 2.0),
@@ -134,7 +135,10 @@ def test_no_new_condor_in_extreme_regime_unless_allowed(policy, vix):
     data["condor"]["allow_extreme"] = True
     allowed = recommend(calm_row(vix_close=vix), rate=0.02, equity=EQUITY,
                         policy=policy_from_mapping(data))
-    assert allowed.condor.open
+    assert "no_new_condor_extreme" not in rules(allowed)
+    assert allowed.condor.requested_risk_pct > 0
+    # Two expected moves out at VIX 35+ a Friday condor earns crumbs: the minimum credit rules.
+    assert allowed.condor.open or "credit_below_minimum" in rules(allowed)
 
 
 def test_quiet_day_has_no_ladder_but_reference_vega():
@@ -254,15 +258,44 @@ def test_chain_mids_price_the_condor():
     chain = chain_for(day, next_session(day), 4697.96)
     r = recommend(calm_row(), chain=chain, rate=0.02, equity=EQUITY)
     c = r.condor
-    assert c.pricing_source == "chain"
-    mids = {(row["strike"], row["right"]): (row["bid"] + row["ask"]) / 2
-            for row in chain.iter_rows(named=True)}
-    credit = (mids[(c.short_put, "P")] + mids[(c.short_call, "C")]
-              - mids[(c.long_put, "P")] - mids[(c.long_call, "C")])
-    assert c.credit_points == pytest.approx(credit)
+    assert c.pricing_source == "quote" and c.pricing_band is None
+    quote = {(row["strike"], row["right"]): (row["bid"], row["ask"])
+             for row in chain.iter_rows(named=True)}
+    bid = {k: b for k, (b, _) in quote.items()}
+    ask = {k: a for k, (_, a) in quote.items()}
+    short, long_ = [(c.short_put, "P"), (c.short_call, "C")], [(c.long_put, "P"),
+                                                               (c.long_call, "C")]
+    mid = {k: (bid[k] + ask[k]) / 2 for k in quote}
+    assert c.credit_points == pytest.approx(sum(mid[k] for k in short)
+                                            - sum(mid[k] for k in long_))
+    # The fill: the shorts sold at their bid, the longs bought at their ask.
+    assert c.fill_credit_points == pytest.approx(sum(bid[k] for k in short)
+                                                 - sum(ask[k] for k in long_))
     stale = chain.with_columns(pl.lit(day).alias("expiration"))
     assert recommend(calm_row(), chain=stale, rate=0.02,
-                     equity=EQUITY).condor.pricing_source == "black_scholes"
+                     equity=EQUITY).condor.pricing_source == "model"
+
+
+def test_pm_settled_spxw_quotes_before_am_settled_spx():
+    """On a monthly expiry day both roots quote the next session: the condor is held to the
+    close, so SPXW (PM-settled) prices it, not SPX (settled at the open)."""
+    day = dt.date(2021, 11, 19)
+    spxw = chain_for(day, next_session(day), 4697.96)
+    spx = spxw.with_columns(pl.lit("SPX").alias("root"), pl.col("bid") * 3, pl.col("ask") * 3)
+    r = recommend(calm_row(), chain=pl.concat([spx, spxw]), rate=0.02, equity=EQUITY)
+    alone = recommend(calm_row(), chain=spxw, rate=0.02, equity=EQUITY)
+    assert r.condor.credit_points == pytest.approx(alone.condor.credit_points)
+
+
+def test_no_condor_for_crumbs():
+    """A fill credit below min_credit_share of the wing opens nothing, and says so."""
+    day = dt.date(2021, 11, 19)
+    chain = chain_for(day, next_session(day), 4697.96).with_columns(
+        pl.col("bid") * 0.0, pl.col("ask") * 0.2)
+    r = recommend(calm_row(), chain=chain, rate=0.02, equity=EQUITY)
+    assert r.condor.requested_risk_pct > 0 and not r.condor.open and r.condor.contracts == 0
+    assert r.condor.fill_credit_points < r.condor.min_credit_points == pytest.approx(0.25)
+    assert "credit_below_minimum" in rules(r)
 
 
 def test_tables_registered_and_frames_conform():

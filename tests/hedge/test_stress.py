@@ -11,7 +11,7 @@ from scipy.stats import norm
 from hedge.policy import StressPolicy
 from hedge.recommend import recommend
 from hedge.stress import condor_loss, condor_payoff, stress_scenario, stressed_call
-from tests.hedge.rows import calm_row
+from tests.hedge.rows import calm_row, flat_vix_pricing
 
 EQUITY = 10_000_000.0
 
@@ -61,7 +61,7 @@ def test_stressed_call_is_black76_one_session_later_at_the_shocked_forward():
 
 def test_recommendation_stress_figures_by_hand():
     row = calm_row(vix_close=20.0, vix_rsi_14=65.0, vvix_close=120.0)
-    r = recommend(row, rate=0.02, equity=EQUITY)
+    r = recommend(row, rate=0.02, equity=EQUITY, pricing=flat_vix_pricing())
     c, lad = r.condor, r.ladder
     horizon = (r.trade_date - r.date).days  # Friday -> Monday: 3 calendar days
     assert horizon == 3 and lad.stress.horizon_days == 3

@@ -3,7 +3,8 @@ import sys
 
 ALL = ["backtest_daily", "backtest_runs", "backtest_trades", "breadth_daily", "events",
        "features_daily", "index_daily", "macro_observations", "option_chain",
-       "recommendation_legs", "recommendations", "vx_futures"]
+       "pricing_calibration", "pricing_calibration_errors", "recommendation_legs",
+       "recommendations", "vx_futures"]
 
 
 def run(code: str) -> str:
