@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
@@ -87,11 +87,13 @@ class Pricing:
         return replace(self, spx_scale=1.0 / self.spx_band[pick],
                        vix_scale=1.0 / self.vix_band[pick])
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> dict[str, str | float | None]:
         """The reason's inputs: source, fit days and band."""
         return {"source": self.source, "spx_as_of": _iso(self.spx_as_of),
-                "vix_as_of": _iso(self.vix_as_of), "spx_band": list(self.spx_band),
-                "vix_band": list(self.vix_band), "later_quotes": list(self.later_quotes)}
+                "vix_as_of": _iso(self.vix_as_of), "spx_error_p10": self.spx_band[0],
+                "spx_error_p90": self.spx_band[1], "vix_error_p10": self.vix_band[0],
+                "vix_error_p90": self.vix_band[1],
+                "later_quotes": ",".join(self.later_quotes) or None}
 
 
 def _iso(d: dt.date | None) -> str | None:
@@ -104,11 +106,18 @@ def policy_pricing(policy: Policy) -> Pricing:
     return Pricing(SpxModel.from_dict(p.spx_model), VixModel.from_dict(p.vix_model), "policy")
 
 
+# A calibration in force: its day, parameters, band and whether it was fitted after the day.
+_InForce = tuple[dt.date, dict[str, float], tuple[float, float], bool]
+
+
 @dataclass(frozen=True)
 class Calibrations:
     """Every stored calibration of a lake, to pick the one in force on a day."""
 
     rows: Mapping[str, tuple[tuple[dt.date, dict[str, float], tuple[float, float]], ...]]
+    # The pricing of each (policy, rows in force), built once: a backtest asks every session.
+    _seen: dict[tuple[str, Any, Any], Pricing] = field(default_factory=dict, compare=False,
+                                                       repr=False)
 
     @classmethod
     def of(cls, frame: pl.DataFrame | None) -> Calibrations:
@@ -120,8 +129,7 @@ class Calibrations:
                     (r["as_of"], json.loads(r["parameters"]), (r["error_p10"], r["error_p90"])))
         return cls({k: tuple(v) for k, v in rows.items()})
 
-    def _in_force(self, model: str, day: dt.date
-                  ) -> tuple[dt.date, dict[str, float], tuple[float, float], bool] | None:
+    def _in_force(self, model: str, day: dt.date) -> _InForce | None:
         got = self.rows.get(model)
         if not got:
             return None
@@ -134,10 +142,17 @@ class Calibrations:
         The latest calibration on quotes known by then, else the earliest one (flagged),
         else the policy's parameters.
         """
+        spx, vix = self._in_force("spx_1dte", day), self._in_force("vix_call", day)
+        key = (policy.version, spx and (spx[0], spx[3]), vix and (vix[0], vix[3]))
+        if key not in self._seen:
+            self._seen[key] = self._pricing(policy, spx, vix)
+        return self._seen[key]
+
+    @staticmethod
+    def _pricing(policy: Policy, spx: _InForce | None, vix: _InForce | None) -> Pricing:
         base = policy_pricing(policy)
         if policy.pricing.calibration == "pinned":
             return base
-        spx, vix = self._in_force("spx_1dte", day), self._in_force("vix_call", day)
         later = tuple(m for m, got in (("spx_1dte", spx), ("vix_call", vix)) if got and got[3])
         return Pricing(
             spx=SpxModel.from_dict(spx[1]) if spx else base.spx,

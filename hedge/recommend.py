@@ -48,7 +48,7 @@ from hedge.ladder import (
 )
 from hedge.outcome import PriorDay
 from hedge.policy import Policy, load_policy
-from hedge.pricing import black_scholes
+from hedge.pricing import black_scholes_one
 from hedge.rates import RateQuote
 from hedge.rules import (
     REGIME,
@@ -191,13 +191,16 @@ class CondorPrices:
 def _legs(ctx: Context, strikes: np.ndarray, mids: np.ndarray, ivs: np.ndarray,
           years: float, source: str) -> list[Leg]:
     """Condor legs (long put, short put, short call, long call) at the given marks."""
-    g = black_scholes(ctx.spx, strikes, years, ctx.rate, ctx.policy.pricing.dividend_yield,
-                      ivs, CALLS)
-    return [Leg(leg=LEG_NAMES[i], kind="iron_condor", layer=None,
-                right="C" if CALLS[i] else "P", expiry=ctx.trade_date,
-                strike=float(strikes[i]), contracts=LEG_SIGNS[i], price=float(mids[i]),
-                iv=float(ivs[i]), delta=float(g.delta[i]), vega=float(g.vega[i]),
-                beta=None, dollar_per_vix_point=None, source=source) for i in range(4)]
+    q, legs = ctx.policy.pricing.dividend_yield, []
+    for i in range(4):
+        g = black_scholes_one(ctx.spx, float(strikes[i]), years, ctx.rate, q, float(ivs[i]),
+                              CALLS[i])
+        legs.append(Leg(leg=LEG_NAMES[i], kind="iron_condor", layer=None,
+                        right="C" if CALLS[i] else "P", expiry=ctx.trade_date,
+                        strike=float(strikes[i]), contracts=LEG_SIGNS[i],
+                        price=float(mids[i]), iv=float(ivs[i]), delta=g.delta, vega=g.vega,
+                        beta=None, dollar_per_vix_point=None, source=source))
+    return legs
 
 
 def _fill(mids: np.ndarray, half: np.ndarray) -> float:

@@ -88,7 +88,13 @@ def test_the_hand_checked_condor_of_a_real_day(real_lake, quarter, policy):
         (pl.col("symbol") == "SPX") & (pl.col("date") == D(2018, 2, 2))).collect()["close"][0]
     owed = max(0.0, min(sp - spx, sp - lp)) + max(0.0, min(spx - sc, lc - sc))
     assert owed > 0  # 2018-02-02: SPX -2.1%, through the short put
-    by_hand = ticket["contracts"] * ((ticket["price"] - 4 * 0.05 - owed) * 100 - 4 * 1.5)
+    # No chain that day: filled at the model's mids less its fitted half-spread on each leg.
+    spx_model = policy.pricing.spx_model
+    assert ticket["pricing_source"] == "model"
+    assert 4 * spx_model["spread_min"] <= ticket["haircut"] <= 4 * (
+        spx_model["spread_base"] + spx_model["spread_share"] * ticket["price"]) + 1e-9
+    by_hand = ticket["contracts"] * ((ticket["price"] - ticket["haircut"] - owed) * 100
+                                     - 4 * 1.5)
     day2 = quarter.daily.filter((pl.col("strategy") == "alvh_stress")
                                 & (pl.col("date") == D(2018, 2, 2)))
     assert day2["condor_pnl"][0] == pytest.approx(by_hand)
