@@ -2,7 +2,8 @@
 
 The target that matters is the condor credit: differences of OTM mids 1.5-2.5 expected moves
 out. So the fit is on prices (relative errors, a tick-sized floor in the denominator), weighted
-towards 1-3.5 expected moves, each ATM ratio on the days its vol index exists.
+towards 1-3.5 expected moves, each ATM ratio on the days its vol index exists, with the next
+longer index of each row (``spx_model.long_level``) for the long-level blend.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from scipy.optimize import least_squares
 
 from core.calendar import next_session
 from hedge.pricing import Array
-from hedge.spx_model import DAYS_PER_YEAR, SOURCES, SpxModel, marks, weekend_scale
+from hedge.spx_model import DAYS_PER_YEAR, SOURCES, SpxModel, atm_and_scale, marks
 
 TRADING_DAYS = 252.0
 # The quote window in engine expected moves (SPX x IV / 100 / sqrt(252)): the condor's
@@ -32,7 +33,7 @@ IV_FLOOR = 0.5
 # Snapshots before the close price a longer horizon from an intraday spot the closes do
 # not describe; only end-of-day chains (16:00 ET or later, or of unknown time) are used.
 FIT_NAMES = ("ratio_vix1d", "ratio_vix9d", "ratio_vix", "weekend_weight", "put_slope",
-             "put_curve", "call_slope")
+             "put_curve", "call_slope", "long_weight")
 
 
 def _end_of_day(chain: pl.DataFrame) -> pl.DataFrame:
@@ -88,16 +89,28 @@ def spx_points(chain: pl.DataFrame, levels: pl.DataFrame) -> pl.DataFrame:
                              ).sort("quote_date", "right", "strike")
 
 
+def _known(name: str) -> pl.Expr:
+    """The column where it is a usable level (> 0), else null."""
+    return pl.when(pl.col(name) > 0).then(pl.col(name))
+
+
 def _stack(points: pl.DataFrame) -> tuple[dict[str, Array], Array]:
-    """Points repeated once per level source they have: arrays, and each row's source index."""
+    """Points repeated once per level source they have: arrays, and each row's source index.
+
+    Each copy holds its source's ``level`` and ``long``: the next longer source known
+    (``spx_model.long_level``), else the level itself.
+    """
     parts, src = [], []
     for i, name in enumerate(SOURCES):
         got = points.filter(pl.col(name).is_not_null() & (pl.col(name) > 0))
-        parts.append(got.with_columns(pl.col(name).alias("level")))
+        longer = [_known(s) for s in SOURCES[i + 1:]]
+        parts.append(got.with_columns(pl.col(name).alias("level"),
+                                      pl.coalesce(*longer, pl.col(name)).alias("long")))
         src.append(np.full(got.height, i))
     s = pl.concat(parts)
     cols = {c: s[c].to_numpy().astype(np.float64) for c in
-            ("spot", "strike", "years", "idle", "level", "rate", "mid", "bid", "ask", "z_em")}
+            ("spot", "strike", "years", "idle", "level", "long", "rate", "mid", "bid", "ask",
+             "z_em")}
     cols["call"] = (s["right"] == "C").to_numpy()
     return cols, np.concatenate(src)
 
@@ -120,9 +133,9 @@ def model_mids(model: SpxModel, a: dict[str, Array], src: Array, q: float) -> Ar
         Model mids.
     """
     ratios = np.array([model.ratio(s) for s in SOURCES])[src]
-    atm = ratios * a["level"] / 100.0 * weekend_scale(model.weekend_weight, a["years"],
-                                                       a["idle"])
-    return marks(model, a["spot"], a["strike"], a["call"], a["years"], atm, a["rate"], q)[0]
+    atm, zvol = atm_and_scale(model, ratios, a["level"], a["long"], a["years"], a["idle"])
+    return marks(model, a["spot"], a["strike"], a["call"], a["years"], atm, a["rate"], q,
+                 zvol)[0]
 
 
 def _weights(z_em: Array, bid: Array) -> Array:
@@ -147,7 +160,7 @@ def _spreads(points: pl.DataFrame) -> tuple[float, float, float]:
 
 
 def fit_spx(points: pl.DataFrame, q: float = Q_DEFAULT) -> SpxModel:
-    """Least-squares fit of the ATM ratios, weekend weight, smile and spreads to ``points``.
+    """Least-squares fit of the ATM ratios, weekend weight, smile, long weight and spreads.
 
     Args:
         points: ``spx_points`` output (one or more days).
@@ -158,15 +171,17 @@ def fit_spx(points: pl.DataFrame, q: float = Q_DEFAULT) -> SpxModel:
     """
     a, src = _stack(points)
     smin, sbase, sshare = _spreads(points)
-    base = SpxModel(1.0, 1.0, 1.0, 0.2, -0.2, 0.0, -0.1, 0.0, IV_FLOOR, smin, sbase, sshare)
+    base = SpxModel(1.0, 1.0, 1.0, 0.2, -0.2, 0.0, -0.1, 0.0, IV_FLOOR, smin, sbase, sshare,
+                    0.3)
     w = _weights(a["z_em"], a["bid"])
     # Days with only Fridays or only weekdays cannot separate the weekend weight: keep it
     # within [0, 1] (an idle day carries no more variance than a session).
     # The call wing is linear and non-rising (call_curve stays 0, call_slope <= 0): a
     # curving call wing fitted to these days makes call prices rise with strike beyond ~3
     # expected moves (a static arbitrage), and the credit is no better for it.
-    lo = [0.2, 0.2, 0.2, 0.0, -3.0, -1.0, -3.0]
-    hi = [3.0, 3.0, 3.0, 1.0, 3.0, 1.0, 0.0]
+    # The long weight is a blend share: 0 (the shortest index alone) to 1 (the longer alone).
+    lo = [0.2, 0.2, 0.2, 0.0, -3.0, -1.0, -3.0, 0.0]
+    hi = [3.0, 3.0, 3.0, 1.0, 3.0, 1.0, 0.0, 1.0]
 
     def resid(x: Array) -> Array:
         m = model_mids(_model(x, base), a, src, q)
@@ -194,9 +209,9 @@ def _day_error(model: SpxModel, day: pl.DataFrame, q: float) -> dict[str, object
     """One day's row of ``spx_errors``: source, own ratio, median relative error."""
     first = day.row(0, named=True)
     source = next(s for s in SOURCES if first[s] is not None and first[s] > 0)
-    one = day.with_columns([pl.lit(None, dtype=pl.Float64).alias(s) for s in SOURCES
-                            if s != source])
-    a, src = _stack(one)
+    stacked, every = _stack(day)
+    own = every == SOURCES.index(source)
+    a, src = {k: v[own] for k, v in stacked.items()}, every[own]
     rel = np.abs(model_mids(model, a, src, q) - a["mid"]) / a["mid"]
     core = (np.abs(a["z_em"]) >= CORE_Z[0]) & (np.abs(a["z_em"]) <= CORE_Z[1])
     return {"quote_date": first["quote_date"], "n": day.height, "source": source,

@@ -9,6 +9,14 @@ and ~0.9-1.0 x VIX midweek). The smile is a quadratic in ``z = ln(K / F) / (atm 
 money so a put and a call of one strike share one vol), floored, flat beyond ``Z_CAP``.
 Half-spreads: ``max(spread_min, spread_base + spread_share x mid)``.
 
+The next longer index (VIX9D for VIX1D, VIX for VIX9D; ``long_level``) moves a one-session
+option's vol: on a period without idle days the level is the geometric blend
+``level^(1 - long_weight) x long^long_weight`` and the smile's moneyness is measured in
+expected moves of the longer level (``ratio x long``), so a VIX1D low against VIX9D gives
+a higher ATM and wings that reach further in strike. Over a weekend (idle days) the shortest
+index already prices the option's own Friday-to-Monday period and is used alone. Without the
+longer level (``levels`` not given, or only VIX known) the model is the shortest index alone.
+
 Pure: Python floats and numpy; the fit lives in ``hedge.spx_fit``.
 """
 
@@ -25,6 +33,9 @@ from hedge.pricing import Array, black_scholes
 
 # Shortest first: the level nearest the option's one-day horizon wins.
 SOURCES = ("vix1d_close", "vix9d_close", "vix_close")
+# Parameters added after the first fits, with the value that reproduces the earlier model:
+# ``from_dict`` fills them in when a stored parameter set predates them.
+OPTIONAL = {"long_weight": 0.0}
 # Beyond 3.5 expected moves the smile is held flat: the condor's legs sit inside 3, quotes
 # further out are mostly one-tick markets, and a wing still steepening there makes prices
 # non-monotone in strike (a static arbitrage).
@@ -48,6 +59,7 @@ class SpxModel:
     spread_min: float
     spread_base: float
     spread_share: float
+    long_weight: float = 0.0
 
     def ratio(self, source: str) -> float:
         """The ATM ratio of a level source (a ``SOURCES`` column name).
@@ -71,7 +83,8 @@ class SpxModel:
         """A model from ``to_dict`` output.
 
         Args:
-            d: Every parameter by name, nothing else.
+            d: Every parameter by name, nothing else; an ``OPTIONAL`` one may be absent
+                (a parameter set stored before it existed) and takes its neutral value.
 
         Returns:
             The model.
@@ -80,31 +93,34 @@ class SpxModel:
             ValueError: Naming the missing and the unknown keys.
         """
         names = [f.name for f in fields(cls)]
-        missing = sorted(set(names) - set(d))
+        missing = sorted(set(names) - set(d) - set(OPTIONAL))
         unknown = sorted(set(d) - set(names))
         if missing or unknown:
             raise ValueError(f"SpxModel keys: missing {missing}, unknown {unknown}")
-        return cls(**{k: float(d[k]) for k in names})
+        full = OPTIONAL | dict(d)
+        return cls(**{k: float(full[k]) for k in names})
 
 
 # Fitted by hedge.spx_fit.fit_spx to every usable end-of-day real chain (next-session SPXW
 # expiry, OTM, |z| <= 5): 2022-02-04, 2022-06-10, 2022-09-13, 2023-02-07, 2023-08-18,
 # 2023-09-14, 2024-01-05, 2025-01-06 (levels: CBOE closes; VIX1D from the CBOE panel, backfilled
 # before its 2023 launch; rate DTB3/100; q 0.015). Numbers copied from that fit; refit, do not
-# hand-tune. iv_floor and call_curve are fixed, not fitted (see spx_fit.fit_spx).
+# hand-tune. iv_floor and call_curve are fixed, not fitted (see spx_fit.fit_spx); long_weight
+# blends VIX9D into the VIX1D ATM of a one-session option (0.64 here).
 DEFAULT = SpxModel(
-    ratio_vix1d=0.998316,
-    ratio_vix9d=0.918986,
-    ratio_vix=0.876927,
-    weekend_weight=0.0948882,
-    put_slope=-0.0251556,
-    put_curve=0.043297,
-    call_slope=-0.0221128,
+    ratio_vix1d=0.958436,
+    ratio_vix9d=0.903,
+    ratio_vix=0.864047,
+    weekend_weight=0.129593,
+    put_slope=-0.0383707,
+    put_curve=0.0398941,
+    call_slope=-0.0268065,
     call_curve=0.0,
     iv_floor=0.5,
     spread_min=0.025,
     spread_base=0.0450765,
     spread_share=0.0128163,
+    long_weight=0.643808,
 )
 
 
@@ -153,8 +169,49 @@ def atm_source(levels: Mapping[str, float | None]) -> tuple[str, float] | None:
     return None
 
 
+def long_level(source: str, levels: Mapping[str, float | None] | None) -> float | None:
+    """The next longer vol index after ``source`` known in a features-row-like mapping.
+
+    Args:
+        source: The ATM level's column name (``SOURCES``).
+        levels: Holds some of ``vix1d_close``, ``vix9d_close``, ``vix_close``; None, absent,
+            NaN or <= 0 means unknown. None: no mapping at all.
+
+    Returns:
+        VIX9D (else VIX) for a VIX1D source, VIX for a VIX9D source, else None.
+    """
+    if levels is None or source not in SOURCES:
+        return None
+    got = atm_source({k: levels.get(k) for k in SOURCES[SOURCES.index(source) + 1:]})
+    return None if got is None else got[1]
+
+
+def atm_and_scale(model: SpxModel, ratio: Array, level: Array, long: Array, years: Array,
+                  idle: Array) -> tuple[Array, Array]:
+    """ATM vol and the vol measuring the smile's moneyness, per option (arrays broadcast).
+
+    Args:
+        model: The fitted model.
+        ratio: The ATM ratio of each option's level source.
+        level: The shortest index known, vol points.
+        long: The next longer index (``long_level``), vol points; ``level`` where unknown.
+        years: ``settle_years`` to each expiry.
+        idle: Non-session days before each expiry.
+
+    Returns:
+        (ATM vol, moneyness vol), decimals on the calendar clock: without idle days
+        ratio x level^(1 - long_weight) x long^long_weight / 100 and ratio x long / 100; with
+        idle days both ratio x level / 100; each scaled by ``weekend_scale``.
+    """
+    scale = ratio / 100.0 * weekend_scale(model.weekend_weight, years, idle)
+    session = np.asarray(idle) <= 0.0
+    weight = np.where(session, model.long_weight, 0.0)
+    atm = scale * level * (long / level) ** weight
+    return atm, scale * np.where(session, long, level)
+
+
 def atm_vol(model: SpxModel, source: str, level: float, years: float,
-            idle: float | None = None) -> float:
+            idle: float | None = None, long: float | None = None) -> float:
     """Model ATM vol (decimal, calendar clock) from an index level.
 
     Args:
@@ -163,13 +220,17 @@ def atm_vol(model: SpxModel, source: str, level: float, years: float,
         level: The index close in vol points.
         years: ``settle_years`` to the expiry.
         idle: Non-session days in the period; ``idle_days(years)`` when None.
+        long: The next longer index (``long_level``), vol points; None = unknown.
 
     Returns:
-        ratio x level / 100, scaled by the weekend's share of the calendar variance.
+        ratio x level (blended with ``long`` on a period without idle days) / 100, scaled
+        by the weekend's share of the calendar variance.
     """
     n_idle = idle_days(years) if idle is None else idle
-    scale = weekend_scale(model.weekend_weight, np.array(years), np.array(n_idle))
-    return model.ratio(source) * level / 100.0 * float(scale)
+    atm, _ = atm_and_scale(model, np.array(model.ratio(source)), np.array(level),
+                           np.array(level if long is None else long), np.array(years),
+                           np.array(n_idle))
+    return float(atm)
 
 
 def weekend_scale(weight: float, years: Array, idle: Array) -> Array:
@@ -220,7 +281,8 @@ def half_spreads(model: SpxModel, mid: Array) -> Array:
 
 
 def marks(model: SpxModel, spot: Array, strikes: Array, is_call: Array, years: Array,
-          atm: Array, rate: Array, q: float) -> tuple[Array, Array, Array]:
+          atm: Array, rate: Array, q: float, zvol: Array | None = None
+          ) -> tuple[Array, Array, Array]:
     """Mid, IV and half-spread of options given each one's ATM vol (arrays broadcast).
 
     Args:
@@ -232,12 +294,14 @@ def marks(model: SpxModel, spot: Array, strikes: Array, is_call: Array, years: A
         atm: ATM vol per option (``atm_vol``), decimal.
         rate: Risk-free rate, continuously compounded decimal.
         q: SPX dividend yield, continuous decimal.
+        zvol: The vol whose expected moves measure the smile's moneyness (``atm_and_scale``);
+            ``atm`` when None.
 
     Returns:
         (mid prices, IVs as decimals, half-spreads).
     """
     fwd = spot * np.exp((rate - q) * years)
-    z = np.log(strikes / fwd) / (atm * np.sqrt(years))
+    z = np.log(strikes / fwd) / ((atm if zvol is None else zvol) * np.sqrt(years))
     iv = atm * smile(model, z)
     price = black_scholes(spot, strikes, years, rate, q, iv, is_call).price
     return price, iv, half_spreads(model, price)
@@ -245,7 +309,8 @@ def marks(model: SpxModel, spot: Array, strikes: Array, is_call: Array, years: A
 
 def leg_marks(model: SpxModel, spot: float, strikes: np.ndarray, is_call: np.ndarray,
               years: float, source: str, level: float, rate: float, q: float,
-              idle: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              idle: float | None = None, levels: Mapping[str, float | None] | None = None,
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Model mid, IV and half-spread of each leg (Black-Scholes at the smile's IV).
 
     Args:
@@ -259,13 +324,20 @@ def leg_marks(model: SpxModel, spot: float, strikes: np.ndarray, is_call: np.nda
         rate: Risk-free rate, continuously compounded decimal.
         q: SPX dividend yield, continuous decimal.
         idle: Non-session days before the expiry; None = a next-session expiry.
+        levels: The day's ``vix1d_close``, ``vix9d_close``, ``vix_close`` (a features row
+            will do): the longer index after ``source`` blends into a one-session ATM and
+            measures the smile (``atm_and_scale``). None: ``source`` alone, as without them.
 
     Returns:
         (mid prices, IVs as decimals, half-spreads), one entry per leg.
     """
     k = np.asarray(strikes, dtype=np.float64)
     call = np.asarray(is_call, dtype=bool)
-    atm = atm_vol(model, source, level, years, idle)
+    n_idle = idle_days(years) if idle is None else idle
+    long = long_level(source, levels)
+    atm, zvol = atm_and_scale(model, np.array(model.ratio(source)), np.array(float(level)),
+                              np.array(float(level) if long is None else long),
+                              np.array(float(years)), np.array(float(n_idle)))
     n = k.shape
     return marks(model, np.full(n, float(spot)), k, call, np.full(n, float(years)),
-                 np.full(n, atm), np.full(n, float(rate)), q)
+                 np.full(n, float(atm)), np.full(n, float(rate)), q, np.full(n, float(zvol)))

@@ -11,7 +11,16 @@ from hypothesis import strategies as st
 
 from core.calendar import next_session
 from hedge.spx_fit import fit_spx, spx_errors, spx_points
-from hedge.spx_model import DEFAULT, SOURCES, SpxModel, atm_source, atm_vol, leg_marks, settle_years
+from hedge.spx_model import (
+    DEFAULT,
+    SOURCES,
+    SpxModel,
+    atm_source,
+    atm_vol,
+    leg_marks,
+    long_level,
+    settle_years,
+)
 from sources import cboe, fred
 from sources.chains.quotedata import parse_quotedata
 from tests.conftest import shared
@@ -119,7 +128,7 @@ def loo(real):
         source, level = atm_source(lv)
         price, _, _ = leg_marks(model, lv["spx_close"], strikes, is_call,
                                 settle_years(day, next_session(day)), source, level,
-                                lv["rate"], Q)
+                                lv["rate"], Q, levels=lv)
         rows.append({"day": day, "weekday": day.strftime("%a"), "source": source,
                      "level": level, "strikes": "/".join(f"{s:g}" for s in strikes),
                      "mid_credit": _credit(mids), "model_credit": _credit(price),
@@ -164,9 +173,10 @@ def test_leave_one_out_median_credit_ratio(loo):
 
 @realdata
 @pytest.mark.xfail(strict=True, reason=(
-    "measured: day-to-day market 1DTE vol vs VIX1D/VIX9D/VIX varies +/-10-20% and the credit "
-    "of 1.5-2.5 expected-move legs moves 3-6x as much; 2022-02-04 (0.43), 2023-02-07 (0.56) "
-    "and 2025-01-06 (0.46) fall below 0.67"))
+    "measured with the VIX9D blend (long_weight): 0.489 1.071 1.365 0.848 1.216 0.906 1.096 "
+    "0.719, median 0.989; every VIX1D day passes, 2022-02-04 (VIX9D only, a Friday) stays at "
+    "0.49: 0.52 even fitted in-sample, its put wing ~2x the model's (the chain's parity "
+    "forward is 4.7 points under the close's), beyond what the closes tell"))
 def test_leave_one_out_credit_ratio_every_day(loo):
     assert loo["ratio"].is_between(0.67, 1.5).all()
 
@@ -195,10 +205,44 @@ def test_from_dict_round_trips_and_names_bad_keys():
         SpxModel.from_dict(bad)
 
 
+def test_from_dict_fills_a_missing_long_weight_with_the_shortest_index_alone():
+    old = DEFAULT.to_dict()
+    del old["long_weight"]
+    assert SpxModel.from_dict(old).long_weight == 0.0
+
+
+def test_long_level_is_the_next_longer_known_index():
+    row = {"vix1d_close": 11.42, "vix9d_close": 14.2, "vix_close": 16.04}
+    assert long_level("vix1d_close", row) == 14.2
+    assert long_level("vix1d_close", row | {"vix9d_close": None}) == 16.04
+    assert long_level("vix9d_close", row) == 16.04
+    assert long_level("vix_close", row) is None
+    assert long_level("vix1d_close", None) is None
+
+
+def test_long_level_blends_into_a_one_session_atm_only():
+    strikes, calls = np.array([5975.0]), np.array([True])
+    row = {"vix1d_close": 11.42, "vix9d_close": 14.2, "vix_close": 16.04}
+    alone = leg_marks(DEFAULT, 5975.0, strikes, calls, 1 / 365, "vix1d_close", 11.42, 0.04, Q)
+    same = leg_marks(DEFAULT, 5975.0, strikes, calls, 1 / 365, "vix1d_close", 11.42, 0.04, Q,
+                     levels={"vix1d_close": 11.42})
+    both = leg_marks(DEFAULT, 5975.0, strikes, calls, 1 / 365, "vix1d_close", 11.42, 0.04, Q,
+                     levels=row)
+    assert alone[1][0] == pytest.approx(same[1][0])
+    blended = DEFAULT.ratio_vix1d * 11.42 ** (1 - DEFAULT.long_weight) * 14.2 ** (
+        DEFAULT.long_weight) / 100
+    assert both[1][0] == pytest.approx(blended, rel=1e-3)
+    assert atm_vol(DEFAULT, "vix1d_close", 11.42, 1 / 365, long=14.2) == pytest.approx(blended)
+    # Friday to Monday: the shortest index alone, whatever the longer one says.
+    fri = [leg_marks(DEFAULT, 5975.0, strikes, calls, 3 / 365, "vix1d_close", 11.42, 0.04, Q,
+                     levels=lv)[0][0] for lv in (None, row)]
+    assert fri[0] == pytest.approx(fri[1])
+
+
 market = st.fixed_dictionaries({
     "spot": st.floats(1000.0, 8000.0), "level": st.floats(5.0, 90.0),
     "days": st.sampled_from([1, 3, 4]), "source": st.sampled_from(SOURCES),
-    "rate": st.floats(0.0, 0.06)})
+    "rate": st.floats(0.0, 0.06), "long": st.none() | st.floats(0.5, 2.0)})
 
 
 def _strip(m: dict, is_call: bool):
@@ -207,8 +251,11 @@ def _strip(m: dict, is_call: bool):
     strikes = np.linspace(m["spot"] - 6 * em, m["spot"] + 6 * em, 121)
     strikes = strikes[strikes > 0]
     calls = np.full(strikes.shape, is_call)
+    # A longer index at 0.5-2x the level, given for every source longer than the ATM one.
+    levels = None if m["long"] is None else {
+        s: m["level"] * m["long"] for s in SOURCES[SOURCES.index(m["source"]) + 1:]}
     return strikes, leg_marks(DEFAULT, m["spot"], strikes, calls, t, m["source"], m["level"],
-                              m["rate"], Q)
+                              m["rate"], Q, levels=levels)
 
 
 @given(market)
@@ -216,7 +263,9 @@ def _strip(m: dict, is_call: bool):
 def test_prices_positive_and_iv_floored(m):
     for is_call in (False, True):
         _, (price, iv, half) = _strip(m, is_call)
-        atm = atm_vol(DEFAULT, m["source"], m["level"], m["days"] / 365)
+        long = None if m["long"] is None or m["source"] == "vix_close" else (
+            m["level"] * m["long"])
+        atm = atm_vol(DEFAULT, m["source"], m["level"], m["days"] / 365, long=long)
         assert (price >= 0).all() and np.isfinite(price).all() and (half > 0).all()
         assert (iv >= DEFAULT.iv_floor * atm - 1e-12).all()
 
