@@ -32,6 +32,18 @@ def views(result: Result) -> tuple[pl.DataFrame, pl.DataFrame]:
     return daily, summary
 
 
+def pricing_range(result: Result) -> pl.DataFrame:
+    """v_backtest_pricing_range of one run: each figure beside its range over the band runs."""
+    runs = (result, *result.bands)
+    with duckdb.connect() as con:
+        con.register("backtest_runs", pl.concat([r.run for r in runs]).to_arrow())
+        con.register("backtest_daily", pl.concat([r.daily for r in runs]).to_arrow())
+        for stmt in view_sql():
+            con.execute(stmt)
+        return con.sql("SELECT * FROM v_backtest_pricing_range "
+                       "ORDER BY scope, strategy").pl()
+
+
 def crash_days(daily: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     """Named crash days and sessions where SPX fell more than the policy's drop, with the return."""
     spx = (daily.filter(pl.col("strategy") == "no_hedge").sort("date")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -19,11 +19,12 @@ from storage.lake import Lake
 
 @dataclass(frozen=True)
 class Result:
-    """The three tables of one run."""
+    """The three tables of one run, and its runs at the ends of the pricing error band."""
 
     run: pl.DataFrame
     daily: pl.DataFrame
     trades: pl.DataFrame
+    bands: tuple[Result, ...] = ()
 
     @property
     def run_id(self) -> str:
@@ -74,7 +75,7 @@ def cost_scales(daily: pl.DataFrame) -> dict[str, float]:
 
 
 def run_frame(w: Walk, market: Market, rid: str, daily: pl.DataFrame, start: dt.date,
-              end: dt.date, now: dt.datetime) -> pl.DataFrame:
+              end: dt.date, now: dt.datetime, central: str) -> pl.DataFrame:
     """The backtest_runs row."""
     scales = cost_scales(daily)
     versions = [r.get("feature_set_version") for r in market.rows.values()]
@@ -85,17 +86,27 @@ def run_frame(w: Walk, market: Market, rid: str, daily: pl.DataFrame, start: dt.
         "feature_set_version": ",".join(fsv) or None, "sizing_equity": w.equity,
         "static_scale": scales["static"], "vxth_scale": scales["vxth"],
         "sessions": len(market.sessions), "untestable_days": untestable,
+        "pricing_band": w.band, "central_run_id": central,
         "policy": json.dumps(w.policy.model_dump(mode="json"), sort_keys=True),
         "computed_at": now}], schema=BACKTEST_RUNS.schema))
 
 
 def backtest_market(market: Market, policy: Policy, start: dt.date, end: dt.date,
                     now: dt.datetime, strategies: tuple[str, ...] = STRATEGIES) -> Result:
-    """Walk ``market`` with ``policy`` and tabulate the run."""
-    w = walk(market, policy, strategies)
-    rid = run_id(policy, start, end)
+    """Walk ``market`` with ``policy`` and tabulate the run (and its pricing-band runs)."""
+    central = run_id(policy, start, end)
+    bands = ("lo", "hi") if policy.backtest.pricing_bands else ()
+    out = [_tabulated(walk(market, policy, strategies, band), market, start, end, now, central)
+           for band in ("central", *bands)]
+    return replace(out[0], bands=tuple(out[1:]))
+
+
+def _tabulated(w: Walk, market: Market, start: dt.date, end: dt.date, now: dt.datetime,
+               central: str) -> Result:
+    """One walk's three tables."""
+    rid = central if w.band == "central" else f"{central}:{w.band}"
     daily = daily_frame(w, market.sessions, rid, now)
-    return Result(run_frame(w, market, rid, daily, start, end, now), daily,
+    return Result(run_frame(w, market, rid, daily, start, end, now, central), daily,
                   trades_frame(w, rid, now))
 
 
@@ -129,7 +140,8 @@ def backtest_each(lake: Lake, start: dt.date, end: dt.date, policies: list[Polic
 
 def store(lake: Lake, result: Result | list[Result]) -> None:
     """Write the runs' rows, one commit per table (a rerun of a run id replaces its rows)."""
-    results = result if isinstance(result, list) else [result]
+    given = result if isinstance(result, list) else [result]
+    results = [r for one in given for r in (one, *one.bands)]
     if not results:
         return
     for table, frames in (("backtest_runs", [r.run for r in results]),

@@ -12,10 +12,15 @@ BACKTEST_RUNS = Table(
     "backtest_runs",
     {"run_id": STR, "start": DATE, "end": DATE, "policy_version": STR,
      "feature_set_version": STR, "sizing_equity": F64, "static_scale": F64, "vxth_scale": F64,
-     "sessions": I64, "untestable_days": I64, "policy": STR, "computed_at": UTC_TS},
+     "sessions": I64, "untestable_days": I64, "pricing_band": STR, "central_run_id": STR,
+     "policy": STR, "computed_at": UTC_TS},
     keys=("run_id",), date_col="start", partition_by=("policy_version",),
     descriptions={
-        "run_id": "policy_version:start:end (a rerun of the same span replaces its rows)",
+        "run_id": "policy_version:start:end (a rerun of the same span replaces its rows); "
+                  "a pricing-band run adds :lo or :hi",
+        "pricing_band": "central (the calibrated prices), lo or hi (every model price divided "
+                        "by the calibration's p90 or p10 of model / market)",
+        "central_run_id": "the central run a band run belongs to (itself when central)",
         "static_scale": "multiplier of the unit static 4/4/2 ladder that spends what the "
                         "ALVH stress ladder spends",
         "vxth_scale": "multiplier of the unit VXTH calls that spends what the ALVH stress "
@@ -27,7 +32,7 @@ BACKTEST_DAILY = Table(
     "backtest_daily",
     {"run_id": STR, "policy_version": STR, "strategy": STR, "date": DATE, "spx_close": F64,
      "vix_close": F64, "testable": BOOL, "untestable_reason": STR, "spx_listed": BOOL,
-     "condor_contracts": I64,
+     "condor_contracts": I64, "priced_trades": I64, "quoted_trades": I64,
      "condor_pnl": F64, "ref_condor_pnl": F64, "ladder_pnl": F64, "ladder_premium": F64,
      "ladder_value": F64, "ladder_contracts": F64, "layers_held": STR, "pnl": F64,
      "equity": F64, "drawdown": F64, "computed_at": UTC_TS},
@@ -36,6 +41,9 @@ BACKTEST_DAILY = Table(
         "testable": "false when an input of the day is missing (see untestable_reason)",
         "spx_listed": "the condor's expiry (the next session) had a listed SPX/SPXW expiry",
         "condor_contracts": "condors opened at this day's close (settled next session)",
+        "priced_trades": "condor opens and VIX call buys and sells of the day",
+        "quoted_trades": "of those, priced from the day's stored quotes (the rest: the "
+                         "calibrated model)",
         "condor_pnl": "P&L of the condor opened the session before, settled at this close, $",
         "ref_condor_pnl": "the same for the reference condor (base size, before regime cuts)",
         "ladder_pnl": "VIX call ladder P&L: marks, settlements and trading costs of the day, $",

@@ -8,8 +8,10 @@ SCALE = ("CASE d.strategy WHEN 'static' THEN r.static_scale WHEN 'vxth' THEN r.v
 DAILY = f"""
 CREATE VIEW v_backtest_daily AS
 WITH s AS (
-  SELECT d.run_id, d.policy_version, r.feature_set_version, d.strategy, d.date, d.spx_close,
+  SELECT d.run_id, d.policy_version, r.feature_set_version, r.pricing_band, r.central_run_id,
+         d.strategy, d.date, d.spx_close,
          d.vix_close, d.testable, d.untestable_reason, d.spx_listed, d.condor_contracts,
+         d.priced_trades, d.quoted_trades,
          d.condor_pnl, d.ref_condor_pnl, {SCALE} AS scale, r.sizing_equity,
          d.ladder_pnl * {SCALE} AS ladder_pnl, d.ladder_premium * {SCALE} AS ladder_premium,
          d.ladder_value * {SCALE} AS ladder_value,
@@ -30,7 +32,9 @@ FROM e WINDOW w AS (PARTITION BY run_id, strategy ORDER BY date)
 """
 
 _SCOPE = """
-SELECT run_id, strategy, '{scope}' AS scope, min(date) AS first_date, max(date) AS last_date,
+SELECT run_id, any_value(pricing_band) AS pricing_band,
+       any_value(central_run_id) AS central_run_id, strategy, '{scope}' AS scope,
+       min(date) AS first_date, max(date) AS last_date,
        count(*) AS sessions, count(*) FILTER (WHERE NOT testable) AS untestable_days,
        (max(date) - min(date)) / 365.25 AS years,
        arg_max({equity}, date) AS final_equity,
@@ -43,8 +47,19 @@ SELECT run_id, strategy, '{scope}' AS scope, min(date) AS first_date, max(date) 
            AS hedge_cost_per_year,
        sum(ladder_pnl) / greatest((max(date) - min(date)) / 365.25, 1 / 365.25)
            AS ladder_pnl_per_year,
-       sum({condor}) AS condor_pnl, sum(ladder_pnl) AS ladder_pnl
+       sum({condor}) AS condor_pnl, sum(ladder_pnl) AS ladder_pnl,
+       sum(quoted_trades) / nullif(sum(priced_trades), 0) AS quote_share
 FROM v_backtest_daily GROUP BY run_id, strategy"""
+
+# Each figure of a central run beside its range over the run and its pricing-band runs.
+RANGE_FIGURES = ("cagr", "volatility", "max_drawdown", "worst_day_pnl", "hedge_cost_per_year",
+                 "ladder_pnl_per_year", "condor_pnl", "ladder_pnl")
+PRICING_RANGE = (
+    "CREATE VIEW v_backtest_pricing_range AS SELECT central_run_id AS run_id, strategy, scope, "
+    + ", ".join(f"any_value({f}) FILTER (WHERE pricing_band = 'central') AS {f}, "
+                f"min({f}) AS {f}_pricing_lo, max({f}) AS {f}_pricing_hi"
+                for f in RANGE_FIGURES)
+    + ", count(*) AS runs FROM v_backtest_summary GROUP BY central_run_id, strategy, scope")
 
 SUMMARY = ("CREATE VIEW v_backtest_summary AS "
            + _SCOPE.format(scope="all", equity="equity", pnl="pnl", drawdown="drawdown",
@@ -59,8 +74,12 @@ _COMMENTS = {
                         "the ALVH stress ladder's cost; equity and drawdown for all days and "
                         "for listed-expiry days only (_listed)",
     "v_backtest_summary": "Per run and strategy: CAGR, volatility, max drawdown, worst day, "
-                          "hedge cost per year; scope all days, or listed (condor only on "
-                          "days with a listed next-day SPX expiry)",
+                          "hedge cost per year, share of trades priced from quotes; scope all "
+                          "days, or listed (condor only on days with a listed next-day SPX "
+                          "expiry)",
+    "v_backtest_pricing_range": "Per central run, strategy and scope: each summary figure "
+                                "and its range over the runs with model prices at the "
+                                "calibration's low and high error band",
 }
 
 _DAILY_COLUMNS = {
@@ -72,6 +91,10 @@ _DAILY_COLUMNS = {
     "untestable_reason": "Why D is untestable (missing inputs); null when testable",
     "spx_listed": "D was a listed SPX/SPXW expiry (the condor settled on D was tradable)",
     "condor_contracts": "Condors opened at the close of D",
+    "pricing_band": "central, or lo / hi: model prices at an end of the calibration's band",
+    "central_run_id": "The central run a pricing-band run belongs to",
+    "priced_trades": "Condor opens and VIX call trades of D",
+    "quoted_trades": "Of those, priced from D's stored quotes",
     "condor_pnl": "P&L of the condor settled at the close of D, dollars",
     "ref_condor_pnl": "P&L of the reference condor (base size) settled on D, dollars",
     "scale": "Multiplier applied to the ladder (benchmarks: to the ALVH stress cost)",
@@ -102,6 +125,19 @@ _SUMMARY_COLUMNS = {
     "hedge_cost_per_year": "Premium paid for VIX calls per year, with costs, dollars",
     "ladder_pnl_per_year": "Net ladder P&L per year, dollars",
     "condor_pnl": "Total condor P&L, dollars", "ladder_pnl": "Total ladder P&L, dollars",
+    "pricing_band": "central, or lo / hi: model prices at an end of the calibration's band",
+    "central_run_id": "The central run a pricing-band run belongs to",
+    "quote_share": "Share of the strategy's trades priced from stored quotes (the rest: "
+                   "the calibrated model)",
+}
+
+_RANGE_COLUMNS = {
+    "run_id": "The central run", "strategy": "no_hedge, alvh_stress, alvh_vega, static or vxth",
+    "scope": "all or listed (as v_backtest_summary)", "runs": "Runs in the range",
+    **{f"{f}{end}": f"{_SUMMARY_COLUMNS[f]}: {what}" for f in RANGE_FIGURES
+       for end, what in (("", "the central run"), ("_pricing_lo", "lowest over the pricing "
+                                                    "band runs"),
+                         ("_pricing_hi", "highest over the pricing band runs"))},
 }
 
 
@@ -116,8 +152,9 @@ def _comments(view: str, columns: dict[str, str]) -> list[str]:
 
 def view_sql() -> list[str]:
     """Statements creating and describing the backtest views."""
-    return [DAILY, SUMMARY, *_comments("v_backtest_daily", _DAILY_COLUMNS),
-            *_comments("v_backtest_summary", _SUMMARY_COLUMNS)]
+    return [DAILY, SUMMARY, PRICING_RANGE, *_comments("v_backtest_daily", _DAILY_COLUMNS),
+            *_comments("v_backtest_summary", _SUMMARY_COLUMNS),
+            *_comments("v_backtest_pricing_range", _RANGE_COLUMNS)]
 
 
 VIEWS = tuple(_COMMENTS)

@@ -73,6 +73,8 @@ class Day:
     ladder_pnl: float | None = 0.0
     premium: float = 0.0
     contracts_opened: int = 0
+    priced_trades: int = 0  # opens, buys and sells of the day ...
+    quoted_trades: int = 0  # ... of which priced from the day's quotes
 
 
 def _trade(book: Book, day: dt.date, pricing_source: str | None = None, **row: Any) -> None:
@@ -167,6 +169,7 @@ def trade_to(book: Book, targets: list[HeldCall], known: Known, policy: Policy,
             book.marks.pop(key, None)
         else:
             book.calls[key], book.marks[key] = held, mark
+        out.priced_trades += 1
         _trade(book, known.date, "model", instrument="vix_call",
                action="buy" if delta > 0 else "sell",
                layer=layer, expiry=expiry, strikes=f"{strike:g}", contracts=delta, price=mark,
@@ -193,6 +196,8 @@ def open_condor(book: Book, rec: Recommendation, known: Known, policy: Policy,
     if c.open and c.contracts > 0:
         costs = policy.backtest
         received = c.fill_credit_points - 4 * costs.condor_slippage
+        out.priced_trades += 1
+        out.quoted_trades += c.pricing_source == "quote"
         _trade(book, known.date, instrument="iron_condor", action="open", layer=None,
                expiry=c.expiry, strikes=book.condor.strikes, contracts=float(c.contracts),
                price=c.credit_points, haircut=c.credit_points - received,
@@ -322,6 +327,7 @@ class Walk:
                 "vix_close": row.get("vix_close"), "testable": not out.reasons,
                 "untestable_reason": "; ".join(out.reasons) or None,
                 "condor_contracts": out.contracts_opened, "condor_pnl": out.condor_pnl,
+                "priced_trades": out.priced_trades, "quoted_trades": out.quoted_trades,
                 "ref_condor_pnl": out.ref_condor_pnl, "ladder_pnl": out.ladder_pnl,
                 "ladder_premium": out.premium, "ladder_value": value,
                 "ladder_contracts": sum(book.calls.values()),

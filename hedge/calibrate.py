@@ -19,7 +19,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from hedge.calibration import PRICING_CALIBRATION, PRICING_CALIBRATION_ERRORS, Pricing
+from hedge.calibration import (
+    PRICING_CALIBRATION,
+    PRICING_CALIBRATION_ERRORS,
+    Pricing,
+    policy_pricing,
+)
 from hedge.policy import Policy
 from hedge.recommend import SPX_ROOTS, condor_check
 from hedge.spx_fit import fit_spx, spx_points
@@ -97,13 +102,27 @@ def held_out_condors(chain: pl.DataFrame, rows: Mapping[dt.date, Row],
     return out
 
 
+def quotes_the_condor(chain: pl.DataFrame, rows: Mapping[dt.date, Row],
+                      rates: Mapping[dt.date, float], policy: Policy, day: dt.date) -> bool:
+    """Whether ``day``'s chain quotes every leg of the engine's condor (a whole chain)."""
+    return day in rows and condor_check(
+        rows[day], chain.filter(pl.col("quote_date") == day), policy=policy,
+        pricing=policy_pricing(policy), rate=rates.get(day)) is not None
+
+
 def spx_calibrations(chain: pl.DataFrame, rows: Mapping[dt.date, Row],
                      rates: Mapping[dt.date, float], policy: Policy
                      ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """One spx_1dte calibration per SPX chain day (fitted on the days up to it)."""
+    """One spx_1dte calibration per SPX chain day (fitted on the days up to it).
+
+    A day is fitted only when its chain quotes the engine's whole condor: a partial export
+    (a few strikes, or a pre-market snapshot of the next session) is not the day's market.
+    """
     spx = chain.filter(pl.col("root").is_in(SPX_ROOTS))
     points = spx_points(spx, levels(rows, rates))
-    days = sorted(set(points["quote_date"].to_list()))
+    days = [d for d in sorted(set(points["quote_date"].to_list()))
+            if quotes_the_condor(spx, rows, rates, policy, d)]
+    points = points.filter(pl.col("quote_date").is_in(days))
     calibrations, errors = [], []
     for i, as_of in enumerate(days):
         known = days[: i + 1]

@@ -103,7 +103,8 @@ def _iso(d: dt.date | None) -> str | None:
 def policy_pricing(policy: Policy) -> Pricing:
     """The policy's own parameters (pinned, or the shipped fit to the shared quotes)."""
     p = policy.pricing
-    return Pricing(SpxModel.from_dict(p.spx_model), VixModel.from_dict(p.vix_model), "policy")
+    return Pricing(SpxModel.from_dict(p.spx_model), VixModel.from_dict(p.vix_model), "policy",
+                   spx_band=p.spx_error_band, vix_band=p.vix_error_band)
 
 
 # A calibration in force: its day, parameters, band and whether it was fitted after the day.
@@ -159,11 +160,15 @@ class Calibrations:
             vix=VixModel.from_dict(vix[1]) if vix else base.vix,
             source="lake" if spx or vix else "policy",
             spx_as_of=spx[0] if spx else None, vix_as_of=vix[0] if vix else None,
-            later_quotes=later, spx_band=_band(spx[2]) if spx else (1.0, 1.0),
-            vix_band=_band(vix[2]) if vix else (1.0, 1.0))
+            later_quotes=later, spx_band=_band(spx, base.spx_band),
+            vix_band=_band(vix, base.vix_band))
 
 
-def _band(band: tuple[float | None, float | None]) -> tuple[float, float]:
-    """An error band with unknown ends read as no error (a single day has no spread)."""
-    lo, hi = band
-    return (lo or 1.0, hi or 1.0)
+def _band(got: _InForce | None, policy_band: tuple[float, float]) -> tuple[float, float]:
+    """A calibration's error band; the policy's where none was measured.
+
+    A fit on one quote day has left nothing out of it, so it has no band of its own.
+    """
+    if got is None or got[2][0] is None or got[2][1] is None:
+        return policy_band
+    return got[2]

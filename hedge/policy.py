@@ -152,6 +152,8 @@ class PricingPolicy(_Section):
     calibration: Literal["lake", "pinned"] = "lake"
     spx_model: dict[str, float]
     vix_model: dict[str, float]
+    spx_error_band: tuple[Positive, Positive]
+    vix_error_band: tuple[Positive, Positive]
 
     @model_validator(mode="after")
     def _models(self) -> Self:
@@ -167,6 +169,7 @@ class BacktestPolicy(_Section):
     """Costs and conventions of the backtest (``alvh backtest``); the engine never reads them."""
 
     initial_equity: Positive = 1_000_000.0
+    pricing_bands: bool = True
     condor_slippage: NonNegative = 0.0
     condor_commission: NonNegative = 1.50
     vix_half_spread_min: NonNegative = 0.05

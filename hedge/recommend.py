@@ -229,7 +229,8 @@ def _model_marks(ctx: Context, strikes: np.ndarray, years: float
     """The 1DTE model's mids (scaled to the run's band), IVs and half-spreads per leg."""
     got = atm_source(ctx.row) or ("vix_close", ctx.vix)
     mids, ivs, half = leg_marks(ctx.pricing.spx, ctx.spx, strikes, np.array(CALLS), years,
-                                got[0], got[1], ctx.rate, ctx.policy.pricing.dividend_yield)
+                                got[0], got[1], ctx.rate, ctx.policy.pricing.dividend_yield,
+                                levels=ctx.row)
     return mids * ctx.pricing.spx_scale, ivs, half, got
 
 

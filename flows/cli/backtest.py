@@ -29,7 +29,9 @@ class BacktestFormat(StrEnum):
 
 SUMMARY_COLUMNS = ("strategy", "scope", "cagr", "volatility", "max_drawdown", "worst_day",
                    "worst_day_pnl", "hedge_cost_per_year", "ladder_pnl_per_year",
-                   "untestable_days")
+                   "untestable_days", "quote_share")
+RANGE_COLUMNS = ("cagr", "max_drawdown", "hedge_cost_per_year", "ladder_pnl_per_year",
+                 "condor_pnl")
 CLAIM_COLUMNS = ("date", "strategy", "spx_return", "condor_pnl", "ref_condor_pnl", "ladder_pnl",
                  "recovery", "recovery_ref", "recovery_sessions", "unhedged_recovery_sessions")
 
@@ -66,7 +68,7 @@ def backtest_cmd(
 
 def _single(first: dt.date, last: dt.date, policy: str | None, fmt: BacktestFormat,
             report: bool) -> None:
-    from backtest.metrics import claims, verdict, views
+    from backtest.metrics import claims, pricing_range, verdict, views
     from backtest.run import backtest as run_backtest
     from backtest.run import store
     from core.clock import utc_now
@@ -83,6 +85,8 @@ def _single(first: dt.date, last: dt.date, policy: str | None, fmt: BacktestForm
     except (PipelineError, ValueError) as e:
         raise fail(str(e)) from None
     daily, summary = views(result)
+    ranges = pricing_range(result)
+    ranges = ranges.filter(ranges["scope"] == "all")
     table = claims(daily, summary, pol)
     claimed = verdict(table, summary, pol)
     if report:
@@ -94,12 +98,20 @@ def _single(first: dt.date, last: dt.date, policy: str | None, fmt: BacktestForm
                                      "run": result.run.drop("policy").to_dicts(),
                                      "summary": summary.to_dicts(), "claims": table.to_dicts(),
                                      "verdict": claimed.to_dicts(),
+                                     "pricing_range": ranges.to_dicts(),
                                      "untestable": untestable.to_dicts()},
                                     default=str, indent=1) + "\n")
         return
     emit(list(SUMMARY_COLUMNS), [tuple(_cell(v) for v in r) for r in
                                  summary.select(SUMMARY_COLUMNS).iter_rows()],
          Format.table, title=f"backtest {result.run_id}")
+    if result.bands:
+        emit(["strategy", *RANGE_COLUMNS], [
+            (r["strategy"], *(f"{_cell(r[c])} [{_cell(r[c + '_pricing_lo'])}, "
+                              f"{_cell(r[c + '_pricing_hi'])}]" for c in RANGE_COLUMNS))
+            for r in ranges.iter_rows(named=True)], Format.table,
+            title="central [range] with model prices at the calibration's low and high error "
+                  "band (runs :lo, :hi)")
     if table.height:
         named = table.filter(table["date"].is_in(list(pol.backtest.crash_days))
                              | (table["spx_return"] < -2 * pol.backtest.crash_drop_pct))

@@ -81,13 +81,13 @@ def test_a_lake_truncated_at_2018_02_05_gives_the_same_rows(cut_lake, quarter, p
 
 def test_the_hand_checked_condor_of_a_real_day(real_lake, quarter, policy):
     trades = quarter.trades.filter((pl.col("strategy") == "alvh_stress")
-                                   & (pl.col("date") == D(2018, 2, 1)))
+                                   & (pl.col("date") == D(2018, 2, 2)))
     ticket = trades.filter(pl.col("action") == "open").row(0, named=True)
     lp, sp, sc, lc = (float(k) for k in ticket["strikes"].split("/"))
     spx = real_lake.scan("index_daily").filter(
-        (pl.col("symbol") == "SPX") & (pl.col("date") == D(2018, 2, 2))).collect()["close"][0]
+        (pl.col("symbol") == "SPX") & (pl.col("date") == D(2018, 2, 5))).collect()["close"][0]
     owed = max(0.0, min(sp - spx, sp - lp)) + max(0.0, min(spx - sc, lc - sc))
-    assert owed > 0  # 2018-02-02: SPX -2.1%, through the short put
+    assert owed == 25.0  # 2018-02-05: SPX -4.1%, through the whole put spread
     # No chain that day: filled at the model's mids less its fitted half-spread on each leg.
     spx_model = policy.pricing.spx_model
     assert ticket["pricing_source"] == "model"
@@ -96,7 +96,7 @@ def test_the_hand_checked_condor_of_a_real_day(real_lake, quarter, policy):
     by_hand = ticket["contracts"] * ((ticket["price"] - ticket["haircut"] - owed) * 100
                                      - 4 * 1.5)
     day2 = quarter.daily.filter((pl.col("strategy") == "alvh_stress")
-                                & (pl.col("date") == D(2018, 2, 2)))
+                                & (pl.col("date") == D(2018, 2, 5)))
     assert day2["condor_pnl"][0] == pytest.approx(by_hand)
 
 
@@ -134,8 +134,16 @@ def test_stored_in_the_lake_and_queried_through_the_views(tmp_path, quarter):
     publish(lake)
     with connect_readonly(lake) as con:
         got = con.execute("SELECT strategy, scope, max_drawdown FROM v_backtest_summary "
-                          "WHERE scope = 'all' ORDER BY strategy").fetchall()
+                          "WHERE scope = 'all' AND pricing_band = 'central' ORDER BY strategy"
+                          ).fetchall()
         [(fsv,)] = con.execute("SELECT DISTINCT feature_set_version FROM v_backtest_daily"
                                ).fetchall()
+        ranges = con.execute(
+            "SELECT strategy, runs, condor_pnl_pricing_lo, condor_pnl, condor_pnl_pricing_hi "
+            "FROM v_backtest_pricing_range WHERE scope = 'all' ORDER BY strategy").fetchall()
     assert [s for s, _, _ in got] == ["alvh_stress", "alvh_vega", "no_hedge", "static", "vxth"]
+    # The central run and its two pricing-band runs: the condor's P&L moves with its prices.
+    assert [(s, n) for s, n, *_ in ranges] == [(s, 3) for s, _, _ in got]
+
+    assert all(lo <= mid <= hi and lo < hi for _, _, lo, mid, hi in ranges)
     assert fsv == quarter.run["feature_set_version"][0]
