@@ -87,8 +87,8 @@ def test_a_missing_settlement_is_untestable_not_filled():
     book = Book("gap", 1e6, 1e6)
     trade_to(book, [HeldCall("L1", EXPIRY, 20.0, 1.0)], known(D1, 17.0), policy, Day())
     day = Day()
-    mark_calls(book, Known(D2, {"vvix_close": VVIX}, 2700.0, {}, RATE, None, pricing=flat_vix_pricing()),
-               policy, day)
+    gap = Known(D2, {"vvix_close": VVIX}, 2700.0, {}, RATE, None, pricing=flat_vix_pricing())
+    mark_calls(book, gap, policy, day)
     assert day.ladder_pnl is None and "no VX settlement" in day.reasons[0]
     assert book.calls  # still held, its last mark kept for the next known day
 
