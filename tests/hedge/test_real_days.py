@@ -93,8 +93,13 @@ def test_2021_11_19_quiet_day(built):
     assert r.regime == "normal" and r.lit_signals == [] and r.ladder.layers == []
     assert r.ladder.target_coverage == pytest.approx(0.40)
     c = r.condor
-    assert c.open and c.k == 1.5 and c.wing_width == 25
+    assert c.k == 1.5 and c.wing_width == 25
     assert c.long_put < c.short_put < 4697.96 < c.short_call < c.long_call
     assert c.requested_risk_pct == pytest.approx(0.02 * 12 / 17.91)
+    # The Friday before Thanksgiving week: VIX9D 12.45 against VIX 17.91, three calendar days
+    # to Monday's close. The strikes sit 1.5 VIX-moves out (80 points), where the calibrated
+    # model prices the condor at 0.18 and its fill at nothing: no condor for crumbs.
+    assert c.pricing_source == "model" and c.credit_points == pytest.approx(0.18, abs=0.02)
+    assert not c.open and "credit_below_minimum" in {x.rule for x in r.rules}
     assert r.caps_bound == [] and within_caps(r)
     assert r.feature_set_version is not None
