@@ -135,7 +135,7 @@ def spx_calibrations(chain: pl.DataFrame, rows: Mapping[dt.date, Row],
 
 
 def vix_calibrations(chain: pl.DataFrame, settles: pl.DataFrame, vvix: Mapping[dt.date, float],
-                     rates: Mapping[dt.date, float]
+                     rates: Mapping[dt.date, float], base: VixModel
                      ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One vix_call calibration per VIX chain day (fitted on the days up to it)."""
     calls = chain.filter(pl.col("root").is_in(VIX_ROOTS))
@@ -146,7 +146,7 @@ def vix_calibrations(chain: pl.DataFrame, settles: pl.DataFrame, vvix: Mapping[d
     calibrations, errors = [], []
     for i, as_of in enumerate(days):
         used = points.filter(pl.col("quote_date").is_in(days[: i + 1]))
-        model = fit_vix(used)
+        model = fit_vix(used, base)
         err = vix_errors(model, used).filter(pl.col("dte").is_between(*LADDER_TENORS))
         calibrations.append(_calibration_row("vix_call", as_of, model.to_dict(), days[: i + 1],
                                              used.height, err["ladder_ratio"].to_list()))
@@ -175,7 +175,8 @@ def calibrate_all(chain: pl.DataFrame, rows: Mapping[dt.date, Row], settles: pl.
     """
     spx_cal, spx_err = spx_calibrations(chain, rows, rates, policy)
     vvix = {d: float(r["vvix_close"]) for d, r in rows.items() if r.get("vvix_close")}
-    vix_cal, vix_err = vix_calibrations(chain, settles, vvix, rates)
+    vix_cal, vix_err = vix_calibrations(chain, settles, vvix, rates,
+                                        VixModel.from_dict(policy.pricing.vix_model))
     stamp = pl.lit(now, dtype=PRICING_CALIBRATION.columns["computed_at"]).alias("computed_at")
     return Fitted(_frame(PRICING_CALIBRATION, spx_cal + vix_cal, stamp),
                   _frame(PRICING_CALIBRATION_ERRORS, spx_err + vix_err, stamp))

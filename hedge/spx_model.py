@@ -33,9 +33,6 @@ from hedge.pricing import Array, black_scholes
 
 # Shortest first: the level nearest the option's one-day horizon wins.
 SOURCES = ("vix1d_close", "vix9d_close", "vix_close")
-# Parameters added after the first fits, with the value that reproduces the earlier model:
-# ``from_dict`` fills them in when a stored parameter set predates them.
-OPTIONAL = {"long_weight": 0.0}
 # Beyond 3.5 expected moves the smile is held flat: the condor's legs sit inside 3, quotes
 # further out are mostly one-tick markets, and a wing still steepening there makes prices
 # non-monotone in strike (a static arbitrage).
@@ -83,8 +80,7 @@ class SpxModel:
         """A model from ``to_dict`` output.
 
         Args:
-            d: Every parameter by name, nothing else; an ``OPTIONAL`` one may be absent
-                (a parameter set stored before it existed) and takes its neutral value.
+            d: Every parameter by name, nothing else.
 
         Returns:
             The model.
@@ -93,35 +89,11 @@ class SpxModel:
             ValueError: Naming the missing and the unknown keys.
         """
         names = [f.name for f in fields(cls)]
-        missing = sorted(set(names) - set(d) - set(OPTIONAL))
+        missing = sorted(set(names) - set(d))
         unknown = sorted(set(d) - set(names))
         if missing or unknown:
             raise ValueError(f"SpxModel keys: missing {missing}, unknown {unknown}")
-        full = OPTIONAL | dict(d)
-        return cls(**{k: float(full[k]) for k in names})
-
-
-# Fitted by hedge.spx_fit.fit_spx to every usable end-of-day real chain (next-session SPXW
-# expiry, OTM, |z| <= 5): 2022-02-04, 2022-06-10, 2022-09-13, 2023-02-07, 2023-08-18,
-# 2023-09-14, 2024-01-05, 2025-01-06 (levels: CBOE closes; VIX1D from the CBOE panel, backfilled
-# before its 2023 launch; rate DTB3/100; q 0.015). Numbers copied from that fit; refit, do not
-# hand-tune. iv_floor and call_curve are fixed, not fitted (see spx_fit.fit_spx); long_weight
-# blends VIX9D into the VIX1D ATM of a one-session option (0.64 here).
-DEFAULT = SpxModel(
-    ratio_vix1d=0.958436,
-    ratio_vix9d=0.903,
-    ratio_vix=0.864047,
-    weekend_weight=0.129593,
-    put_slope=-0.0383707,
-    put_curve=0.0398941,
-    call_slope=-0.0268065,
-    call_curve=0.0,
-    iv_floor=0.5,
-    spread_min=0.025,
-    spread_base=0.0450765,
-    spread_share=0.0128163,
-    long_weight=0.643808,
-)
+        return cls(**{k: float(d[k]) for k in names})
 
 
 def settle_years(day: dt.date, expiry: dt.date) -> float:

@@ -17,7 +17,7 @@ import polars as pl
 from scipy.optimize import least_squares
 
 from hedge.pricing import Array, black76
-from hedge.vix_model import CALENDAR_DAYS, DEFAULT, MONEYNESS, VixModel, call_vols
+from hedge.vix_model import CALENDAR_DAYS, MONEYNESS, VixModel, call_vols
 
 VIX_ROOTS = ("VIX", "VIXW")
 MIN_DTE = 7  # the last week's quotes are dominated by the settlement's mechanics
@@ -134,7 +134,7 @@ def _model_of(params: Array, base: VixModel) -> VixModel:
     return replace(base, **{k: float(v) for k, v in zip(FITTED, params, strict=True)})
 
 
-def fit_vix(points: pl.DataFrame, base: VixModel = DEFAULT) -> VixModel:
+def fit_vix(points: pl.DataFrame, base: VixModel) -> VixModel:
     """The model fitted to ``points`` (``vix_points``), with the half-spread from their bid/ask.
 
     Least squares on ln(model / mid), each tenor (quote date and expiry) weighted alike so
@@ -142,7 +142,8 @@ def fit_vix(points: pl.DataFrame, base: VixModel = DEFAULT) -> VixModel:
 
     Args:
         points: quotes from ``vix_points``.
-        base: the starting point and the source of the parameters not fitted.
+        base: the starting point and the source of the parameters not fitted (the
+            policy's shipped model).
 
     Returns:
         The fitted ``VixModel``.

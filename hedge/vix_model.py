@@ -70,29 +70,6 @@ class VixModel:
         return cls(**{k: float(d[k]) for k in names})
 
 
-# The least-squares fit (hedge.vix_fit.fit_vix) to CBOE's VIX option chain of 2016-06-01
-# (DataShop EOD, 15:45 quotes; VX settlements from CFE; VVIX 78.93; DTB3 0.30%), the only
-# VIX chain the data holds: every quoted call of the six VX expiries (14-168 days) within
-# 0.8-2.0 x F, each tenor weighted alike (in sample: no other VIX chain exists to test it on).
-# The 14-day ATM vol (~0.66) sits under the 49-day's (~0.78; the Brexit vote of 2016-06-23
-# falls in July's expiry): the hump term lowers short tenors, 0.56 x at 30 days, 0.27 x at 7.
-# The floor and skew_min_dte are held, not fitted. The spread parameters are the fit of
-# max(min, pct x mid) to the same quotes' half-spreads.
-DEFAULT = VixModel(
-    scale=1.6191,
-    term_exponent=0.38707,
-    skew=1.3521,
-    skew_term_exponent=0.79047,
-    curvature=-0.16730,
-    hump=0.84709,
-    hump_days=46.335,
-    skew_min_dte=14.0,
-    floor=0.2,
-    spread_min=0.040789,
-    spread_pct=0.027273,
-)
-
-
 def vix_strike(x: float, half_point_below: float) -> float:
     """Nearest listed VIX option strike: 0.5-point grid below the threshold, 1-point above."""
     half = round(x * 2.0) / 2.0

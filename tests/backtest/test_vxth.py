@@ -8,9 +8,11 @@ import pytest
 
 from backtest.vxth import delta_call, rebuild_vxth, vxth_weight
 from hedge.policy import load_policy
-from hedge.vix_model import DEFAULT
 from tests.backtest.real_lake import history_inputs
 from tests.conftest import shared
+from tests.hedge.rows import shipped_vix
+
+DEFAULT = shipped_vix()  # the policy's [pricing.vix_model]
 
 pytestmark = pytest.mark.realdata
 

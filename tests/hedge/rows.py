@@ -31,3 +31,19 @@ def flat_vix_pricing():
                     curvature=0.0, hump=0.0, hump_days=30.0, floor=0.01, spread_min=0.05,
                     spread_pct=0.05, skew_min_dte=14.0)
     return Pricing(policy_pricing(load_policy()).spx, flat, "policy")
+
+
+def shipped_spx():
+    """The policy's shipped 1DTE SPX model ([pricing.spx_model], the fit to the real chains)."""
+    from hedge.policy import load_policy
+    from hedge.spx_model import SpxModel
+
+    return SpxModel.from_dict(load_policy().pricing.spx_model)
+
+
+def shipped_vix():
+    """The policy's shipped VIX call model ([pricing.vix_model], fitted on 2016-06-01)."""
+    from hedge.policy import load_policy
+    from hedge.vix_model import VixModel
+
+    return VixModel.from_dict(load_policy().pricing.vix_model)

@@ -11,10 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hedge.vix_fit import fit_vix, vix_errors, vix_points
-from hedge.vix_model import DEFAULT, VixModel, call_price, call_vol, call_vols, half_spread
+from hedge.vix_model import VixModel, call_price, call_vol, call_vols, half_spread
 from sources import cboe, cfe, fred
 from sources.chains import parse_datashop
 from tests.conftest import shared
+from tests.hedge.rows import shipped_vix
+
+DEFAULT = shipped_vix()  # the policy's [pricing.vix_model]
 
 DAY = dt.date(2016, 6, 1)
 CHAIN = ("options", "vix_options_datashop_UnderlyingOptionsEODCalcs_2016-06-01.csv")
@@ -66,7 +69,7 @@ def test_default_prices_every_ladder_tenor_within_15_percent_of_mid(errors):
 
 
 def test_the_fit_reproduces_default(points):
-    fitted = fit_vix(points).to_dict()
+    fitted = fit_vix(points, DEFAULT).to_dict()
     for name, value in DEFAULT.to_dict().items():
         assert fitted[name] == pytest.approx(value, rel=2e-3, abs=1e-4), name
 
