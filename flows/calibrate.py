@@ -52,20 +52,34 @@ def chain_inputs(lake: Lake) -> tuple[pl.DataFrame, dict[dt.date, dict[str, Any]
     return chain, rows, settles, {d: q.value for d, q in quotes.items()}
 
 
+def uncalibrated_quote_days(lake: Lake) -> list[dt.date]:
+    """Quote days of the lake's chains after the latest calibration (all when none)."""
+    days = lake.scan("option_chain").select(pl.col("quote_date").unique()).collect()
+    last = lake.scan("pricing_calibration").select(pl.col("as_of").max()).collect().item()
+    return sorted(d for d in days["quote_date"].to_list() if last is None or d > last)
+
+
 @task
 def fit_and_store(home: str | None, policy_path: str | None) -> dict[str, int]:
-    """Fit every calibration the quotes allow and publish both tables through their gate."""
+    """Fit the calibrations of the quote days not yet calibrated; publish both tables.
+
+    A stored calibration is kept as it is: it used only the quotes known by its day. The
+    tables are rewritten whole through their gate (one commit each).
+    """
     from hedge.calibrate import calibrate_all
     from hedge.policy import load_policy
     from validations import gate_table
 
     lake, now = _lake(home), utc_now()
     chain, rows, settles, rates = chain_inputs(lake)
-    fitted = calibrate_all(chain, rows, settles, rates, load_policy(policy_path), now)
-    for name, frame in zip(CALIBRATION_TABLES, (fitted.calibration, fitted.errors),
-                           strict=True):
-        gate_table(lake, name, frame, at=now)
-    get_run_logger().info("calibrate: %d calibration(s), %d error row(s)",
+    old = [lake.scan(t).collect() for t in CALIBRATION_TABLES]
+    stored = {m: frozenset(g["as_of"].to_list())
+              for (m,), g in old[0].group_by("model")}
+    fitted = calibrate_all(chain, rows, settles, rates, load_policy(policy_path), now, stored)
+    for name, before, new in zip(CALIBRATION_TABLES, old, (fitted.calibration, fitted.errors),
+                                 strict=True):
+        gate_table(lake, name, pl.concat([before, new]), at=now)
+    get_run_logger().info("calibrate: %d new calibration(s), %d error row(s)",
                           fitted.calibration.height, fitted.errors.height)
     return {"calibrations": fitted.calibration.height, "errors": fitted.errors.height}
 

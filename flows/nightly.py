@@ -107,6 +107,18 @@ def build_task(day: dt.date, home: str | None = None, full: bool = False,
     return report.line()
 
 
+@task
+def calibrate_task(home: str | None = None, policy: str | None = None) -> str:
+    """Fit the pricing models to the quote days not yet calibrated (none new: nothing)."""
+    from flows.calibrate import fit_and_store, uncalibrated_quote_days
+
+    new = uncalibrated_quote_days(_settings(home, None).lake())
+    if not new:
+        return "pricing calibration: no new quotes"
+    got = fit_and_store.fn(home, policy)
+    return f"pricing calibration: {got['calibrations']} new fit(s) for {len(new)} quote day(s)"
+
+
 @task(task_run_name="recommend-{day}")
 def recommend_task(day: dt.date, home: str | None = None, equity: float = 1_000_000.0,
                    policy: str | None = None, now: dt.datetime | None = None) -> str:
@@ -212,6 +224,7 @@ def nightly(run_date: dt.date | None = None, home: str | None = None,
         publish_task(home)
         return Failed(message=f"{day}: no SPX and VIX closes for the day (features end "
                               f"{through}): no recommendation; a later run retries")
+    calibrate_task(home, policy)
     rec_json = recommend_task(day, home, equity, policy, now)
     catalog = publish_task(home)
     report = report_task(day, home, policy)

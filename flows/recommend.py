@@ -13,6 +13,7 @@ import datetime as dt
 import polars as pl
 
 from flows.feature_row import features_row
+from hedge.calibration import Calibrations
 from hedge.document import Leg, PriorDay, Recommendation
 from hedge.ladder import Curve, curve_of
 from hedge.outcome import settled
@@ -90,10 +91,11 @@ def recommend_day(lake: Lake, day: dt.date, *, policy: Policy, equity: float,
     rate = risk_free_rate(lake.scan("macro_observations"), day, policy.pricing.max_rate_age)
     prev_day = previous_session(lake, day)
     previous = stored_recommendation(lake, prev_day, policy) if prev_day else None
+    pricing = Calibrations.of(lake.scan("pricing_calibration").collect()).pricing(day, policy)
     rec = recommend(row, chain=chain if chain.height else None, rate=rate, equity=equity,
                     policy=policy, date=day, held=previous.ladder.positions if previous else (),
                     prior=settled_prior(lake, previous, row, policy),
-                    curve=last_curve(lake, day, policy))
+                    curve=last_curve(lake, day, policy), pricing=pricing)
     if store:
         store_recommendation(lake, rec, policy, now)
     return rec

@@ -34,6 +34,11 @@ from hedge.vix_model import VixModel
 
 Row = Mapping[str, Any]
 LADDER_TENORS = (14, 168)  # days: the ladder's calls, from a rolled L1 to a new L3
+# A calibration's error is measured on its latest chain days, each left out of a fit of the
+# others: a refit per day, so the window bounds a night's work as chains accumulate. A run
+# that calibrates several new days (a backfill) measures it for the newest only; the others
+# are priced with the policy's band (hedge.calibration).
+HELD_OUT_DAYS = 20
 
 
 @dataclass(frozen=True)
@@ -74,8 +79,8 @@ def held_out_condors(chain: pl.DataFrame, rows: Mapping[dt.date, Row],
         chain: option_chain rows of (at least) ``days``.
         rows: features_daily rows by date.
         rates: The rate of each day (decimal).
-        points: ``spx_points`` of the days.
-        days: The days of the fit.
+        points: ``spx_points`` of the fit's days (each check fits them all but its day).
+        days: The days to check.
         policy: The policy (the engine's strike rules and dividend yield).
         fit: The fitting function (``fit_spx``).
 
@@ -85,10 +90,10 @@ def held_out_condors(chain: pl.DataFrame, rows: Mapping[dt.date, Row],
     """
     out = []
     for day in days:
-        others = [d for d in days if d != day]
-        if not others or day not in rows:
+        others = points.filter(pl.col("quote_date") != day)
+        if others.is_empty() or day not in rows:
             continue
-        model = fit(points.filter(pl.col("quote_date").is_in(others)))
+        model = fit(others)
         pricing = Pricing(model, VixModel.from_dict(policy.pricing.vix_model), "lake")
         got = condor_check(rows[day], chain.filter(pl.col("quote_date") == day), policy=policy,
                            pricing=pricing, rate=rates.get(day))
@@ -111,12 +116,15 @@ def quotes_the_condor(chain: pl.DataFrame, rows: Mapping[dt.date, Row],
 
 
 def spx_calibrations(chain: pl.DataFrame, rows: Mapping[dt.date, Row],
-                     rates: Mapping[dt.date, float], policy: Policy
+                     rates: Mapping[dt.date, float], policy: Policy,
+                     stored: frozenset[dt.date] = frozenset()
                      ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One spx_1dte calibration per SPX chain day (fitted on the days up to it).
 
     A day is fitted only when its chain quotes the engine's whole condor: a partial export
     (a few strikes, or a pre-market snapshot of the next session) is not the day's market.
+    Days in ``stored`` already have their calibration (a calibration never changes: it used
+    only the quotes known by its day).
     """
     spx = chain.filter(pl.col("root").is_in(SPX_ROOTS))
     points = spx_points(spx, levels(rows, rates))
@@ -125,9 +133,12 @@ def spx_calibrations(chain: pl.DataFrame, rows: Mapping[dt.date, Row],
     points = points.filter(pl.col("quote_date").is_in(days))
     calibrations, errors = [], []
     for i, as_of in enumerate(days):
+        if as_of in stored:
+            continue
         known = days[: i + 1]
         used = points.filter(pl.col("quote_date").is_in(known))
-        held = held_out_condors(spx, rows, rates, points, known, policy)
+        checked = known[-HELD_OUT_DAYS:] if as_of == days[-1] else []
+        held = held_out_condors(spx, rows, rates, used, checked, policy)
         calibrations.append(_calibration_row("spx_1dte", as_of, fit_spx(used).to_dict(), known,
                                              used.height, [h["ratio"] for h in held]))
         errors += [{"model": "spx_1dte", "as_of": as_of, **h} for h in held]
@@ -135,7 +146,8 @@ def spx_calibrations(chain: pl.DataFrame, rows: Mapping[dt.date, Row],
 
 
 def vix_calibrations(chain: pl.DataFrame, settles: pl.DataFrame, vvix: Mapping[dt.date, float],
-                     rates: Mapping[dt.date, float], base: VixModel
+                     rates: Mapping[dt.date, float], base: VixModel,
+                     stored: frozenset[dt.date] = frozenset()
                      ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One vix_call calibration per VIX chain day (fitted on the days up to it)."""
     calls = chain.filter(pl.col("root").is_in(VIX_ROOTS))
@@ -145,6 +157,8 @@ def vix_calibrations(chain: pl.DataFrame, settles: pl.DataFrame, vvix: Mapping[d
     days = sorted(set(points["quote_date"].to_list()))
     calibrations, errors = [], []
     for i, as_of in enumerate(days):
+        if as_of in stored:
+            continue
         used = points.filter(pl.col("quote_date").is_in(days[: i + 1]))
         model = fit_vix(used, base)
         err = vix_errors(model, used).filter(pl.col("dte").is_between(*LADDER_TENORS))
@@ -159,8 +173,9 @@ def vix_calibrations(chain: pl.DataFrame, settles: pl.DataFrame, vvix: Mapping[d
 
 
 def calibrate_all(chain: pl.DataFrame, rows: Mapping[dt.date, Row], settles: pl.DataFrame,
-                  rates: Mapping[dt.date, float], policy: Policy, now: dt.datetime) -> Fitted:
-    """Every calibration the lake's quotes allow, as the two tables' rows.
+                  rates: Mapping[dt.date, float], policy: Policy, now: dt.datetime,
+                  stored: Mapping[str, frozenset[dt.date]] | None = None) -> Fitted:
+    """Every calibration the lake's quotes allow and ``stored`` lacks, as the tables' rows.
 
     Args:
         chain: Every option_chain row (SPX/SPXW and VIX/VIXW roots).
@@ -169,14 +184,18 @@ def calibrate_all(chain: pl.DataFrame, rows: Mapping[dt.date, Row], settles: pl.
         rates: The rate in force on each chain day (decimal).
         policy: The policy (strike rules, dividend yield).
         now: The run's clock (``computed_at``).
+        stored: Per model, the days already calibrated (skipped).
 
     Returns:
         The calibrations and their errors, stamped ``computed_at``.
     """
-    spx_cal, spx_err = spx_calibrations(chain, rows, rates, policy)
+    have = stored or {}
+    spx_cal, spx_err = spx_calibrations(chain, rows, rates, policy,
+                                        have.get("spx_1dte", frozenset()))
     vvix = {d: float(r["vvix_close"]) for d, r in rows.items() if r.get("vvix_close")}
     vix_cal, vix_err = vix_calibrations(chain, settles, vvix, rates,
-                                        VixModel.from_dict(policy.pricing.vix_model))
+                                        VixModel.from_dict(policy.pricing.vix_model),
+                                        have.get("vix_call", frozenset()))
     stamp = pl.lit(now, dtype=PRICING_CALIBRATION.columns["computed_at"]).alias("computed_at")
     return Fitted(_frame(PRICING_CALIBRATION, spx_cal + vix_cal, stamp),
                   _frame(PRICING_CALIBRATION_ERRORS, spx_err + vix_err, stamp))
