@@ -29,11 +29,11 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from backtest.metrics import claims, views  # noqa: E402
+from backtest.metrics import claims, pricing_range, verdict, views  # noqa: E402
 from backtest.run import backtest, store  # noqa: E402
 from flows.nightly import ONE_THREAD_WORKER  # noqa: E402
 from flows.pipeline import build  # noqa: E402
-from hedge.policy import load_policy  # noqa: E402
+from hedge.policy import load_policy, policy_from_mapping  # noqa: E402
 from storage.lake import Lake  # noqa: E402
 from tests.backtest.real_lake import history_inputs  # noqa: E402
 
@@ -41,6 +41,13 @@ NOW = dt.datetime(2026, 8, 22, tzinfo=dt.UTC)
 BUILD_END = dt.date(2026, 8, 21)
 START, END = dt.date(2006, 1, 3), dt.date(2025, 3, 31)
 SWEEP_START, SWEEP_END = dt.date(2010, 1, 1), dt.date(2019, 12, 31)
+SUMMARY = ("strategy", "cagr", "volatility", "max_drawdown", "worst_day", "worst_day_pnl",
+           "hedge_cost_per_year", "ladder_pnl_per_year", "condor_pnl", "untestable_days",
+           "quote_share")
+RANGE = ("cagr", "max_drawdown", "ladder_pnl_per_year", "condor_pnl")
+CLAIMS = ("date", "strategy", "spx_return", "condor_pnl", "ref_condor_pnl", "ladder_pnl",
+          "recovery", "recovery_ref", "recovery_sessions", "unhedged_recovery_sessions",
+          "testable")
 GRID = ('[grid]\n"ladder.coverage_quiet" = [0.2, 0.4, 0.6, 0.8]\n'
         '"ladder.coverage_lit" = [0.4, 0.6, 0.8, 1.0]\n'
         '"backtest.vix_half_spread_pct" = [0.02, 0.05]\n')
@@ -62,18 +69,32 @@ def lake_of_shared_data(root: Path) -> Lake:
 def bench_run(lake: Lake) -> None:
     _, t_build = timed(build, lake, BUILD_END, now=NOW, full=True)
     policy = load_policy()
+    central = policy_from_mapping(policy.model_dump(mode="json")
+                                  | {"backtest": policy.backtest.model_dump(mode="json")
+                                     | {"pricing_bands": False}})
+    _, t_central = timed(backtest, lake, START, END, central, NOW)
     result, t_run = timed(backtest, lake, START, END, policy, NOW)
     _, t_store = timed(store, lake, result)
     total = t_run + t_store
     print(f"alvh build --full:             {t_build:7.1f} s")
-    print(f"backtest {START}..{END}: {total:7.1f} s  (walk {t_run:.1f} s, store "
-          f"{t_store:.1f} s; {result.daily.height} daily rows, {result.trades.height} trades)")
+    print(f"backtest {START}..{END}: {total:7.1f} s  (three walks: central and the two "
+          f"pricing bands, {t_run:.1f} s; store {t_store:.1f} s; {result.daily.height} daily "
+          f"rows, {result.trades.height} trades)")
     print(f"ratio backtest / build:        {total / t_build:7.2f}x  (target <= 3x)")
+    print(f"central walk alone:            {t_central:7.1f} s  ({t_central / t_build:.2f}x)")
     daily, summary = views(result)
-    with pl.Config(tbl_rows=100, tbl_cols=30, tbl_width_chars=250):
-        print(result.run.drop("policy"))
-        print(summary.drop("run_id"))
-        print(claims(daily, summary, policy).drop("untestable_reason"))
+    table = claims(daily, summary, policy)
+    with pl.Config(tbl_rows=100, tbl_cols=40, tbl_width_chars=400, tbl_formatting="MARKDOWN",
+                   tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True,
+                   float_precision=3, thousands_separator=","):
+        print(result.run.drop("policy", "computed_at"))
+        print(summary.filter(pl.col("scope") == "all").select(SUMMARY))
+        print(pricing_range(result).filter(pl.col("scope") == "all").select(
+            "strategy", *(f"{f}{e}" for f in RANGE for e in ("", "_pricing_lo",
+                                                              "_pricing_hi"))))
+        print(table.filter(pl.col("date").is_in(list(policy.backtest.crash_days)))
+              .select(CLAIMS))
+        print(verdict(table, summary, policy))
 
 
 def bench_sweep(lake: Lake, tmp: Path) -> None:
