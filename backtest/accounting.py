@@ -77,11 +77,12 @@ def vix_haircut(price: float, costs: BacktestPolicy) -> float:
 
 
 def call_trade_cash(price: float, contracts: float, costs: BacktestPolicy,
-                    multiplier: float) -> float:
+                    multiplier: float, half: float | None = None) -> float:
     """Dollars for trading ``contracts`` calls at the mark ``price`` (> 0 buys, < 0 sells).
 
     A buy pays mark + haircut, a sale receives mark - haircut; each pays the commission.
+    ``half``: the quoted half-spread (quotes first), else the policy's haircut.
     """
-    h = vix_haircut(price, costs)
+    h = vix_haircut(price, costs) if half is None else half
     per = price + h if contracts > 0 else max(price - h, 0.0)  # a bid is never below zero
     return -contracts * per * multiplier - abs(contracts) * costs.vix_commission

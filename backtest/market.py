@@ -18,9 +18,10 @@ import polars as pl
 from core.calendar import trading_days
 from core.expiry import monthly_expiries, nearest_expiries, nearest_expiry
 from hedge.calibration import Calibrations, Pricing
+from hedge.context import VixQuotes
+from hedge.ladder import vix_call_quotes
 from hedge.policy import Policy
 from hedge.rates import RATE_SERIES, RateQuote
-from hedge.recommend import SPX_ROOTS
 from storage.lake import Lake
 
 
@@ -71,10 +72,15 @@ class Known:
     expiries: Expiries = Expiries()
     calibrations: Calibrations = Calibrations({})
     pricing: Pricing | None = None  # set by the walk: the calibration in force, at its band
+    vix_quotes: VixQuotes = field(default_factory=dict)  # set by the walk: D's VIX calls
 
     def priced(self, policy: Policy, band: str = "central") -> Known:
-        """The day with its pricing: the calibration in force (at ``band``), or the policy's."""
-        return replace(self, pricing=self.calibrations.pricing(self.date, policy).at_band(band))
+        """The day priced: the calibration in force (at ``band``) and D's VIX call quotes.
+
+        Without a stored calibration the policy's parameters price it.
+        """
+        return replace(self, pricing=self.calibrations.pricing(self.date, policy).at_band(band),
+                       vix_quotes=vix_call_quotes(self.chain, self.date))
 
     def settle(self, expiry: dt.date) -> float | None:
         """The VX settlement of the contract expiring on ``expiry``, this day."""
@@ -103,7 +109,7 @@ class Market:
                      calibrations=self.calibrations)
 
     def chain(self, day: dt.date) -> pl.DataFrame | None:
-        """``day``'s SPX option chain, read only on the days one is stored."""
+        """``day``'s option chain (every root), read only on the days one is stored."""
         if day not in self.chain_days or self.lake is None:
             return None
         return self.lake.scan("option_chain").filter(pl.col("quote_date") == day).collect()
@@ -170,10 +176,9 @@ def _settles(lake: Lake, start: dt.date, end: dt.date) -> dict[dt.date, dict[dt.
 
 
 def _chain_days(lake: Lake, start: dt.date, end: dt.date) -> frozenset[dt.date]:
-    """Days in [start, end] with a stored SPX chain."""
-    days = lake.scan("option_chain").filter(
-        pl.col("quote_date").is_between(start, end) & pl.col("root").is_in(SPX_ROOTS)
-    ).select(pl.col("quote_date").unique()).collect()
+    """Days in [start, end] with a stored chain (SPX or VIX)."""
+    days = lake.scan("option_chain").filter(pl.col("quote_date").is_between(start, end)
+                                            ).select(pl.col("quote_date").unique()).collect()
     return frozenset(days["quote_date"].to_list())
 
 

@@ -112,8 +112,9 @@ def mark_calls(book: Book, known: Known, policy: Policy, out: Day) -> None:
                 out.reasons.append(f"{layer} {expiry} {strike:g} expired unsettled: dropped")
                 del book.calls[key], book.marks[key]
             continue
-        mark = call_mark(settle, strike, known.date, expiry, _rate(known, policy), vvix or 0.0,
-                         _pricing(known))
+        mark = _quoted(known, expiry, strike) or call_mark(
+            settle, strike, known.date, expiry, _rate(known, policy), vvix or 0.0,
+            _pricing(known))
         if out.ladder_pnl is not None:
             out.ladder_pnl += n * (mark - book.marks[key]) * mult
         book.marks[key] = mark
@@ -127,6 +128,12 @@ def mark_calls(book: Book, known: Known, policy: Policy, out: Day) -> None:
 def _rate(known: Known, policy: Policy) -> float:
     """D's rate (a fresh DTB3, else SOFR, else DFF), else the policy default, as the engine."""
     return known.rate.value if known.rate is not None else policy.pricing.default_rate
+
+
+def _quoted(known: Known, expiry: dt.date, strike: float) -> float | None:
+    """The call's mid where D's chain quotes it (before its expiry day), else None."""
+    quote = known.vix_quotes.get((expiry, strike))
+    return (quote[0] + quote[1]) / 2 if quote and expiry > known.date else None
 
 
 def _pricing(known: Known) -> Pricing:
@@ -156,9 +163,11 @@ def trade_to(book: Book, targets: list[HeldCall], known: Known, policy: Policy,
             out.reasons.append(f"no VX settlement or VVIX to trade {layer} {expiry} "
                                f"{strike:g}: not traded")
             continue
-        mark = call_mark(settle, strike, known.date, expiry, _rate(known, policy), vvix,
-                         _pricing(known))
-        cash = call_trade_cash(mark, delta, policy.backtest, mult)
+        quote = known.vix_quotes.get((expiry, strike))
+        mark = _quoted(known, expiry, strike) or call_mark(
+            settle, strike, known.date, expiry, _rate(known, policy), vvix, _pricing(known))
+        half = (quote[1] - quote[0]) / 2 if quote else None
+        cash = call_trade_cash(mark, delta, policy.backtest, mult, half)
         if out.ladder_pnl is not None:
             out.ladder_pnl += cash + delta * mark * mult  # the haircut and commission
         if delta > 0:
@@ -170,10 +179,11 @@ def trade_to(book: Book, targets: list[HeldCall], known: Known, policy: Policy,
         else:
             book.calls[key], book.marks[key] = held, mark
         out.priced_trades += 1
-        _trade(book, known.date, "model", instrument="vix_call",
+        out.quoted_trades += quote is not None
+        _trade(book, known.date, "quote" if quote else "model", instrument="vix_call",
                action="buy" if delta > 0 else "sell",
                layer=layer, expiry=expiry, strikes=f"{strike:g}", contracts=delta, price=mark,
-               haircut=vix_haircut(mark, policy.backtest),
+               haircut=vix_haircut(mark, policy.backtest) if half is None else half,
                commission=abs(delta) * policy.backtest.vix_commission, cash=cash)
 
 

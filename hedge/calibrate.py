@@ -29,8 +29,8 @@ from hedge.policy import Policy
 from hedge.recommend import SPX_ROOTS, condor_check
 from hedge.spx_fit import fit_spx, spx_points
 from hedge.spx_model import SOURCES, SpxModel
-from hedge.vix_fit import VIX_ROOTS, fit_vix, vix_errors, vix_points
-from hedge.vix_model import VixModel
+from hedge.vix_fit import fit_vix, vix_errors, vix_points
+from hedge.vix_model import VIX_ROOTS, VixModel
 
 Row = Mapping[str, Any]
 LADDER_TENORS = (14, 168)  # days: the ladder's calls, from a rolled L1 to a new L3

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from hedge.calibration import Pricing
 from hedge.document import CapBound, RuleFired, Value
 from hedge.policy import Policy
+
+# (expiry, strike) -> (bid, ask) of D's VIX calls
+VixQuotes = Mapping[tuple[dt.date, float], tuple[float, float]]
 
 
 @dataclass
@@ -26,6 +30,7 @@ class Context:
     rules: list[RuleFired]
     caps: list[CapBound]
     pricing: Pricing
+    vix_quotes: VixQuotes = field(default_factory=dict)  # D's VIX call quotes, if stored
 
     def fire(self, rule: str, detail: str, **inputs: Value) -> None:
         """Record a rule that changed the recommendation, with its inputs."""

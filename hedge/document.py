@@ -124,6 +124,7 @@ class Layer(_Doc):
     stress_forward: float | None = None
     stress_price: float | None = None
     stress_gain: float | None = None
+    pricing_source: str = "model"  # "quote": D's VIX chain quotes the call (its mid)
 
 
 class Position(_Doc):

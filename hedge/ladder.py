@@ -16,12 +16,14 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import polars as pl
+
 from hedge.context import Context
 from hedge.document import CapBound, Ladder, Layer, Position, StressScenario
 from hedge.pricing import black76_one
 from hedge.rules import flag, number
 from hedge.stress import stressed_call
-from hedge.vix_model import call_vol, vix_strike
+from hedge.vix_model import VIX_ROOTS, call_vol, vix_strike
 
 CALENDAR_DAYS = 365.0
 
@@ -73,6 +75,20 @@ class _Priced:
     beta: float
     stress_forward: float
     stress_price: float
+    source: str = "model"
+
+
+def vix_call_quotes(chain: pl.DataFrame | None, day: dt.date) -> dict[tuple[dt.date, float],
+                                                                      tuple[float, float]]:
+    """D's two-sided VIX call quotes by (expiry, strike): root VIX before VIXW (weeklys)."""
+    if chain is None:
+        return {}
+    calls = chain.filter(pl.col("root").is_in(VIX_ROOTS) & (pl.col("quote_date") == day)
+                         & (pl.col("right") == "C") & (pl.col("bid") > 0)
+                         & (pl.col("ask") >= pl.col("bid"))).sort(pl.col("root") != "VIX")
+    return {(e, k): (b, a) for e, k, b, a in calls.unique(["expiration", "strike"],
+                                                          keep="first", maintain_order=True)
+            .select("expiration", "strike", "bid", "ask").iter_rows()}
 
 
 def curve_of(row: Mapping[str, object], as_of: dt.date, age_sessions: int = 0,
@@ -223,6 +239,10 @@ def price_plan(ctx: Context, curve: Curve, plan: _Plan, expiries: ExpiryRule,
     g = black76_one(fwd, strike, dte / CALENDAR_DAYS, ctx.rate, vol, True)
     s_fwd, s_price = stressed_call(fwd, strike, dte, ctx.rate, vol, beta, scenario)
     scale = ctx.pricing.vix_scale  # 1 but in a backtest run at an end of the error band
+    quote = ctx.vix_quotes.get((expiry, strike))
+    if quote is not None:  # quotes first: the call's mid, its shock priced by the model
+        return _Priced(plan, expiry, dte, fwd, strike, vol, (quote[0] + quote[1]) / 2,
+                       g.delta, g.vega, beta, s_fwd, s_price * scale, "quote")
     return _Priced(plan, expiry, dte, fwd, strike, vol, g.price * scale, g.delta, g.vega, beta,
                    s_fwd, s_price * scale)
 
@@ -324,7 +344,7 @@ def _layer(ctx: Context, p: _Priced, bought: int) -> Layer:
                  bought_on=pos.bought_on if pos else ctx.date,
                  unlit_sessions=p.plan.unlit_sessions, stress_forward=p.stress_forward,
                  stress_price=p.stress_price,
-                 stress_gain=after * mult * (p.stress_price - p.price))
+                 stress_gain=after * mult * (p.stress_price - p.price), pricing_source=p.source)
 
 
 def positions_after(day: dt.date, layers: list[Layer],

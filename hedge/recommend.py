@@ -44,6 +44,7 @@ from hedge.ladder import (
     priced_layers,
     unknown_ladder,
     usable_curve,
+    vix_call_quotes,
     vix_strike,
 )
 from hedge.outcome import PriorDay
@@ -325,12 +326,12 @@ def ladder_legs(layers: list[Layer]) -> list[Leg]:
     held = [Leg(leg=la.name, kind="vix_call", layer=la.name, right="C", expiry=la.expiry,
                 strike=la.strike, contracts=la.contracts, price=la.price, iv=la.vol,
                 delta=la.delta, vega=la.vega, beta=la.beta,
-                dollar_per_vix_point=la.dollar_per_vix_point, source="black76")
+                dollar_per_vix_point=la.dollar_per_vix_point, source=la.pricing_source)
             for la in layers if la.action != "sell"]
     sold = [Leg(leg=f"{la.name}_SOLD", kind="vix_call", layer=la.name, right="C",
                 expiry=la.expiry, strike=la.strike, contracts=-la.sell_contracts,
                 price=la.price, iv=la.vol, delta=la.delta, vega=la.vega, beta=la.beta,
-                dollar_per_vix_point=None, source="black76")
+                dollar_per_vix_point=None, source=la.pricing_source)
             for la in layers if la.action == "sell"]
     return held + sold
 
@@ -519,7 +520,8 @@ def _session(features: Mapping[str, Any] | pl.DataFrame, pol: Policy, *,
     ctx = Context(row=row, policy=pol, date=day, trade_date=next_session(day), equity=equity,
                   rate=pol.pricing.default_rate if value is None else value, spx=spx or 0.0,
                   vix=vix or 0.0, rules=[], caps=[],
-                  pricing=pricing if pricing is not None else policy_pricing(pol))
+                  pricing=pricing if pricing is not None else policy_pricing(pol),
+                  vix_quotes=vix_call_quotes(chain, day))
     if ctx.pricing.later_quotes:
         ctx.fire("calibration_from_later_quotes", "no quote known by D: the earliest "
                  f"calibration ({', '.join(ctx.pricing.later_quotes)}) prices the day",

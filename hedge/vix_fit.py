@@ -17,9 +17,8 @@ import polars as pl
 from scipy.optimize import least_squares
 
 from hedge.pricing import Array, black76
-from hedge.vix_model import CALENDAR_DAYS, MONEYNESS, VixModel, call_vols
+from hedge.vix_model import CALENDAR_DAYS, MONEYNESS, VIX_ROOTS, VixModel, call_vols
 
-VIX_ROOTS = ("VIX", "VIXW")
 MIN_DTE = 7  # the last week's quotes are dominated by the settlement's mechanics
 LADDER_OTM = 1.15  # the ladder's strike: the quoted strike nearest forward x this
 # Fitted: scale, term_exponent, skew, skew_term_exponent, curvature (floor is held).

@@ -31,6 +31,7 @@ import numpy as np
 from hedge.pricing import Array, ArrayLike, black76_one
 
 CALENDAR_DAYS = 365.0
+VIX_ROOTS = ("VIX", "VIXW")  # monthly and weekly VIX options
 REFERENCE_DTE = 30.0  # the tenor ``scale`` is quoted at (VVIX is a 30-day index)
 MONEYNESS = (0.8, 2.0)  # K / F of the quotes fitted; the smile is held flat outside
 _X_LOW, _X_HIGH = math.log(MONEYNESS[0]), math.log(MONEYNESS[1])

@@ -136,3 +136,22 @@ def test_a_backtest_prices_a_chain_day_from_its_quotes(calibrated):
     assert ticket["price"] - ticket["haircut"] == pytest.approx(fill)
     summary = result.daily.filter(pl.col("strategy") == "alvh_stress")
     assert summary["quoted_trades"].sum() == 1
+
+
+def test_the_vix_chain_day_prices_the_ladder_from_its_quotes(calibrated):
+    """2016-06-01 (the stored VIX chain): the engine's L1 call is the chain's mid, and a
+    backtest buys it at the ask (half the quoted spread over the mid)."""
+    lake, _ = calibrated
+    day = dt.date(2016, 6, 1)
+    result = backtest(lake, day, day, load_policy(), NOW)
+    buys = result.trades.filter((pl.col("strategy") == "static") & (pl.col("action") == "buy"))
+    quoted = buys.filter(pl.col("pricing_source") == "quote")
+    assert quoted.height >= 1
+    chain = lake.scan("option_chain").filter(
+        (pl.col("quote_date") == day) & (pl.col("root") == "VIX") & (pl.col("right") == "C")
+    ).collect()
+    for row in quoted.iter_rows(named=True):
+        q = chain.filter((pl.col("expiration") == row["expiry"])
+                         & (pl.col("strike") == float(row["strikes"]))).row(0, named=True)
+        assert row["price"] == pytest.approx((q["bid"] + q["ask"]) / 2)
+        assert row["haircut"] == pytest.approx((q["ask"] - q["bid"]) / 2)

@@ -12,8 +12,8 @@ pytestmark = pytest.mark.realdata
 
 RECORDED = {
     "features_daily": "3aace6155ade52c9a9ec7ee3b3f61b3a7ee3542aef09c97273365d93e5c43a6f",
-    "recommend 2018-02-05": "d39e39ba2b29a2227ecb41792ea5ee7c643ae3619fc5607ea6ec295703947e0c",
-    "recommend 2020-03-16": "841bc5fdcfb55ff8c4f770dcfb4f9a10d3402c420a45303dc91c483d0116af83",
+    "recommend 2018-02-05": "347347f8a26671e9250a85799ccbc59b784fff21502920595fb26d554acea688",
+    "recommend 2020-03-16": "f628656de7e03278c287e31f0ea663ac78c80522cb9f90a4d8723297a4777d3a",
     "recommend 2021-11-19": "5c8efbabda1803cc67ba03eea9bc1fbb0d225338d85c75fe17f80d90dd269a40",
     "recommend 2025-03-14": "b7c7cd11929484b488a60bd5fd5cadfcce50329a56ffc5c98330cbb3c6c3d971",
 }
