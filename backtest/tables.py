@@ -33,6 +33,7 @@ BACKTEST_DAILY = Table(
     {"run_id": STR, "policy_version": STR, "strategy": STR, "date": DATE, "spx_close": F64,
      "vix_close": F64, "testable": BOOL, "untestable_reason": STR, "spx_listed": BOOL,
      "condor_contracts": I64, "priced_trades": I64, "quoted_trades": I64,
+     "priced_from_later_quotes": STR,
      "condor_pnl": F64, "ref_condor_pnl": F64, "ladder_pnl": F64, "ladder_premium": F64,
      "ladder_value": F64, "ladder_contracts": F64, "layers_held": STR, "pnl": F64,
      "equity": F64, "drawdown": F64, "computed_at": UTC_TS},
@@ -44,6 +45,9 @@ BACKTEST_DAILY = Table(
         "priced_trades": "condor opens and VIX call buys and sells of the day",
         "quoted_trades": "of those, priced from the day's stored quotes (the rest: the "
                          "calibrated model)",
+        "priced_from_later_quotes": "models (spx_1dte, vix_call) whose parameters or error "
+                                    "band that day were fitted on later quotes (no earlier "
+                                    "quote in the lake); null when none",
         "condor_pnl": "P&L of the condor opened the session before, settled at this close, $",
         "ref_condor_pnl": "the same for the reference condor (base size, before regime cuts)",
         "ladder_pnl": "VIX call ladder P&L: marks, settlements and trading costs of the day, $",

@@ -11,7 +11,7 @@ WITH s AS (
   SELECT d.run_id, d.policy_version, r.feature_set_version, r.pricing_band, r.central_run_id,
          d.strategy, d.date, d.spx_close,
          d.vix_close, d.testable, d.untestable_reason, d.spx_listed, d.condor_contracts,
-         d.priced_trades, d.quoted_trades,
+         d.priced_trades, d.quoted_trades, d.priced_from_later_quotes,
          d.condor_pnl, d.ref_condor_pnl, {SCALE} AS scale, r.sizing_equity,
          d.ladder_pnl * {SCALE} AS ladder_pnl, d.ladder_premium * {SCALE} AS ladder_premium,
          d.ladder_value * {SCALE} AS ladder_value,
@@ -48,7 +48,8 @@ SELECT run_id, any_value(pricing_band) AS pricing_band,
        sum(ladder_pnl) / greatest((max(date) - min(date)) / 365.25, 1 / 365.25)
            AS ladder_pnl_per_year,
        sum({condor}) AS condor_pnl, sum(ladder_pnl) AS ladder_pnl,
-       sum(quoted_trades) / nullif(sum(priced_trades), 0) AS quote_share
+       sum(quoted_trades) / nullif(sum(priced_trades), 0) AS quote_share,
+       count(*) FILTER (WHERE priced_from_later_quotes IS NOT NULL) AS later_quote_days
 FROM v_backtest_daily GROUP BY run_id, strategy"""
 
 # Each figure of a central run beside its range over the run and its pricing-band runs.
@@ -95,6 +96,7 @@ _DAILY_COLUMNS = {
     "central_run_id": "The central run a pricing-band run belongs to",
     "priced_trades": "Condor opens and VIX call trades of D",
     "quoted_trades": "Of those, priced from D's stored quotes",
+    "priced_from_later_quotes": "Models priced on D from quotes after D (null when none)",
     "condor_pnl": "P&L of the condor settled at the close of D, dollars",
     "ref_condor_pnl": "P&L of the reference condor (base size) settled on D, dollars",
     "scale": "Multiplier applied to the ladder (benchmarks: to the ALVH stress cost)",
@@ -129,6 +131,7 @@ _SUMMARY_COLUMNS = {
     "central_run_id": "The central run a pricing-band run belongs to",
     "quote_share": "Share of the strategy's trades priced from stored quotes (the rest: "
                    "the calibrated model)",
+    "later_quote_days": "Sessions priced by a model fitted on quotes after them",
 }
 
 _RANGE_COLUMNS = {

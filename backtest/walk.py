@@ -163,8 +163,9 @@ def trade_to(book: Book, targets: list[HeldCall], known: Known, policy: Policy,
             out.reasons.append(f"no VX settlement or VVIX to trade {layer} {expiry} "
                                f"{strike:g}: not traded")
             continue
-        quote = known.vix_quotes.get((expiry, strike))
-        mark = _quoted(known, expiry, strike) or call_mark(
+        quoted = _quoted(known, expiry, strike)
+        quote = known.vix_quotes.get((expiry, strike)) if quoted is not None else None
+        mark = quoted or call_mark(
             settle, strike, known.date, expiry, _rate(known, policy), vvix, _pricing(known))
         half = (quote[1] - quote[0]) / 2 if quote else None
         cash = call_trade_cash(mark, delta, policy.backtest, mult, half)
@@ -338,6 +339,7 @@ class Walk:
                 "untestable_reason": "; ".join(out.reasons) or None,
                 "condor_contracts": out.contracts_opened, "condor_pnl": out.condor_pnl,
                 "priced_trades": out.priced_trades, "quoted_trades": out.quoted_trades,
+                "priced_from_later_quotes": ",".join(_pricing(known).later_quotes) or None,
                 "ref_condor_pnl": out.ref_condor_pnl, "ladder_pnl": out.ladder_pnl,
                 "ladder_premium": out.premium, "ladder_value": value,
                 "ladder_contracts": sum(book.calls.values()),

@@ -8,6 +8,7 @@ Tasks pass the lake home and dates, never frames; each reads the lake itself.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from prefect import flow, get_run_logger, task
 
 from core.clock import utc_now
 from flows.settings import Settings
+from hedge.policy import Policy
 from storage.lake import Lake
 
 CALIBRATION_TABLES = ("pricing_calibration", "pricing_calibration_errors")
@@ -35,11 +37,14 @@ class CalibrationReport:
     vxth: dict[str, Any] | None  # None: no published VXTH in index_daily
 
 
-def chain_inputs(lake: Lake) -> tuple[pl.DataFrame, dict[dt.date, dict[str, Any]],
-                                      pl.DataFrame, dict[dt.date, float]]:
-    """Every stored quote, the features rows, VX settlements and rates of its days."""
+def chain_inputs(lake: Lake, policy: Policy) -> tuple[
+        pl.DataFrame, dict[dt.date, dict[str, Any]], pl.DataFrame, dict[dt.date, float]]:
+    """Every stored quote, the features rows, VX settlements and rates of its days.
+
+    The rate of a day is the one the engine would use on it: a fresh DTB3, else SOFR, else
+    DFF (``backtest.market.daily_rates``), else the policy's default rate.
+    """
     from backtest.market import daily_rates
-    from hedge.policy import load_policy
 
     chain = lake.scan("option_chain").collect()
     days = sorted(set(chain["quote_date"].to_list()))
@@ -48,34 +53,41 @@ def chain_inputs(lake: Lake) -> tuple[pl.DataFrame, dict[dt.date, dict[str, Any]
     settles = lake.scan("vx_futures").filter(pl.col("trade_date").is_in(days)).select(
         "trade_date", "expiry", "settle").collect()
     quotes = daily_rates(lake.scan("macro_observations"), pl.Series(days, dtype=pl.Date),
-                         load_policy().pricing.max_rate_age)
-    return chain, rows, settles, {d: q.value for d, q in quotes.items()}
+                         policy.pricing.max_rate_age)
+    rates = {d: quotes[d].value if d in quotes else policy.pricing.default_rate for d in days}
+    return chain, rows, settles, rates
 
 
 def uncalibrated_quote_days(lake: Lake) -> list[dt.date]:
-    """Quote days of the lake's chains after the latest calibration (all when none)."""
+    """Quote days of the lake's chains without a calibration, backfilled days included.
+
+    A day whose chain is not whole stays here and is looked at again, without a fit.
+    """
     days = lake.scan("option_chain").select(pl.col("quote_date").unique()).collect()
-    last = lake.scan("pricing_calibration").select(pl.col("as_of").max()).collect().item()
-    return sorted(d for d in days["quote_date"].to_list() if last is None or d > last)
+    done = lake.scan("pricing_calibration").select(pl.col("as_of").unique()).collect()
+    return sorted(set(days["quote_date"].to_list()) - set(done["as_of"].to_list()))
 
 
 @task
-def fit_and_store(home: str | None, policy_path: str | None) -> dict[str, int]:
+def fit_and_store(home: str | None, policy_path: str | None,
+                  now: dt.datetime | None = None) -> dict[str, int]:
     """Fit the calibrations of the quote days not yet calibrated; publish both tables.
 
-    A stored calibration is kept as it is: it used only the quotes known by its day. The
-    tables are rewritten whole through their gate (one commit each).
+    A stored calibration is kept as it is: it used only the quotes known by its day. The new
+    rows are validated with the stored ones and committed once per table.
     """
     from hedge.calibrate import calibrate_all
     from hedge.policy import load_policy
     from validations import gate_table
 
-    lake, now = _lake(home), utc_now()
-    chain, rows, settles, rates = chain_inputs(lake)
+    lake, now, policy = _lake(home), now or utc_now(), load_policy(policy_path)
+    chain, rows, settles, rates = chain_inputs(lake, policy)
     old = [lake.scan(t).collect() for t in CALIBRATION_TABLES]
-    stored = {m: frozenset(g["as_of"].to_list())
+    stored = {m: {r["as_of"]: json.loads(r["parameters"]) for r in g.iter_rows(named=True)}
               for (m,), g in old[0].group_by("model")}
-    fitted = calibrate_all(chain, rows, settles, rates, load_policy(policy_path), now, stored)
+    fitted = calibrate_all(chain, rows, settles, rates, policy, now, stored)
+    if fitted.calibration.is_empty():
+        return {"calibrations": 0, "errors": 0}
     for name, before, new in zip(CALIBRATION_TABLES, old, (fitted.calibration, fitted.errors),
                                  strict=True):
         gate_table(lake, name, pl.concat([before, new]), at=now)
@@ -87,6 +99,7 @@ def fit_and_store(home: str | None, policy_path: str | None) -> dict[str, int]:
 @task
 def vxth_check(home: str | None, policy_path: str | None) -> dict[str, Any] | None:
     """VXTH rebuilt from the lake at the latest VIX calibration, against the published index."""
+    from backtest.market import daily_rates
     from backtest.vxth import rebuild_vxth
     from hedge.calibration import Calibrations
     from hedge.policy import load_policy
@@ -101,8 +114,12 @@ def vxth_check(home: str | None, policy_path: str | None) -> dict[str, Any] | No
     pricing = Calibrations.of(lake.scan("pricing_calibration").collect()).pricing(
         dt.date.max, policy)
     settles = lake.scan("vx_futures").select("trade_date", "expiry", "settle").collect()
+    days = settles["expiry"].unique().sort()  # the rolls: the rate the engine uses on each
+    quotes = daily_rates(lake.scan("macro_observations"), days, policy.pricing.max_rate_age)
+    rates = pl.DataFrame({"date": days, "rate": [
+        quotes[d].value if d in quotes else policy.pricing.default_rate for d in days]})
     got = rebuild_vxth(index.filter(pl.col("symbol") == "SPX").drop("symbol"), settles,
-                       index.filter(pl.col("symbol") == "VVIX").drop("symbol"), 0.0,
+                       index.filter(pl.col("symbol") == "VVIX").drop("symbol"), rates,
                        pricing.vix, published, policy)
     return {"first": got.first, "last": got.last, "growth_rebuilt": got.growth_rebuilt,
             "growth_published": got.growth_published, "tracking_error": got.tracking_error,

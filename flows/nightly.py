@@ -108,14 +108,24 @@ def build_task(day: dt.date, home: str | None = None, full: bool = False,
 
 
 @task
-def calibrate_task(home: str | None = None, policy: str | None = None) -> str:
-    """Fit the pricing models to the quote days not yet calibrated (none new: nothing)."""
+def calibrate_task(home: str | None = None, policy: str | None = None,
+                   now: dt.datetime | None = None) -> str:
+    """Fit the pricing models to the quote days not yet calibrated (none new: nothing).
+
+    A failed fit does not cost the night its recommendation: it is logged, and the day is
+    priced with the calibration already in force.
+    """
     from flows.calibrate import fit_and_store, uncalibrated_quote_days
 
     new = uncalibrated_quote_days(_settings(home, None).lake())
     if not new:
         return "pricing calibration: no new quotes"
-    got = fit_and_store.fn(home, policy)
+    try:
+        got = fit_and_store.fn(home, policy, now)
+    except (PipelineError, ValueError) as e:
+        get_run_logger().warning("pricing calibration failed, the calibration in force "
+                                 "prices the day: %s", e)
+        return f"pricing calibration failed: {e}"
     return f"pricing calibration: {got['calibrations']} new fit(s) for {len(new)} quote day(s)"
 
 
@@ -224,7 +234,7 @@ def nightly(run_date: dt.date | None = None, home: str | None = None,
         publish_task(home)
         return Failed(message=f"{day}: no SPX and VIX closes for the day (features end "
                               f"{through}): no recommendation; a later run retries")
-    calibrate_task(home, policy)
+    calibrate_task(home, policy, now)
     rec_json = recommend_task(day, home, equity, policy, now)
     catalog = publish_task(home)
     report = report_task(day, home, policy)

@@ -117,7 +117,7 @@ class Calibrations:
 
     rows: Mapping[str, tuple[tuple[dt.date, dict[str, float], tuple[float, float]], ...]]
     # The pricing of each (policy, rows in force), built once: a backtest asks every session.
-    _seen: dict[tuple[str, Any, Any], Pricing] = field(default_factory=dict, compare=False,
+    _seen: dict[tuple[Any, ...], Pricing] = field(default_factory=dict, compare=False,
                                                        repr=False)
 
     @classmethod
@@ -140,21 +140,30 @@ class Calibrations:
     def pricing(self, day: dt.date, policy: Policy) -> Pricing:
         """The pricing in force after the close of ``day``.
 
-        The latest calibration on quotes known by then, else the earliest one (flagged),
-        else the policy's parameters.
+        The latest calibration on quotes known by then, else the earliest one, else the
+        policy's parameters. ``later_quotes`` names each model priced from quotes after the
+        day: an earliest calibration, or the policy's parameters or band (fitted through
+        ``[pricing] *_fitted_through``) on a day before their fit's last quote.
         """
         spx, vix = self._in_force("spx_1dte", day), self._in_force("vix_call", day)
-        key = (policy.version, spx and (spx[0], spx[3]), vix and (vix[0], vix[3]))
+        p = policy.pricing
+        early = (day < p.spx_fitted_through, day < p.vix_fitted_through)
+        key = (policy.version, spx and (spx[0], spx[3]), vix and (vix[0], vix[3]), early)
         if key not in self._seen:
-            self._seen[key] = self._pricing(policy, spx, vix)
+            self._seen[key] = self._pricing(policy, spx, vix, early)
         return self._seen[key]
 
     @staticmethod
-    def _pricing(policy: Policy, spx: _InForce | None, vix: _InForce | None) -> Pricing:
+    def _pricing(policy: Policy, spx: _InForce | None, vix: _InForce | None,
+                 early: tuple[bool, bool]) -> Pricing:
         base = policy_pricing(policy)
         if policy.pricing.calibration == "pinned":
-            return base
-        later = tuple(m for m, got in (("spx_1dte", spx), ("vix_call", vix)) if got and got[3])
+            spx = vix = None
+        later = tuple(m for m, got, soon in (("spx_1dte", spx, early[0]),
+                                            ("vix_call", vix, early[1]))
+                      if (got is not None and got[3]) or (soon and _borrows(got)))
+        if spx is None and vix is None:
+            return replace(base, later_quotes=later)
         return Pricing(
             spx=SpxModel.from_dict(spx[1]) if spx else base.spx,
             vix=VixModel.from_dict(vix[1]) if vix else base.vix,
@@ -162,6 +171,11 @@ class Calibrations:
             spx_as_of=spx[0] if spx else None, vix_as_of=vix[0] if vix else None,
             later_quotes=later, spx_band=_band(spx, base.spx_band),
             vix_band=_band(vix, base.vix_band))
+
+
+def _borrows(got: _InForce | None) -> bool:
+    """Whether a model is priced with the policy's parameters or band (no band of its own)."""
+    return got is None or got[2][0] is None or got[2][1] is None
 
 
 def _band(got: _InForce | None, policy_band: tuple[float, float]) -> tuple[float, float]:

@@ -240,9 +240,11 @@ def price_plan(ctx: Context, curve: Curve, plan: _Plan, expiries: ExpiryRule,
     s_fwd, s_price = stressed_call(fwd, strike, dte, ctx.rate, vol, beta, scenario)
     scale = ctx.pricing.vix_scale  # 1 but in a backtest run at an end of the error band
     quote = ctx.vix_quotes.get((expiry, strike))
-    if quote is not None:  # quotes first: the call's mid, its shock priced by the model
-        return _Priced(plan, expiry, dte, fwd, strike, vol, (quote[0] + quote[1]) / 2,
-                       g.delta, g.vega, beta, s_fwd, s_price * scale, "quote")
+    if quote is not None:  # quotes first: the mid; the shock moves it as it moves the model
+        mid = (quote[0] + quote[1]) / 2
+        shocked = s_price * mid / g.price if g.price > 0 else s_price
+        return _Priced(plan, expiry, dte, fwd, strike, vol, mid, g.delta, g.vega, beta, s_fwd,
+                       shocked, "quote")
     return _Priced(plan, expiry, dte, fwd, strike, vol, g.price * scale, g.delta, g.vega, beta,
                    s_fwd, s_price * scale)
 

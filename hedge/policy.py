@@ -154,6 +154,8 @@ class PricingPolicy(_Section):
     vix_model: dict[str, float]
     spx_error_band: tuple[Positive, Positive]
     vix_error_band: tuple[Positive, Positive]
+    spx_fitted_through: dt.date  # the last quote day of the fits above: a day before it
+    vix_fitted_through: dt.date  # priced with them is priced from later quotes (flagged)
 
     @model_validator(mode="after")
     def _models(self) -> Self:

@@ -65,7 +65,7 @@ from hedge.rules import (
     unknown_features,
     vix_regime,
 )
-from hedge.spx_model import atm_source, leg_marks, settle_years
+from hedge.spx_model import atm_source, half_spreads, leg_marks, settle_years
 from hedge.stress import condor_loss, stress_scenario
 
 TRADING_DAYS = 252.0
@@ -229,10 +229,12 @@ def _model_marks(ctx: Context, strikes: np.ndarray, years: float
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, float]]:
     """The 1DTE model's mids (scaled to the run's band), IVs and half-spreads per leg."""
     got = atm_source(ctx.row) or ("vix_close", ctx.vix)
-    mids, ivs, half = leg_marks(ctx.pricing.spx, ctx.spx, strikes, np.array(CALLS), years,
-                                got[0], got[1], ctx.rate, ctx.policy.pricing.dividend_yield,
-                                levels=ctx.row)
-    return mids * ctx.pricing.spx_scale, ivs, half, got
+    mids, ivs, _ = leg_marks(ctx.pricing.spx, ctx.spx, strikes, np.array(CALLS), years,
+                             got[0], got[1], ctx.rate, ctx.policy.pricing.dividend_yield,
+                             levels=ctx.row)
+    # A band run moves the mids; the fitted spread is that of the prices quoted.
+    mids = mids * ctx.pricing.spx_scale
+    return mids, ivs, half_spreads(ctx.pricing.spx, mids), got
 
 
 def model_condor(ctx: Context, strikes: np.ndarray, years: float) -> CondorPrices:
@@ -293,13 +295,19 @@ def no_doubling(ctx: Context, pct: float, prior: PriorDay | None) -> float:
     return prior.risk_pct
 
 
-def credit_enough(ctx: Context, prices: CondorPrices, width: float) -> bool:
+def _width(prices: CondorPrices) -> float:
+    """The condor's wider wing in points, from its listed strikes."""
+    lp, sp, sc, lc = (leg.strike for leg in prices.legs)
+    return max(sp - lp, lc - sc)
+
+
+def credit_enough(ctx: Context, prices: CondorPrices) -> bool:
     """No condor for crumbs: none when its fill credit is below the policy's share of the wing.
 
     The fill (shorts at their bid, longs at their ask) is what the trade receives; below the
     share it risks more than 1 / share times that.
     """
-    share = ctx.policy.condor.min_credit_share
+    share, width = ctx.policy.condor.min_credit_share, _width(prices)
     if prices.fill_credit >= share * width - 1e-12:
         return True
     ctx.fire("credit_below_minimum", f"fill credit {prices.fill_credit:.2f} is below "
@@ -342,15 +350,16 @@ def _condor_doc(ctx: Context, prices: CondorPrices, geometry: dict[str, float],
     c, legs = ctx.policy.condor, prices.legs
     lp, sp, sc, lc = (leg.strike for leg in legs)
     credit = sum(-leg.contracts * leg.price for leg in legs)
-    width = max(sp - lp, lc - sc)
-    max_loss = max((width - credit) * c.multiplier, 0.01 * c.multiplier)
+    width = _width(prices)
+    # The risk is what the fill leaves: the wing less the credit the open receives.
+    max_loss = max((width - prices.fill_credit) * c.multiplier, 0.01 * c.multiplier)
     vega = sum(leg.contracts * leg.vega for leg in legs) * c.multiplier / 100.0
     contracts = int(math.floor(sizing["risk_dollars"] / max_loss + 1e-9)) if open_ else 0
     return Condor(open=open_ and contracts > 0, expiry=ctx.trade_date, k=geometry["k"],
                   expected_move=geometry["em"], wing_width=geometry["width"], short_put=sp,
                   short_call=sc, long_put=lp, long_call=lc, credit_points=credit,
-                  max_loss_per_contract=max_loss, break_even_low=sp - credit,
-                  break_even_high=sc + credit, vega_per_contract=vega,
+                  max_loss_per_contract=max_loss, break_even_low=sp - prices.fill_credit,
+                  break_even_high=sc + prices.fill_credit, vega_per_contract=vega,
                   pricing_source=legs[0].source, fill_credit_points=prices.fill_credit,
                   pricing_band=prices.band, min_credit_points=c.min_credit_share * width,
                   requested_risk_pct=sizing["requested_pct"],
@@ -563,7 +572,7 @@ def reference(ctx: Context, probe: Condor, strikes: tuple[float, float, float, f
     contracts = base_pct * ctx.equity / probe.max_loss_per_contract
     scenario = stress_scenario(ctx.spx, ctx.vix, em, ctx.policy.stress,
                                (ctx.trade_date - ctx.date).days)
-    loss = condor_loss(strikes, probe.credit_points, scenario.spx_after,
+    loss = condor_loss(strikes, probe.fill_credit_points, scenario.spx_after,
                        ctx.policy.condor.multiplier) * contracts
     return Reference(contracts=contracts, stress_loss=loss,
                      vega=abs(probe.vega_per_contract) * contracts, scenario=scenario)
@@ -606,7 +615,7 @@ def _full(ctx: Context, regime: str, signals: list[Signal], base: dict[str, Any]
     pct = no_doubling(ctx, regime_cut_risk_pct(ctx, base_pct, regime), prior)
     sizing = {"risk_dollars": hard_cap_risk(ctx, pct, ladder.debit), "requested_pct": pct,
               "ref_contracts": ref.contracts}
-    opened = pct > 0 and credit_enough(ctx, core.prices, geometry["width"])
+    opened = pct > 0 and credit_enough(ctx, core.prices)
     condor = _condor_doc(ctx, core.prices, geometry, sizing, opened)
     sized_legs = [leg.model_copy(update={"contracts": leg.contracts * condor.contracts})
                   for leg in core.prices.legs]

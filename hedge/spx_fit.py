@@ -9,6 +9,7 @@ longer index of each row (``spx_model.long_level``) for the long-level blend.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -159,20 +160,24 @@ def _spreads(points: pl.DataFrame) -> tuple[float, float, float]:
     return floor, float(fit.x[0]), float(fit.x[1])
 
 
-def fit_spx(points: pl.DataFrame, q: float = Q_DEFAULT) -> SpxModel:
+def fit_spx(points: pl.DataFrame, q: float = Q_DEFAULT,
+            start: SpxModel | None = None) -> SpxModel:
     """Least-squares fit of the ATM ratios, weekend weight, smile, long weight and spreads.
 
     Args:
         points: ``spx_points`` output (one or more days).
         q: SPX dividend yield used for the forward.
+        start: Where the search starts (a previous fit: fewer steps); a parameter the points
+            cannot identify (the ratio of a vol index no day has) keeps its value here.
 
     Returns:
-        The fitted model; a ratio whose source has no day in ``points`` stays 1.0.
+        The fitted model; without ``start`` an unidentified ratio stays 1.0.
     """
     a, src = _stack(points)
     smin, sbase, sshare = _spreads(points)
-    base = SpxModel(1.0, 1.0, 1.0, 0.2, -0.2, 0.0, -0.1, 0.0, IV_FLOOR, smin, sbase, sshare,
-                    0.3)
+    base = (SpxModel(1.0, 1.0, 1.0, 0.2, -0.2, 0.0, -0.1, 0.0, IV_FLOOR, smin, sbase, sshare,
+                     0.3) if start is None else
+            replace(start, spread_min=smin, spread_base=sbase, spread_share=sshare))
     w = _weights(a["z_em"], a["bid"])
     # Days with only Fridays or only weekdays cannot separate the weekend weight: keep it
     # within [0, 1] (an idle day carries no more variance than a session).
@@ -187,7 +192,7 @@ def fit_spx(points: pl.DataFrame, q: float = Q_DEFAULT) -> SpxModel:
         m = model_mids(_model(x, base), a, src, q)
         return w * (m - a["mid"]) / (a["mid"] + PRICE_FLOOR)
 
-    x0 = np.array([getattr(base, n) for n in FIT_NAMES])
+    x0 = np.clip([getattr(base, n) for n in FIT_NAMES], lo, hi)
     fit = least_squares(resid, x0, bounds=(lo, hi), loss="soft_l1", f_scale=0.3)
     return _model(fit.x, base)
 

@@ -7,6 +7,7 @@ A backtest over a chain day then prices that day's condor from its quotes."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import statistics
@@ -155,3 +156,33 @@ def test_the_vix_chain_day_prices_the_ladder_from_its_quotes(calibrated):
                          & (pl.col("strike") == float(row["strikes"]))).row(0, named=True)
         assert row["price"] == pytest.approx((q["bid"] + q["ask"]) / 2)
         assert row["haircut"] == pytest.approx((q["ask"] - q["bid"]) / 2)
+
+
+def test_an_incremental_calibration_equals_one_run_over_all_days(calibrated):
+    """Calibrating the first days, then the rest, stores what one run over all of them does:
+    a stored calibration is kept, and the next fit starts from it."""
+    from flows.calibrate import chain_inputs
+    from hedge.calibrate import calibrate_all
+
+    lake, _ = calibrated
+    policy = load_policy()
+    chain, rows, settles, rates = chain_inputs(lake, policy)
+    whole = calibrate_all(chain, rows, settles, rates, policy, NOW)
+    first = whole.calibration.filter(pl.col("as_of") <= dt.date(2023, 2, 7))
+    stored = {m: {r["as_of"]: json.loads(r["parameters"]) for r in g.iter_rows(named=True)}
+              for (m,), g in first.group_by("model")}
+    rest = calibrate_all(chain, rows, settles, rates, policy, NOW, stored)
+    assert rest.calibration["as_of"].to_list() == CHAIN_DAYS[4:]
+    later = whole.calibration.filter(pl.col("as_of") > dt.date(2023, 2, 7))
+    assert rest.calibration.sort("model", "as_of").equals(later.sort("model", "as_of"))
+    assert (lake.scan("pricing_calibration").collect().sort("model", "as_of")
+            .drop("computed_at").equals(whole.calibration.sort("model", "as_of")
+                                        .drop("computed_at")))
+
+
+def test_a_second_calibrate_with_no_new_quotes_changes_nothing(calibrated):
+    lake, _ = calibrated
+    before = lake.delta("pricing_calibration").version()
+    again = alvh("calibrate", home=Path(lake.root))
+    assert again.returncode == 0, again.stderr
+    assert lake.delta("pricing_calibration").version() == before

@@ -59,16 +59,28 @@ def test_before_the_first_quote_the_earliest_is_used_and_flagged(policy, lake_ro
 
 
 def test_no_calibration_stored_prices_with_the_policy(policy):
-    got = Calibrations.of(None).pricing(D(2024, 1, 5), policy)
+    got = Calibrations.of(None).pricing(D(2025, 6, 2), policy)
     assert got == policy_pricing(policy) and got.source == "policy"
+    assert got.later_quotes == ()  # after the last quote of the shipped fits
+    # Before it, the shipped parameters were fitted on later quotes: said so.
+    early = Calibrations.of(None).pricing(D(2016, 5, 31), policy)
+    assert early.later_quotes == ("spx_1dte", "vix_call") and early.spx == got.spx
+
+
+def test_a_calibration_without_its_own_band_borrows_the_policys_and_says_so(policy):
+    one_day = stored(policy, [("spx_1dte", D(2022, 2, 4), {}, None, None)])
+    got = one_day.pricing(D(2022, 3, 1), policy)
+    assert got.spx_band == policy.pricing.spx_error_band
+    assert "spx_1dte" in got.later_quotes  # the policy's band was measured through 2025
 
 
 def test_a_pinned_policy_ignores_the_lake(policy, lake_rows):
     data = policy.model_dump(mode="json")
     data["pricing"]["calibration"] = "pinned"
     pinned = policy_from_mapping(data)
-    got = lake_rows.pricing(D(2024, 1, 5), pinned)
+    got = lake_rows.pricing(D(2025, 6, 2), pinned)
     assert got.source == "policy" and got.spx.ratio_vix == policy.pricing.spx_model["ratio_vix"]
+    assert got.later_quotes == ()
 
 
 def test_band_ends_divide_model_prices_by_the_error_percentiles(policy, lake_rows):

@@ -74,8 +74,9 @@ def test_condor_for_the_next_session_on_listed_strikes():
     assert c.short_put == 5 * math.floor((4697.96 - 1.5 * em) / 5)
     assert c.short_call == 5 * math.ceil((4697.96 + 1.5 * em) / 5)
     assert (c.long_put, c.long_call) == (c.short_put - 25, c.short_call + 25)
-    assert c.break_even_low == pytest.approx(c.short_put - c.credit_points)
-    assert c.max_loss_per_contract == pytest.approx((25 - c.credit_points) * 100)
+    # The trade's own figures: what the fill receives, not the mid.
+    assert c.break_even_low == pytest.approx(c.short_put - c.fill_credit_points)
+    assert c.max_loss_per_contract == pytest.approx((25 - c.fill_credit_points) * 100)
     assert c.vega_per_contract < 0 < c.fill_credit_points < c.credit_points
     assert c.pricing_source == "model" and c.pricing_band is not None
     assert "condor_model_priced" in rules(r)

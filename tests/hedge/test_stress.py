@@ -69,7 +69,7 @@ def test_recommendation_stress_figures_by_hand():
     gap = max(0.05, 2.5 * row["spx_exp_move_1d"] / row["spx_close"])
     spx_after = row["spx_close"] * (1 - gap)
     owed = min(max(c.short_put - spx_after, 0.0), c.short_put - c.long_put)
-    loss = max(0.0, owed - c.credit_points) * 100 * c.reference_contracts
+    loss = max(0.0, owed - c.fill_credit_points) * 100 * c.reference_contracts
     assert lad.stress_loss == pytest.approx(loss, rel=1e-12)
     (la,) = lad.layers
     fwd = float(np.interp(la.dte, [0, 30, 110, 220], [20.0, 16.5, 20.0, 22.0]))
