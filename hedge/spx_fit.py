@@ -38,9 +38,14 @@ FIT_NAMES = ("ratio_vix1d", "ratio_vix9d", "ratio_vix", "weekend_weight", "put_s
 
 
 def _end_of_day(chain: pl.DataFrame) -> pl.DataFrame:
-    """Rows of snapshots taken at or after the quote day's 16:00 ET (or of unknown time)."""
+    """Rows of snapshots taken from the quote day's 15:45 ET on (or of unknown time).
+
+    15:45 is CBOE DataShop's end-of-day calc time; the intraday exports (11:55, 13:40 ET)
+    are dropped: their spot is not the close and their horizon is longer.
+    """
     et = pl.col("snapshot_at").dt.convert_time_zone("America/New_York")
-    closed = (et.dt.date() > pl.col("quote_date")) | (et.dt.hour() >= 16)
+    minute = et.dt.hour().cast(pl.Int32) * 60 + et.dt.minute()  # i8 would overflow
+    closed = (et.dt.date() > pl.col("quote_date")) | (minute >= 15 * 60 + 45)
     return chain.filter(pl.col("snapshot_at").is_null() | closed)
 
 
