@@ -470,6 +470,26 @@ def test_quotedata_writer_round_trips_without_vega() -> None:
                        .sort("root", "expiration", "strike", "right"))
 
 
+@pytest.mark.realdata
+def test_vix_options_are_stored_like_spx_ones_in_both_layouts() -> None:
+    """The real VIX chain (DataShop, root VIX: no weeklys in 2016) parses to option_chain
+    rows, and the same rows written as a quotedata export parse back equal: the calibration
+    reads either."""
+    path = shared("options", "vix_options_datashop_UnderlyingOptionsEODCalcs_2016-06-01.csv")
+    vix = chains.parse(path.read_bytes(), path.name)
+    assert set(vix["root"]) == {"VIX"} and vix["quote_date"].n_unique() == 1  # monthlies only
+    two_sided = vix.filter(pl.col("bid") > 0).join(
+        vix.filter(pl.col("bid") > 0).group_by("root", "expiration", "strike").len()
+        .filter(pl.col("len") == 2).drop("len"), on=["root", "expiration", "strike"])
+    payload = render_quotedata(two_sided, title="CBOE Volatility Index")
+    back = chains.parse(payload, "vix_quotedata_2016-06-01.csv")
+    assert back.height == two_sided.height and set(back["root"]) == {"VIX"}
+    assert_frame_equal(back.select("root", "expiration", "strike", "right", "bid", "ask")
+                       .sort("root", "expiration", "strike", "right"),
+                       two_sided.select("root", "expiration", "strike", "right", "bid", "ask")
+                       .sort("root", "expiration", "strike", "right"))
+
+
 # ---------------------------------------------------------------- locations and HTTP
 
 
