@@ -67,7 +67,10 @@ BACKTEST_TRADES = Table(
     keys=("run_id", "strategy", "date", "seq"), date_col="date",
     partition_by=("policy_version",),
     descriptions={
-        "instrument": "iron_condor or vix_call", "action": "open, settle, buy, sell, expire",
+        "instrument": "iron_condor or vix_call",
+        "action": "open, settle, buy, expire; a sale is named after its rule: roll, expiry "
+                  "(sold before expiry, not rolled), peel_back, take_profit, trim, or sell "
+                  "(a benchmark's roll)",
         "strikes": "long put/short put/short call/long call for a condor, the strike for a call",
         "price": "points per unit before the haircut (condor: mid credit; call: Black-76 "
                  "mark or final settlement)",

@@ -149,8 +149,11 @@ def _vvix(known: Known) -> float | None:
 
 
 def trade_to(book: Book, targets: list[HeldCall], known: Known, policy: Policy,
-             out: Day) -> None:
-    """Buy and sell calls at this close's marks (with the haircut) to hold ``targets``."""
+             out: Day, exits: Mapping[tuple[str, dt.date, float], str] | None = None) -> None:
+    """Buy and sell calls at this close's marks (with the haircut) to hold ``targets``.
+
+    A sale is named after the rule that made it (``exits``: roll, take_profit, trim ...).
+    """
     want = {(t.layer, t.expiry, t.strike): t.contracts for t in targets}
     mult, vvix = policy.ladder.multiplier, _vvix(known)
     for key in sorted(set(want) | set(book.calls), key=str):
@@ -182,7 +185,7 @@ def trade_to(book: Book, targets: list[HeldCall], known: Known, policy: Policy,
         out.priced_trades += 1
         out.quoted_trades += quote is not None
         _trade(book, known.date, "quote" if quote else "model", instrument="vix_call",
-               action="buy" if delta > 0 else "sell",
+               action="buy" if delta > 0 else (exits or {}).get(key, "sell"),
                layer=layer, expiry=expiry, strikes=f"{strike:g}", contracts=delta, price=mark,
                haircut=vix_haircut(mark, policy.backtest) if half is None else half,
                commission=abs(delta) * policy.backtest.vix_commission, cash=cash)
@@ -192,6 +195,13 @@ def engine_targets(rec: Recommendation) -> list[HeldCall]:
     """The ladder the engine holds after this close."""
     return [HeldCall(p.name, p.expiry, p.strike, float(p.contracts))
             for p in rec.ladder.positions if p.contracts > 0]
+
+
+def engine_exits(rec: Recommendation | None) -> dict[tuple[str, dt.date, float], str]:
+    """The rule of each sale the engine recommends after this close, by call."""
+    if rec is None:
+        return {}
+    return {(la.name, la.expiry, la.strike): la.exit for la in rec.ladder.layers if la.exit}
 
 
 def open_condor(book: Book, rec: Recommendation, known: Known, policy: Policy,
@@ -319,7 +329,7 @@ class Walk:
                 if book.blind:
                     out.reasons.append(book.blind)
                 if targets is not None:
-                    trade_to(book, targets, known, self.policy, out)
+                    trade_to(book, targets, known, self.policy, out, engine_exits(recs.get(name)))
                 open_condor(book, recs[CONDOR_FROM.get(name, name)], known, self.policy, out)
             self.rows.append(self.row(book, known, out))
         self.settled = known.settles

@@ -125,6 +125,7 @@ class Layer(_Doc):
     stress_price: float | None = None
     stress_gain: float | None = None
     pricing_source: str = "model"  # "quote": D's VIX chain quotes the call (its mid)
+    exit: str | None = None  # the rule of a sale: roll, expiry, peel_back, take_profit, trim
 
 
 class Position(_Doc):

@@ -14,7 +14,7 @@ import bisect
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -57,6 +57,8 @@ class _Plan:
     action: str
     position: Position | None
     unlit_sessions: int = 0
+    exit: str | None = None  # the rule a sale follows: roll, expiry, peel_back, take_profit, trim
+    sell: int | None = None  # contracts sold when fewer than held (a trim)
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,8 @@ def _held_plan(ctx: Context, index: int, pos: Position, state: bool | None,
         ctx.fire("layer_rolled" if state is True else "layer_expiring_sold",
                  f"{pos.name} {pos.expiry} within {lad.roll_dte} days of expiry: sold"
                  + (" and rolled" if state is True else ""), expiry=pos.expiry.isoformat())
-        return [_Plan(index, "sell", pos)] + ([_Plan(index, "buy", None)] if state else [])
+        sold = _Plan(index, "sell", pos, exit="roll" if state is True else "expiry")
+        return [sold] + ([_Plan(index, "buy", None)] if state else [])
     if state is True:
         return [_Plan(index, "held", pos, 0)]
     if state is None:
@@ -200,7 +203,7 @@ def _held_plan(ctx: Context, index: int, pos: Position, state: bool | None,
     if unlit >= lad.unlit_days and peel is True:
         ctx.fire("layer_unlit_sold", f"{pos.name} unlit {unlit} sessions and RSIs normalised: "
                  "sold", unlit_sessions=unlit, unlit_days=lad.unlit_days)
-        return [_Plan(index, "sell", pos, unlit)]
+        return [_Plan(index, "sell", pos, unlit, exit="peel_back")]
     if unlit >= lad.unlit_days:
         ctx.fire("peel_back_held", f"{pos.name} unlit {unlit} sessions but RSIs not back in "
                  "the normal band: held", spx_rsi_14=number(ctx.row, "spx_rsi_14"),
@@ -258,8 +261,11 @@ def unit_amount(ctx: Context, p: _Priced) -> float:
 
 
 def _kept(p: _Priced) -> int:
-    """Contracts kept through the session (held positions)."""
-    return p.plan.position.contracts if p.plan.action == "held" and p.plan.position else 0
+    """Contracts kept through the session (held positions, less any trimmed)."""
+    pos = p.plan.position
+    if p.plan.action != "held" or pos is None:
+        return 0
+    return pos.contracts - (p.plan.sell or 0)
 
 
 def size_buys(ctx: Context, priced: list[_Priced], target: float,
@@ -335,7 +341,7 @@ def _layer(ctx: Context, p: _Priced, bought: int) -> Layer:
     lp, mult, pos = ctx.policy.ladder.layers[p.plan.index], ctx.policy.ladder.multiplier, \
         p.plan.position
     held = pos.contracts if pos else 0
-    sold = held if p.plan.action == "sell" else 0
+    sold = (held if p.plan.sell is None else p.plan.sell) if p.plan.exit else 0
     after = held - sold + bought
     return Layer(name=lp.name, target_dte=lp.target_dte, expiry=p.expiry, dte=p.dte,
                  forward=p.forward, strike=p.strike, vol=p.vol, price=p.price, delta=p.delta,
@@ -346,7 +352,8 @@ def _layer(ctx: Context, p: _Priced, bought: int) -> Layer:
                  bought_on=pos.bought_on if pos else ctx.date,
                  unlit_sessions=p.plan.unlit_sessions, stress_forward=p.stress_forward,
                  stress_price=p.stress_price,
-                 stress_gain=after * mult * (p.stress_price - p.price), pricing_source=p.source)
+                 stress_gain=after * mult * (p.stress_price - p.price), pricing_source=p.source,
+                 exit=p.plan.exit)
 
 
 def positions_after(day: dt.date, layers: list[Layer],
@@ -363,12 +370,53 @@ def positions_after(day: dt.date, layers: list[Layer],
 def priced_layers(ctx: Context, curve: Curve, plans: list[_Plan], expiries: ExpiryRule,
                   ref: Reference, target_pct: float) -> list[Layer]:
     """Planned layers priced, purchases sized and capped, as document layers."""
-    priced = [price_plan(ctx, curve, plan, expiries, ref.scenario) for plan in plans]
+    priced = [take_profit(ctx, price_plan(ctx, curve, plan, expiries, ref.scenario))
+              for plan in plans]
     base = ref.stress_loss if ctx.policy.ladder.sizing == "stress" else ref.vega
     ceiling = ctx.policy.ladder.max_coverage * base
     counts = capped_buys(ctx, priced, size_buys(ctx, priced, target_pct * base, ceiling),
                          ref.contracts, ceiling)
+    priced = trimmed(ctx, priced, counts, target_pct * base)
     return [_layer(ctx, p, counts.get(i, 0)) for i, p in enumerate(priced)]
+
+
+def take_profit(ctx: Context, p: _Priced) -> _Priced:
+    """A held call whose mark reached ``take_profit_multiple`` x its entry is sold (banked)."""
+    multiple, pos = ctx.policy.ladder.take_profit_multiple, p.plan.position
+    if (multiple is None or p.plan.action != "held" or pos is None or pos.entry_price <= 0
+            or p.price < multiple * pos.entry_price):
+        return p
+    ctx.fire("layer_take_profit", f"{pos.name} {pos.expiry} {pos.strike:g} marked "
+             f"{p.price / pos.entry_price:.1f}x its entry: sold", price=p.price,
+             entry_price=pos.entry_price, take_profit_multiple=multiple,
+             contracts=pos.contracts)
+    return replace(p, plan=replace(p.plan, action="sell", exit="take_profit"))
+
+
+def trimmed(ctx: Context, priced: list[_Priced], counts: dict[int, int],
+            target: float) -> list[_Priced]:
+    """The held ladder trimmed back to its target when over target x (1 + ``trim_band``).
+
+    Held contracts are sold, the most covering layer first, while what stays covers at least
+    the target.
+    """
+    band = ctx.policy.ladder.trim_band
+    reached = sum((_kept(p) + counts.get(i, 0)) * unit_amount(ctx, p)
+                  for i, p in enumerate(priced))
+    if band is None or target <= 0 or reached <= target * (1 + band) + 1e-9:
+        return priced
+    out, before = list(priced), reached
+    for i in sorted(range(len(out)), key=lambda j: -unit_amount(ctx, out[j])):
+        unit, held = unit_amount(ctx, out[i]), _kept(out[i])
+        n = min(held, int((reached - target) // unit)) if unit > 0 else 0
+        if n > 0:
+            reached -= n * unit
+            out[i] = replace(out[i], plan=replace(out[i].plan, action="sell" if n == held
+                                                  else "held", exit="trim", sell=n))
+    ctx.fire("ladder_trimmed", f"coverage {before / target:.2f}x the target, over the trim "
+             f"band {band:g}: trimmed to {reached / target:.2f}x", reached_dollars=before,
+             target_dollars=target, trim_band=band, after_dollars=reached)
+    return out
 
 
 def coverage_target(ctx: Context, n_lit: int, steep: bool | None) -> float:

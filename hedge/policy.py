@@ -116,6 +116,8 @@ class LadderPolicy(_Section):
     confirm_min_signals: Annotated[int, Field(ge=1)] = 2
     layer3_vix: Positive = 35.0
     coverage_tolerance: Share = 0.25
+    take_profit_multiple: Annotated[float, Field(gt=1.0)] | None = None
+    trim_band: NonNegative | None = None
     half_point_strikes_below: NonNegative = 20.0
     multiplier: Positive = 100.0
     layers: Annotated[tuple[LayerPolicy, ...], Field(min_length=3, max_length=3)]

@@ -340,7 +340,7 @@ def ladder_legs(layers: list[Layer]) -> list[Leg]:
                 expiry=la.expiry, strike=la.strike, contracts=-la.sell_contracts,
                 price=la.price, iv=la.vol, delta=la.delta, vega=la.vega, beta=la.beta,
                 dollar_per_vix_point=None, source=la.pricing_source)
-            for la in layers if la.action == "sell"]
+            for la in layers if la.sell_contracts > 0]
     return held + sold
 
 

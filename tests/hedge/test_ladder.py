@@ -180,3 +180,49 @@ def test_interp_is_numpy_interp_bit_for_bit():
         xs, ys = zip(*points[: rng.integers(2, 5)], strict=True)
         x = int(rng.integers(0, 400))
         assert interp(x, xs, ys) == float(np.interp(x, xs, ys))
+
+
+def with_exits(policy, **exits):
+    data = policy.model_dump(mode="json")
+    data["ladder"] |= exits
+    return policy_from_mapping(data)
+
+
+def test_exits_are_off_by_default(policy):
+    assert policy.ladder.take_profit_multiple is None and policy.ladder.trim_band is None
+    pos = Position(name="L1", expiry=dt.date(2021, 12, 22), strike=14.0, contracts=10,
+                   bought_on=D0, entry_price=0.10)  # worth many times its entry today
+    kept = layer(day(D1, held=[pos], vix_rsi_14=65.0), "L1")
+    assert kept.action == "held" and kept.exit is None
+
+
+def test_a_call_at_the_take_profit_multiple_is_sold_and_says_why(policy):
+    tp = with_exits(policy, take_profit_multiple=3.0)
+    pos = Position(name="L1", expiry=dt.date(2021, 12, 22), strike=14.0, contracts=10,
+                   bought_on=D0, entry_price=0.10)
+    r = day(D1, held=[pos], policy=tp, vix_rsi_14=65.0)  # still lit: banked all the same
+    out = layer(r, "L1")
+    assert out.action == "sell" and out.exit == "take_profit" and out.sell_contracts == 10
+    fired = next(x for x in r.rules if x.rule == "layer_take_profit")
+    assert fired.inputs["price"] >= 3.0 * fired.inputs["entry_price"] == pytest.approx(0.3)
+    assert [leg.leg for leg in r.legs if leg.layer == "L1"] == ["L1_SOLD"]
+    cheap = Position(**{**pos.model_dump(), "entry_price": out.price / 2.9})
+    assert layer(day(D1, held=[cheap], policy=tp, vix_rsi_14=65.0), "L1").exit is None
+
+
+def test_a_ladder_over_its_trim_band_is_sold_back_to_its_target(policy):
+    trim = with_exits(policy, trim_band=0.25)
+    big = Position(name="L1", expiry=dt.date(2021, 12, 22), strike=19.0, contracts=400,
+                   bought_on=D0, entry_price=1.0)
+    r = day(D1, held=[big], policy=trim, vix_rsi_14=65.0)
+    out, lad = layer(r, "L1"), r.ladder
+    assert out.exit == "trim" and out.action == "held" and 0 < out.sell_contracts < 400
+    assert out.contracts == 400 - out.sell_contracts
+    # What stays covers at least the target, and less than one contract more than it.
+    unit = out.stress_gain / out.contracts
+    assert lad.target_dollars <= lad.reached_dollars < lad.target_dollars + unit
+    assert "ladder_trimmed" in rules(r)
+    sold = next(leg for leg in r.legs if leg.leg == "L1_SOLD")
+    assert sold.contracts == -out.sell_contracts
+    untouched = layer(day(D1, held=[big], policy=policy, vix_rsi_14=65.0), "L1")
+    assert untouched.contracts == 400 and untouched.exit is None
