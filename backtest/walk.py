@@ -20,6 +20,7 @@ from backtest.accounting import (
     call_mark,
     call_trade_cash,
     condor_pnl_per_contract,
+    condor_settlement_points,
     vix_haircut,
 )
 from backtest.engine import (
@@ -94,9 +95,11 @@ def settle_condor(book: Book, known: Known, policy: Policy, out: Day) -> None:
         return
     per = condor_pnl_per_contract(t, known.spx_close, policy.backtest, policy.condor.multiplier)
     out.condor_pnl, out.ref_condor_pnl = per * t.contracts, per * t.reference_contracts
+    # The settlement pays what the condor owes; the credit was received at the open.
+    owed = condor_settlement_points(t, known.spx_close) * policy.condor.multiplier
     _trade(book, known.date, instrument="iron_condor", action="settle", layer=None,
            expiry=known.date, strikes=t.strikes, contracts=float(t.contracts),
-           price=known.spx_close, haircut=0.0, commission=0.0, cash=out.condor_pnl)
+           price=known.spx_close, haircut=0.0, commission=0.0, cash=-owed * t.contracts)
 
 
 def mark_calls(book: Book, known: Known, policy: Policy, out: Day) -> None:

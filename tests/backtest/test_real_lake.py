@@ -147,3 +147,21 @@ def test_stored_in_the_lake_and_queried_through_the_views(tmp_path, quarter):
 
     assert all(lo <= mid <= hi and lo < hi for _, _, lo, mid, hi in ranges)
     assert fsv == quarter.run["feature_set_version"][0]
+
+
+def test_a_condors_trade_cash_adds_up_to_its_pnl(quarter):
+    """The open receives the fill less commissions, the settlement pays what is owed: the two
+    sum to the condor's P&L of the day it settles."""
+    trades = quarter.trades.filter((pl.col("strategy") == "alvh_stress")
+                                   & (pl.col("instrument") == "iron_condor"))
+    opened = trades.filter(pl.col("action") == "open").select(
+        "strikes", pl.col("cash").alias("received"), pl.col("expiry"))
+    settled = trades.filter(pl.col("action") == "settle").select(
+        "strikes", pl.col("cash").alias("paid"), pl.col("date").alias("expiry"))
+    both = opened.join(settled, on=["strikes", "expiry"])
+    daily = quarter.daily.filter(pl.col("strategy") == "alvh_stress").select(
+        pl.col("date").alias("expiry"), "condor_pnl")
+    got = both.join(daily, on="expiry")
+    assert got.height >= 5  # the quarter's condors that passed the minimum credit
+    for row in got.iter_rows(named=True):
+        assert row["received"] + row["paid"] == pytest.approx(row["condor_pnl"])
