@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import polars as pl
@@ -68,6 +68,23 @@ def uncalibrated_quote_days(lake: Lake) -> list[dt.date]:
     return sorted(set(days["quote_date"].to_list()) - set(done["as_of"].to_list()))
 
 
+def current_calibrations(old: list[pl.DataFrame]) -> list[pl.DataFrame]:
+    """The stored calibration and error rows whose parameters are the current models'.
+
+    A row of an older model form (other parameters) is dropped with its errors and refitted:
+    it can no longer price.
+    """
+    from hedge.spx_model import SpxModel
+    from hedge.vix_model import VixModel
+
+    names = {"spx_1dte": {f.name for f in fields(SpxModel)},
+             "vix_call": {f.name for f in fields(VixModel)}}
+    cal = old[0].filter(pl.struct("model", "parameters").map_elements(
+        lambda r: set(json.loads(r["parameters"])) == names.get(r["model"]),
+        return_dtype=pl.Boolean))
+    return [cal, old[1].join(cal.select("model", "as_of"), on=["model", "as_of"], how="semi")]
+
+
 @task
 def fit_and_store(home: str | None, policy_path: str | None,
                   now: dt.datetime | None = None) -> dict[str, int]:
@@ -82,7 +99,7 @@ def fit_and_store(home: str | None, policy_path: str | None,
 
     lake, now, policy = _lake(home), now or utc_now(), load_policy(policy_path)
     chain, rows, settles, rates = chain_inputs(lake, policy)
-    old = [lake.scan(t).collect() for t in CALIBRATION_TABLES]
+    old = current_calibrations([lake.scan(t).collect() for t in CALIBRATION_TABLES])
     stored = {m: {r["as_of"]: json.loads(r["parameters"]) for r in g.iter_rows(named=True)}
               for (m,), g in old[0].group_by("model")}
     fitted = calibrate_all(chain, rows, settles, rates, policy, now, stored)

@@ -165,12 +165,21 @@ class Calibrations:
         if spx is None and vix is None:
             return replace(base, later_quotes=later)
         return Pricing(
-            spx=SpxModel.from_dict(spx[1]) if spx else base.spx,
-            vix=VixModel.from_dict(vix[1]) if vix else base.vix,
+            spx=_model(SpxModel, "spx_1dte", spx) if spx else base.spx,
+            vix=_model(VixModel, "vix_call", vix) if vix else base.vix,
             source="lake" if spx or vix else "policy",
             spx_as_of=spx[0] if spx else None, vix_as_of=vix[0] if vix else None,
             later_quotes=later, spx_band=_band(spx, base.spx_band),
             vix_band=_band(vix, base.vix_band))
+
+
+def _model(kind: Any, name: str, got: _InForce) -> Any:
+    """The stored parameters as a model, or an error naming the row and the remedy."""
+    try:
+        return kind.from_dict(got[1])
+    except ValueError as e:
+        raise ValueError(f"pricing_calibration {name} {got[0]}: {e} (a row of an older "
+                         "model form: run alvh calibrate to refit it)") from e
 
 
 def _borrows(got: _InForce | None) -> bool:

@@ -186,3 +186,20 @@ def test_a_second_calibrate_with_no_new_quotes_changes_nothing(calibrated):
     again = alvh("calibrate", home=Path(lake.root))
     assert again.returncode == 0, again.stderr
     assert lake.delta("pricing_calibration").version() == before
+
+
+def test_rows_of_an_older_model_form_are_dropped_for_a_refit(calibrated):
+    from flows.calibrate import current_calibrations
+
+    lake, _ = calibrated
+    cal, err = (lake.scan(t).collect() for t in ("pricing_calibration",
+                                                  "pricing_calibration_errors"))
+    first = cal.filter(pl.col("model") == "spx_1dte").sort("as_of").row(1, named=True)
+    old = {k: v for k, v in json.loads(first["parameters"]).items() if k != "long_weight"}
+    stale = cal.with_columns(pl.when(pl.col("as_of") == first["as_of"])
+                             .then(pl.lit(json.dumps(old))).otherwise(pl.col("parameters"))
+                             .alias("parameters"))
+    kept, kept_err = current_calibrations([stale, err])
+    assert kept.height == cal.height - 1 and first["as_of"] not in kept["as_of"].to_list()
+    assert first["as_of"] not in kept_err["as_of"].to_list()
+    assert kept_err.height < err.height
