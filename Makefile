@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench claims clean
 
 setup: $(STAMP)
 
@@ -31,7 +31,11 @@ lint: setup
 	$(BIN)/mypy
 
 bench: setup
-	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+# docs/claims.md from ../shared/data (a real-data test holds the committed file to a fresh run)
+claims: setup
+	$(BIN)/python bench/make_claims.py
 
 clean:
 	rm -rf $(VENV) lake .pytest_cache .mypy_cache .ruff_cache
