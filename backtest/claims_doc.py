@@ -10,13 +10,14 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from backtest.metrics import claims, pricing_range, verdict, views
+from backtest.metrics import claims, pricing_range, verdict, views, yearly
 from backtest.run import Result
 from hedge.policy import Policy
 
 SUMMARY = ("strategy", "cagr", "volatility", "max_drawdown", "worst_day", "worst_day_pnl",
            "hedge_cost_per_year", "ladder_pnl_per_year", "condor_pnl", "untestable_days",
            "later_quote_days")
+RISK = ("strategy", "pnl_per_year", "sharpe", "sortino", "cvar_95", "calmar")
 RANGE = ("cagr", "max_drawdown", "ladder_pnl_per_year", "condor_pnl")
 CRASH = ("date", "strategy", "spx_return", "condor_pnl", "ref_condor_pnl", "ladder_pnl",
          "recovery", "recovery_ref", "testable")
@@ -58,6 +59,8 @@ def claims_markdown(result: Result, policy: Policy) -> str:
     daily, summary = views(result)
     crash = claims(daily, summary, policy)
     run = result.run.row(0, named=True)
+    per_year = (yearly(result).pivot(on="strategy", index="year", values="pnl").sort("year")
+                .with_columns(pl.col("year").cast(pl.String)))
     named = crash.filter(pl.col("date").is_in(list(policy.backtest.crash_days))
                          & pl.col("testable")).sort("date", "strategy")
     return (
@@ -69,6 +72,9 @@ def claims_markdown(result: Result, policy: Policy) -> str:
         f"{run['static_scale']:.2f} and `vxth` x{run['vxth_scale']:.2f} to the `alvh_stress` "
         f"ladder's premium.\n\n## Summary (scope all)\n\n"
         + table(summary.filter(pl.col("scope") == "all"), SUMMARY)
+        + "\nOn the sizing equity (daily P&L over it, no compounding; CVaR in dollars a "
+        "day):\n\n" + table(summary.filter(pl.col("scope") == "all"), RISK)
+        + "\n## P&L per year\n\n" + table(per_year, per_year.columns)
         + "\n## Over the pricing band\n\nCentral [lowest, highest] over the central run and "
         "the runs with every model price at the calibration's low and high error band.\n\n"
         + table(ranged(pricing_range(result).filter(pl.col("scope") == "all")),

@@ -22,6 +22,16 @@ HEDGED = ("alvh_stress", "alvh_vega", "static", "vxth")
 
 def views(result: Result) -> tuple[pl.DataFrame, pl.DataFrame]:
     """v_backtest_daily and v_backtest_summary of one run, computed in memory."""
+    daily, summary, _ = _views(result)
+    return daily, summary
+
+
+def yearly(result: Result) -> pl.DataFrame:
+    """v_backtest_yearly of one run: P&L per strategy and calendar year."""
+    return _views(result)[2]
+
+
+def _views(result: Result) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     with duckdb.connect() as con:
         con.register("backtest_runs", result.run.to_arrow())
         con.register("backtest_daily", result.daily.to_arrow())
@@ -29,7 +39,8 @@ def views(result: Result) -> tuple[pl.DataFrame, pl.DataFrame]:
             con.execute(stmt)
         daily = con.sql("SELECT * FROM v_backtest_daily ORDER BY strategy, date").pl()
         summary = con.sql("SELECT * FROM v_backtest_summary ORDER BY scope, strategy").pl()
-    return daily, summary
+        years = con.sql("SELECT * FROM v_backtest_yearly ORDER BY strategy, year").pl()
+    return daily, summary, years
 
 
 def pricing_range(result: Result) -> pl.DataFrame:

@@ -49,8 +49,25 @@ SELECT run_id, any_value(pricing_band) AS pricing_band,
            AS ladder_pnl_per_year,
        sum({condor}) AS condor_pnl, sum(ladder_pnl) AS ladder_pnl,
        sum(quoted_trades) / nullif(sum(priced_trades), 0) AS quote_share,
-       count(*) FILTER (WHERE priced_from_later_quotes IS NOT NULL) AS later_quote_days
-FROM v_backtest_daily GROUP BY run_id, strategy"""
+       count(*) FILTER (WHERE priced_from_later_quotes IS NOT NULL) AS later_quote_days,
+       sum(coalesce({pnl}, 0)) / greatest((max(date) - min(date)) / 365.25, 1 / 365.25)
+           AS pnl_per_year,
+       avg({pnl} / r.sizing_equity) / stddev_samp({pnl} / r.sizing_equity) * sqrt(252)
+           AS sharpe,
+       avg({pnl} / r.sizing_equity)
+           / sqrt(avg(least({pnl} / r.sizing_equity, 0) ^ 2)) * sqrt(252) AS sortino,
+       avg({pnl}) FILTER (WHERE {pnl} <= q.p05) AS cvar_95,
+       sum(coalesce({pnl}, 0)) / greatest((max(date) - min(date)) / 365.25, 1 / 365.25)
+           / any_value(r.sizing_equity) / nullif(-min({drawdown}), 0) AS calmar
+FROM v_backtest_daily JOIN (SELECT run_id, sizing_equity FROM backtest_runs) r USING (run_id)
+JOIN (SELECT run_id, strategy, quantile_cont({pnl}, 0.05) AS p05 FROM v_backtest_daily
+      GROUP BY run_id, strategy) q USING (run_id, strategy)
+GROUP BY run_id, strategy"""
+
+YEARLY = ("CREATE VIEW v_backtest_yearly AS SELECT run_id, strategy, year(date) AS year, "
+          "sum(pnl) AS pnl, sum(condor_pnl) AS condor_pnl, sum(ladder_pnl) AS ladder_pnl, "
+          "count(*) FILTER (WHERE NOT testable) AS untestable_days "
+          "FROM v_backtest_daily GROUP BY ALL")
 
 # Each figure of a central run beside its range over the run and its pricing-band runs.
 RANGE_FIGURES = ("cagr", "volatility", "max_drawdown", "worst_day_pnl", "hedge_cost_per_year",
@@ -78,6 +95,8 @@ _COMMENTS = {
                           "hedge cost per year, share of trades priced from quotes; scope all "
                           "days, or listed (condor only on days with a listed next-day SPX "
                           "expiry)",
+    "v_backtest_yearly": "Per run, strategy and calendar year: P&L, condor and ladder P&L "
+                         "(dollars, on the run's sizing equity; untestable days add nothing)",
     "v_backtest_pricing_range": "Per central run, strategy and scope: each summary figure "
                                 "and its range over the runs with model prices at the "
                                 "calibration's low and high error band",
@@ -132,7 +151,20 @@ _SUMMARY_COLUMNS = {
     "quote_share": "Share of the strategy's trades priced from stored quotes (the rest: "
                    "the calibrated model)",
     "later_quote_days": "Sessions priced by a model fitted on quotes after them",
+    "pnl_per_year": "P&L per calendar year, dollars (the base of the ratios below: daily "
+                    "P&L over the sizing equity, no compounding)",
+    "sharpe": "Annualised mean / stdev of daily P&L over the sizing equity (no rate)",
+    "sortino": "Annualised mean / downside deviation of daily P&L over the sizing equity",
+    "cvar_95": "Mean daily P&L on the worst 5% of days, dollars",
+    "calmar": "P&L per year over the sizing equity / |max drawdown|",
 }
+
+_YEARLY_COLUMNS = {
+    "run_id": "Run: policy_version:start:end", "strategy": "no_hedge, alvh_stress, alvh_vega, "
+    "static or vxth", "year": "Calendar year", "pnl": "P&L of the year, dollars",
+    "condor_pnl": "Condor P&L of the year, dollars",
+    "ladder_pnl": "Ladder P&L of the year, dollars (benchmarks scaled)",
+    "untestable_days": "Sessions of the year with a missing input"}
 
 _RANGE_COLUMNS = {
     "run_id": "The central run", "strategy": "no_hedge, alvh_stress, alvh_vega, static or vxth",
@@ -155,7 +187,9 @@ def _comments(view: str, columns: dict[str, str]) -> list[str]:
 
 def view_sql() -> list[str]:
     """Statements creating and describing the backtest views."""
-    return [DAILY, SUMMARY, PRICING_RANGE, *_comments("v_backtest_daily", _DAILY_COLUMNS),
+    return [DAILY, SUMMARY, PRICING_RANGE, YEARLY,
+            *_comments("v_backtest_daily", _DAILY_COLUMNS),
+            *_comments("v_backtest_yearly", _YEARLY_COLUMNS),
             *_comments("v_backtest_summary", _SUMMARY_COLUMNS),
             *_comments("v_backtest_pricing_range", _RANGE_COLUMNS)]
 

@@ -165,3 +165,21 @@ def test_a_condors_trade_cash_adds_up_to_its_pnl(quarter):
     assert got.height >= 5  # the quarter's condors that passed the minimum credit
     for row in got.iter_rows(named=True):
         assert row["received"] + row["paid"] == pytest.approx(row["condor_pnl"])
+
+
+def test_trader_metrics_on_the_sizing_equity(quarter):
+    from backtest.metrics import views, yearly
+
+    daily, summary = views(quarter)
+    rows = summary.filter(pl.col("scope") == "all")
+    equity = quarter.run["sizing_equity"][0]
+    for r in rows.iter_rows(named=True):
+        pnl = daily.filter(pl.col("strategy") == r["strategy"])["pnl"].drop_nulls()
+        ret = pnl / equity
+        assert r["sharpe"] == pytest.approx(ret.mean() / ret.std() * 252 ** 0.5)
+        assert r["cvar_95"] <= pnl.quantile(0.05, "linear") + 1e-9
+        assert r["cvar_95"] >= pnl.min()
+    per_year = yearly(quarter).group_by("strategy").agg(pl.col("pnl").sum())
+    totals = daily.group_by("strategy").agg(pl.col("pnl").sum())
+    assert per_year.sort("strategy")["pnl"].to_list() == pytest.approx(
+        totals.sort("strategy")["pnl"].to_list())
