@@ -1,18 +1,20 @@
 """The ALVH recommendation for the session after day D: iron condor, VIX call ladder, reasons.
 
 Pure: every input is an argument (features row, policy, the ladder held, the previous
-session's outcome, optional chain, rate, last curve); the same inputs always give the same
-document. Order of work, following ALVH.md "The rules":
+session's outcome, optional chain, rate, last curve, the pricing in force); the same inputs
+always give the same document. Order of work, following ALVH.md "The rules":
 
 1. signals and regime from the features row (hedge.rules);
 2. the condor geometry for D+1 (short strikes at +/- k x expected move on listed strikes, wings)
-   priced from the chain's mids when one is given, else Black-Scholes at VIX1D (else VIX) with
-   the policy's put-skew adjustment;
+   priced quotes first: the chain's SPXW mids and bid/ask when it quotes every leg, else the
+   calibrated 1DTE model (hedge.spx_model, the calibration in force: hedge.calibration); no
+   condor when its fill credit is below the policy's share of the wing;
 3. the reference condor: base risk (risk_pct_at_ref_vix x min(1, ref_vix / VIX)) before regime
    cuts, and its loss in the stress scenario (hedge.stress);
 4. the ladder (hedge.ladder): held layers kept, rolled or sold; lit ones bought, on the listed
-   VIX expiry nearest the target DTE, strike otm_pct above the VX forward, Black-76 at a
-   VVIX-derived vol; purchases sized so the ladder covers the target share of the reference
+   VIX expiry nearest the target DTE, strike otm_pct above the VX forward, at the VIX chain's
+   mid where one quotes it, else Black-76 at the calibrated vol (hedge.vix_model); held calls
+   sold by their exit rules (roll, peel-back, take-profit, trim); purchases sized so the ladder covers the target share of the reference
    condor's stress loss (or dollar vega), then capped;
 5. caps: IC max loss + the day's ladder purchases <= max_total_risk_pct of equity; no
    doubling after a losing session (``prior``).
@@ -416,7 +418,8 @@ def recommend(
 
     Args:
         features: The ``features_daily`` row of D (mapping or one-row frame).
-        chain: D's SPX option chain (``option_chain`` schema); None prices by Black-Scholes.
+        chain: D's option chain (``option_chain`` schema, SPX and VIX roots); None prices
+            by the calibrated models.
         rate: Risk-free rate (a ``RateQuote`` from ``hedge.rates``, or a decimal); None uses
             the policy default (said so).
         equity: Account equity in dollars.
