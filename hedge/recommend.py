@@ -14,8 +14,9 @@ always give the same document. Order of work, following ALVH.md "The rules":
 4. the ladder (hedge.ladder): held layers kept, rolled or sold; lit ones bought, on the listed
    VIX expiry nearest the target DTE, strike otm_pct above the VX forward, at the VIX chain's
    mid where one quotes it, else Black-76 at the calibrated vol (hedge.vix_model); held calls
-   sold by their exit rules (roll, peel-back, take-profit, trim); purchases sized so the ladder covers the target share of the reference
-   condor's stress loss (or dollar vega), then capped;
+   sold by their exit rules (roll, peel-back, take-profit, trim); purchases sized so the
+   ladder covers the target share of the reference condor's stress loss (or dollar vega),
+   then capped;
 5. caps: IC max loss + the day's ladder purchases <= max_total_risk_pct of equity; no
    doubling after a losing session (``prior``).
 """
