@@ -19,6 +19,7 @@ SUMMARY = ("strategy", "cagr", "volatility", "max_drawdown", "worst_day", "worst
            "later_quote_days")
 RISK = ("strategy", "pnl_per_year", "sharpe", "sortino", "cvar_95", "calmar")
 RANGE = ("cagr", "max_drawdown", "ladder_pnl_per_year", "condor_pnl")
+BANDED = ("cagr", "volatility", "max_drawdown", "hedge_cost_per_year", "ladder_pnl_per_year")
 CRASH = ("date", "strategy", "spx_return", "condor_pnl", "ref_condor_pnl", "ladder_pnl",
          "recovery", "recovery_ref", "testable")
 VERDICT = ("strategy", "max_drawdown", "crash_days_condor_lost", "median_recovery",
@@ -46,12 +47,13 @@ def table(frame: pl.DataFrame, columns: Sequence[str]) -> str:
                           for row in frame.select(columns).iter_rows())
 
 
-def ranged(frame: pl.DataFrame) -> pl.DataFrame:
-    """Each range figure as ``central [lo, hi]``."""
+def ranged(frame: pl.DataFrame, figures: Sequence[str],
+           ends: tuple[str, str] = ("_pricing_lo", "_pricing_hi")) -> pl.DataFrame:
+    """Each figure as ``value [lo, hi]``."""
     return frame.select("strategy", *(
         pl.format("{} [{}, {}]", *(pl.col(f"{f}{e}").map_elements(cell, return_dtype=pl.String)
-                                   for e in ("", "_pricing_lo", "_pricing_hi"))).alias(f)
-        for f in RANGE))
+                                   for e in ("", *ends))).alias(f)
+        for f in figures))
 
 
 def claims_markdown(result: Result, policy: Policy) -> str:
@@ -75,9 +77,13 @@ def claims_markdown(result: Result, policy: Policy) -> str:
         + "\nOn the sizing equity (daily P&L over it, no compounding; CVaR in dollars a "
         "day):\n\n" + table(summary.filter(pl.col("scope") == "all"), RISK)
         + "\n## P&L per year\n\n" + table(per_year, per_year.columns)
+        + "\n## Block-bootstrap bands\n\nValue [5%, 95%] over 500 stationary block-bootstrap "
+        "resamples of the sessions (mean block 63 sessions).\n\n"
+        + table(ranged(summary.filter(pl.col("scope") == "all"), BANDED, ("_lo", "_hi")),
+                ("strategy", *BANDED))
         + "\n## Over the pricing band\n\nCentral [lowest, highest] over the central run and "
         "the runs with every model price at the calibration's low and high error band.\n\n"
-        + table(ranged(pricing_range(result).filter(pl.col("scope") == "all")),
+        + table(ranged(pricing_range(result).filter(pl.col("scope") == "all"), RANGE),
                 ("strategy", *RANGE))
         + "\n## Named crash days\n\n" + table(named, CRASH)
         + "\n## The verdict\n\n" + table(verdict(crash, summary, policy), VERDICT))

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import polars as pl
 
 from backtest.run import Result
-from backtest.views import view_sql
+from backtest.views import in_memory
 from hedge.policy import Policy
 
 HEDGED = ("alvh_stress", "alvh_vega", "static", "vxth")
@@ -32,27 +31,20 @@ def yearly(result: Result) -> pl.DataFrame:
 
 
 def _views(result: Result) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    with duckdb.connect() as con:
-        con.register("backtest_runs", result.run.to_arrow())
-        con.register("backtest_daily", result.daily.to_arrow())
-        for stmt in view_sql():
-            con.execute(stmt)
-        daily = con.sql("SELECT * FROM v_backtest_daily ORDER BY strategy, date").pl()
-        summary = con.sql("SELECT * FROM v_backtest_summary ORDER BY scope, strategy").pl()
-        years = con.sql("SELECT * FROM v_backtest_yearly ORDER BY strategy, year").pl()
+    daily, summary, years = in_memory(
+        result.run, result.daily, result.bootstrap,
+        "SELECT * FROM v_backtest_daily ORDER BY strategy, date",
+        "SELECT * FROM v_backtest_summary ORDER BY scope, strategy",
+        "SELECT * FROM v_backtest_yearly ORDER BY strategy, year")
     return daily, summary, years
 
 
 def pricing_range(result: Result) -> pl.DataFrame:
     """v_backtest_pricing_range of one run: each figure beside its range over the band runs."""
     runs = (result, *result.bands)
-    with duckdb.connect() as con:
-        con.register("backtest_runs", pl.concat([r.run for r in runs]).to_arrow())
-        con.register("backtest_daily", pl.concat([r.daily for r in runs]).to_arrow())
-        for stmt in view_sql():
-            con.execute(stmt)
-        return con.sql("SELECT * FROM v_backtest_pricing_range "
-                       "ORDER BY scope, strategy").pl()
+    return in_memory(pl.concat([r.run for r in runs]), pl.concat([r.daily for r in runs]),
+                     result.bootstrap,
+                     "SELECT * FROM v_backtest_pricing_range ORDER BY scope, strategy")[0]
 
 
 def crash_days(daily: pl.DataFrame, policy: Policy) -> pl.DataFrame:

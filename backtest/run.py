@@ -8,9 +8,18 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
+from backtest.bootstrap import bootstrap_bands
 from backtest.listing import listed_sessions
 from backtest.market import Market, load_market
-from backtest.tables import BACKTEST_DAILY, BACKTEST_RUNS, BACKTEST_TRADES, SCALED, STRATEGIES
+from backtest.tables import (
+    BACKTEST_BANDS,
+    BACKTEST_DAILY,
+    BACKTEST_RUNS,
+    BACKTEST_TRADES,
+    SCALED,
+    STRATEGIES,
+)
+from backtest.views import in_memory
 from backtest.walk import Walk, walk
 from core.calendar import trading_days
 from hedge.policy import Policy
@@ -25,6 +34,7 @@ class Result:
     daily: pl.DataFrame
     trades: pl.DataFrame
     bands: tuple[Result, ...] = ()
+    bootstrap: pl.DataFrame | None = None  # backtest_bands rows (the central run's)
 
     @property
     def run_id(self) -> str:
@@ -98,7 +108,18 @@ def backtest_market(market: Market, policy: Policy, start: dt.date, end: dt.date
     bands = ("lo", "hi") if policy.backtest.pricing_bands else ()
     out = [_tabulated(walk(market, policy, strategies, band), market, start, end, now, central)
            for band in ("central", *bands)]
-    return replace(out[0], bands=tuple(out[1:]))
+    return replace(out[0], bands=tuple(out[1:]), bootstrap=_bootstrap(out[0], policy, now))
+
+
+def _bootstrap(result: Result, policy: Policy, now: dt.datetime) -> pl.DataFrame:
+    """backtest_bands rows of a run: its summary figures' block-bootstrap bands."""
+    daily, summary = in_memory(result.run, result.daily, None,
+                               "SELECT * FROM v_backtest_daily",
+                               "SELECT * FROM v_backtest_summary")
+    bands = bootstrap_bands(daily, summary, policy.backtest.initial_equity)
+    return BACKTEST_BANDS.conform(bands.with_columns(
+        pl.lit(policy.version).alias("policy_version"),
+        pl.lit(now, dtype=BACKTEST_BANDS.columns["computed_at"]).alias("computed_at")))
 
 
 def _tabulated(w: Walk, market: Market, start: dt.date, end: dt.date, now: dt.datetime,
@@ -148,3 +169,6 @@ def store(lake: Lake, result: Result | list[Result]) -> None:
                           ("backtest_daily", [r.daily for r in results]),
                           ("backtest_trades", [r.trades for r in results])):
         lake.upsert(table, pl.concat(frames))
+    boot = [r.bootstrap for r in results if r.bootstrap is not None]
+    if boot:
+        lake.upsert("backtest_bands", pl.concat(boot))

@@ -81,4 +81,18 @@ BACKTEST_TRADES = Table(
         "cash": "dollars received (+) or paid (-), after haircut and commission"},
 )
 
-TABLES = (BACKTEST_RUNS, BACKTEST_DAILY, BACKTEST_TRADES)  # listed in storage.schemas
+BACKTEST_BANDS = Table(
+    "backtest_bands",
+    {"run_id": STR, "policy_version": STR, "strategy": STR, "scope": STR, "figure": STR,
+     "value": F64, "lo": F64, "hi": F64, "computed_at": UTC_TS},
+    keys=("run_id", "strategy", "scope", "figure"), date_col="computed_at",
+    partition_by=("policy_version",),
+    descriptions={
+        "figure": "cagr, volatility, max_drawdown, hedge_cost_per_year, ladder_pnl_per_year",
+        "value": "the run's own figure",
+        "lo": "5th percentile over stationary block-bootstrap resamples of the run's "
+              "sessions (mean block 63 sessions, 500 draws, fixed seed), at most the value",
+        "hi": "95th percentile, at least the value"},
+)
+
+TABLES = (BACKTEST_RUNS, BACKTEST_DAILY, BACKTEST_TRADES, BACKTEST_BANDS)  # in storage.schemas

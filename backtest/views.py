@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import duckdb
+import polars as pl
+
 SCALE = ("CASE d.strategy WHEN 'static' THEN r.static_scale WHEN 'vxth' THEN r.vxth_scale "
          "ELSE 1.0 END")
 
@@ -79,13 +82,21 @@ PRICING_RANGE = (
                 for f in RANGE_FIGURES)
     + ", count(*) AS runs FROM v_backtest_summary GROUP BY central_run_id, strategy, scope")
 
-SUMMARY = ("CREATE VIEW v_backtest_summary AS "
+BAND_FIGURES = ("cagr", "volatility", "max_drawdown", "hedge_cost_per_year",
+                "ladder_pnl_per_year")
+_BANDS = ("SELECT run_id, strategy, scope, "
+          + ", ".join(f"max(lo) FILTER (WHERE figure = '{f}') AS {f}_lo, "
+                      f"max(hi) FILTER (WHERE figure = '{f}') AS {f}_hi" for f in BAND_FIGURES)
+          + " FROM backtest_bands GROUP BY run_id, strategy, scope")
+SUMMARY = ("CREATE VIEW v_backtest_summary AS SELECT s.*, "
+           + ", ".join(f"b.{f}_lo, b.{f}_hi" for f in BAND_FIGURES) + " FROM ("
            + _SCOPE.format(scope="all", equity="equity", pnl="pnl", drawdown="drawdown",
                            condor="condor_pnl")
            + " UNION ALL "
            + _SCOPE.format(scope="listed", equity="equity_listed", pnl="pnl_listed",
                            drawdown="drawdown_listed",
-                           condor="CASE WHEN spx_listed THEN condor_pnl ELSE 0 END"))
+                           condor="CASE WHEN spx_listed THEN condor_pnl ELSE 0 END")
+           + f") s LEFT JOIN ({_BANDS}) b USING (run_id, strategy, scope)")
 
 _COMMENTS = {
     "v_backtest_daily": "Backtest rows per run, strategy and session; benchmarks scaled to "
@@ -157,6 +168,10 @@ _SUMMARY_COLUMNS = {
     "sortino": "Annualised mean / downside deviation of daily P&L over the sizing equity",
     "cvar_95": "Mean daily P&L on the worst 5% of days, dollars",
     "calmar": "P&L per year over the sizing equity / |max drawdown|",
+    **{f"{f}{end}": f"{f}: {what} of a stationary block bootstrap of the sessions "
+       "(backtest_bands; null for a band run)"
+       for f in BAND_FIGURES for end, what in (("_lo", "5th percentile"),
+                                               ("_hi", "95th percentile"))},
 }
 
 _YEARLY_COLUMNS = {
@@ -195,3 +210,18 @@ def view_sql() -> list[str]:
 
 
 VIEWS = tuple(_COMMENTS)
+
+
+def in_memory(run: pl.DataFrame, daily: pl.DataFrame, bands: pl.DataFrame | None,
+              *queries: str) -> list[pl.DataFrame]:
+    """``queries`` over the backtest views of the given rows, in an in-memory DuckDB."""
+    from backtest.tables import BACKTEST_BANDS
+
+    with duckdb.connect() as con:
+        con.register("backtest_runs", run.to_arrow())
+        con.register("backtest_daily", daily.to_arrow())
+        con.register("backtest_bands", (BACKTEST_BANDS.empty() if bands is None
+                                        else bands).to_arrow())
+        for stmt in view_sql():
+            con.execute(stmt)
+        return [con.sql(q).pl() for q in queries]

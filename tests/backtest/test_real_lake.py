@@ -183,3 +183,35 @@ def test_trader_metrics_on_the_sizing_equity(quarter):
     totals = daily.group_by("strategy").agg(pl.col("pnl").sum())
     assert per_year.sort("strategy")["pnl"].to_list() == pytest.approx(
         totals.sort("strategy")["pnl"].to_list())
+
+
+def test_summary_figures_carry_block_bootstrap_bands(tmp_path, quarter):
+    """v_backtest_summary's figures each have a 5-95% stationary block-bootstrap band that
+    holds the run's own value, stored in backtest_bands and read through the catalog."""
+    import numpy as np
+
+    from backtest.bootstrap import stationary_indices
+    from backtest.run import store
+    from flows.pipeline import publish
+    from storage.catalog import connect_readonly
+
+    lake = Lake(tmp_path / "lake")
+    store(lake, quarter)
+    publish(lake)
+    figures = ("cagr", "volatility", "max_drawdown", "hedge_cost_per_year",
+               "ladder_pnl_per_year")
+    with connect_readonly(lake) as con:
+        rows = con.execute(
+            "SELECT strategy, scope, " + ", ".join(f"{f}, {f}_lo, {f}_hi" for f in figures)
+            + " FROM v_backtest_summary WHERE pricing_band = 'central'").fetchall()
+    assert len(rows) == 10
+    for row in rows:
+        for i in range(len(figures)):
+            value, lo, hi = row[2 + 3 * i: 5 + 3 * i]
+            assert lo <= value <= hi, (row[0], row[1], figures[i])
+    stressed = next(r for r in rows if r[0] == "alvh_stress" and r[1] == "all")
+    assert stressed[3] < stressed[4]  # a real band, not a point
+    # The resampler keeps runs of consecutive sessions (wrapping at the end).
+    idx = stationary_indices(200, 4, 63, np.random.default_rng(0))
+    steps = np.diff(idx, axis=1)
+    assert ((steps == 1) | (steps == -199)).mean() > 0.9

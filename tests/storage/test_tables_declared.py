@@ -1,8 +1,9 @@
 import subprocess
 import sys
 
-ALL = ["backtest_daily", "backtest_runs", "backtest_trades", "breadth_daily", "events",
-       "features_daily", "index_daily", "macro_observations", "option_chain",
+ALL = ["backtest_bands", "backtest_daily", "backtest_runs", "backtest_trades",
+       "breadth_daily", "events", "features_daily", "index_daily", "macro_observations",
+       "option_chain",
        "pricing_calibration", "pricing_calibration_errors", "recommendation_legs",
        "recommendations", "vx_futures"]
 
