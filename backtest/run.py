@@ -119,6 +119,7 @@ def _bootstrap(result: Result, policy: Policy, now: dt.datetime) -> pl.DataFrame
     bands = bootstrap_bands(daily, summary, policy.backtest.initial_equity)
     return BACKTEST_BANDS.conform(bands.with_columns(
         pl.lit(policy.version).alias("policy_version"),
+        pl.lit(result.run["end"][0], dtype=pl.Date).alias("end"),
         pl.lit(now, dtype=BACKTEST_BANDS.columns["computed_at"]).alias("computed_at")))
 
 

@@ -83,13 +83,13 @@ BACKTEST_TRADES = Table(
 
 BACKTEST_BANDS = Table(
     "backtest_bands",
-    {"run_id": STR, "policy_version": STR, "strategy": STR, "scope": STR, "figure": STR,
-     "value": F64, "lo": F64, "hi": F64, "computed_at": UTC_TS},
-    keys=("run_id", "strategy", "scope", "figure"), date_col="computed_at",
+    {"run_id": STR, "policy_version": STR, "end": DATE, "strategy": STR, "scope": STR,
+     "figure": STR, "value": F64, "lo": F64, "hi": F64, "computed_at": UTC_TS},
+    keys=("run_id", "strategy", "scope", "figure"), date_col="end",
     partition_by=("policy_version",),
     descriptions={
         "figure": "cagr, volatility, max_drawdown, hedge_cost_per_year, ladder_pnl_per_year",
-        "value": "the run's own figure",
+        "end": "the run's last session", "value": "the run's own figure",
         "lo": "5th percentile over stationary block-bootstrap resamples of the run's "
               "sessions (mean block 63 sessions, 500 draws, fixed seed), at most the value",
         "hi": "95th percentile, at least the value"},
