@@ -182,11 +182,6 @@ def _chain_days(lake: Lake, start: dt.date, end: dt.date) -> frozenset[dt.date]:
     return frozenset(days["quote_date"].to_list())
 
 
-def _calibrations(lake: Lake) -> Calibrations:
-    """Every stored pricing calibration (none when ``alvh calibrate`` never ran)."""
-    return Calibrations.of(lake.scan("pricing_calibration").collect())
-
-
 def load_market(lake: Lake, start: dt.date, end: dt.date, *, dtes: tuple[int, ...],
                 max_rate_age: int) -> Market:
     """Every input of a run over the NYSE sessions of [start, end], read once.
@@ -207,4 +202,4 @@ def load_market(lake: Lake, start: dt.date, end: dt.date, *, dtes: tuple[int, ..
                   spx=_spx(lake, start, end), settles=_settles(lake, start, end),
                   rates=daily_rates(lake.scan("macro_observations"), sessions, max_rate_age),
                   chain_days=_chain_days(lake, start, end), lake=lake,
-                  expiries=run_expiries(days, dtes), calibrations=_calibrations(lake))
+                  expiries=run_expiries(days, dtes), calibrations=Calibrations.in_lake(lake))

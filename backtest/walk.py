@@ -115,7 +115,8 @@ def mark_calls(book: Book, known: Known, policy: Policy, out: Day) -> None:
                 out.reasons.append(f"{layer} {expiry} {strike:g} expired unsettled: dropped")
                 del book.calls[key], book.marks[key]
             continue
-        mark = _quoted(known, expiry, strike) or call_mark(
+        quote = _quote(known, expiry, strike)
+        mark = _mid(quote) if quote else call_mark(
             settle, strike, known.date, expiry, _rate(known, policy), vvix or 0.0,
             _pricing(known))
         if out.ladder_pnl is not None:
@@ -133,10 +134,13 @@ def _rate(known: Known, policy: Policy) -> float:
     return known.rate.value if known.rate is not None else policy.pricing.default_rate
 
 
-def _quoted(known: Known, expiry: dt.date, strike: float) -> float | None:
-    """The call's mid where D's chain quotes it (before its expiry day), else None."""
-    quote = known.vix_quotes.get((expiry, strike))
-    return (quote[0] + quote[1]) / 2 if quote and expiry > known.date else None
+def _quote(known: Known, expiry: dt.date, strike: float) -> tuple[float, float] | None:
+    """The call's (bid, ask) where D's chain quotes it (before its expiry day), else None."""
+    return known.vix_quotes.get((expiry, strike)) if expiry > known.date else None
+
+
+def _mid(quote: tuple[float, float]) -> float:
+    return (quote[0] + quote[1]) / 2
 
 
 def _pricing(known: Known) -> Pricing:
@@ -169,11 +173,10 @@ def trade_to(book: Book, targets: list[HeldCall], known: Known, policy: Policy,
             out.reasons.append(f"no VX settlement or VVIX to trade {layer} {expiry} "
                                f"{strike:g}: not traded")
             continue
-        quoted = _quoted(known, expiry, strike)
-        quote = known.vix_quotes.get((expiry, strike)) if quoted is not None else None
-        mark = quoted or call_mark(
+        quote = _quote(known, expiry, strike)
+        mark = _mid(quote) if quote else call_mark(
             settle, strike, known.date, expiry, _rate(known, policy), vvix, _pricing(known))
-        half = (quote[1] - quote[0]) / 2 if quote else None
+        half = (quote[1] - quote[0]) / 2 if quote else vix_haircut(mark, policy.backtest)
         cash = call_trade_cash(mark, delta, policy.backtest, mult, half)
         if out.ladder_pnl is not None:
             out.ladder_pnl += cash + delta * mark * mult  # the haircut and commission
@@ -190,7 +193,7 @@ def trade_to(book: Book, targets: list[HeldCall], known: Known, policy: Policy,
         _trade(book, known.date, "quote" if quote else "model", instrument="vix_call",
                action="buy" if delta > 0 else (exits or {}).get(key, "sell"),
                layer=layer, expiry=expiry, strikes=f"{strike:g}", contracts=delta, price=mark,
-               haircut=vix_haircut(mark, policy.backtest) if half is None else half,
+               haircut=half,
                commission=abs(delta) * policy.backtest.vix_commission, cash=cash)
 
 

@@ -39,23 +39,26 @@ class CalibrationReport:
 
 def chain_inputs(lake: Lake, policy: Policy) -> tuple[
         pl.DataFrame, dict[dt.date, dict[str, Any]], pl.DataFrame, dict[dt.date, float]]:
-    """Every stored quote, the features rows, VX settlements and rates of its days.
-
-    The rate of a day is the one the engine would use on it: a fresh DTB3, else SOFR, else
-    DFF (``backtest.market.daily_rates``), else the policy's default rate.
-    """
-    from backtest.market import daily_rates
-
+    """Every stored quote, the features rows, VX settlements and rates of its days."""
     chain = lake.scan("option_chain").collect()
     days = sorted(set(chain["quote_date"].to_list()))
     rows = {r["date"]: r for r in lake.scan("features_daily").filter(
         pl.col("date").is_in(days)).collect().iter_rows(named=True)}
     settles = lake.scan("vx_futures").filter(pl.col("trade_date").is_in(days)).select(
         "trade_date", "expiry", "settle").collect()
+    return chain, rows, settles, engine_rates(lake, days, policy)
+
+
+def engine_rates(lake: Lake, days: list[dt.date], policy: Policy) -> dict[dt.date, float]:
+    """The rate the engine uses on each day, else the policy's default rate.
+
+    A fresh DTB3, else SOFR, else DFF (``backtest.market.daily_rates``).
+    """
+    from backtest.market import daily_rates
+
     quotes = daily_rates(lake.scan("macro_observations"), pl.Series(days, dtype=pl.Date),
                          policy.pricing.max_rate_age)
-    rates = {d: quotes[d].value if d in quotes else policy.pricing.default_rate for d in days}
-    return chain, rows, settles, rates
+    return {d: quotes[d].value if d in quotes else policy.pricing.default_rate for d in days}
 
 
 def uncalibrated_quote_days(lake: Lake) -> list[dt.date]:
@@ -116,7 +119,6 @@ def fit_and_store(home: str | None, policy_path: str | None,
 @task
 def vxth_check(home: str | None, policy_path: str | None) -> dict[str, Any] | None:
     """VXTH rebuilt from the lake at the latest VIX calibration, against the published index."""
-    from backtest.market import daily_rates
     from backtest.vxth import rebuild_vxth
     from hedge.calibration import Calibrations
     from hedge.policy import load_policy
@@ -128,13 +130,10 @@ def vxth_check(home: str | None, policy_path: str | None) -> dict[str, Any] | No
     if published.is_empty():
         return None
     policy = load_policy(policy_path)
-    pricing = Calibrations.of(lake.scan("pricing_calibration").collect()).pricing(
-        dt.date.max, policy)
+    pricing = Calibrations.in_lake(lake).pricing(dt.date.max, policy)
     settles = lake.scan("vx_futures").select("trade_date", "expiry", "settle").collect()
-    days = settles["expiry"].unique().sort()  # the rolls: the rate the engine uses on each
-    quotes = daily_rates(lake.scan("macro_observations"), days, policy.pricing.max_rate_age)
-    rates = pl.DataFrame({"date": days, "rate": [
-        quotes[d].value if d in quotes else policy.pricing.default_rate for d in days]})
+    rolls = engine_rates(lake, settles["expiry"].unique().sort().to_list(), policy)
+    rates = pl.DataFrame({"date": list(rolls), "rate": list(rolls.values())})
     got = rebuild_vxth(index.filter(pl.col("symbol") == "SPX").drop("symbol"), settles,
                        index.filter(pl.col("symbol") == "VVIX").drop("symbol"), rates,
                        pricing.vix, published, policy)

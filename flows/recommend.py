@@ -91,7 +91,7 @@ def recommend_day(lake: Lake, day: dt.date, *, policy: Policy, equity: float,
     rate = risk_free_rate(lake.scan("macro_observations"), day, policy.pricing.max_rate_age)
     prev_day = previous_session(lake, day)
     previous = stored_recommendation(lake, prev_day, policy) if prev_day else None
-    pricing = Calibrations.of(lake.scan("pricing_calibration").collect()).pricing(day, policy)
+    pricing = Calibrations.in_lake(lake).pricing(day, policy)
     rec = recommend(row, chain=chain if chain.height else None, rate=rate, equity=equity,
                     policy=policy, date=day, held=previous.ladder.positions if previous else (),
                     prior=settled_prior(lake, previous, row, policy),

@@ -14,13 +14,17 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from hedge.policy import Policy
 from hedge.spx_model import SpxModel
 from hedge.vix_model import VixModel
+
+if TYPE_CHECKING:
+    from storage.lake import Lake
+
 from storage.schemas import BOOL, DATE, F64, I64, STR, UTC_TS, Table
 
 MODELS = ("spx_1dte", "vix_call")
@@ -119,6 +123,11 @@ class Calibrations:
     # The pricing of each (policy, rows in force), built once: a backtest asks every session.
     _seen: dict[tuple[Any, ...], Pricing] = field(default_factory=dict, compare=False,
                                                        repr=False)
+
+    @classmethod
+    def in_lake(cls, lake: Lake) -> Calibrations:
+        """Every calibration ``lake`` stores (none when ``alvh calibrate`` never ran)."""
+        return cls.of(lake.scan("pricing_calibration").collect())
 
     @classmethod
     def of(cls, frame: pl.DataFrame | None) -> Calibrations:

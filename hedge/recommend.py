@@ -223,21 +223,33 @@ def quoted_condor(ctx: Context, strikes: np.ndarray, quotes: pl.DataFrame,
         return None
     mids = got["mid"].to_numpy()
     half = ((got["ask"] - got["bid"]) / 2).to_numpy()
-    ivs = got["iv"].fill_null(pl.Series(_model_marks(ctx, strikes, years)[1])).to_numpy()
-    return CondorPrices(_legs(ctx, strikes, mids, ivs, years, "quote"), _fill(mids, half),
-                        None)
+    quoted_ivs = got["iv"]
+    if quoted_ivs.null_count():  # a quote without an IV: the model's for that leg
+        quoted_ivs = quoted_ivs.fill_null(pl.Series(_model_marks(ctx, strikes, years)[1]))
+    return CondorPrices(_legs(ctx, strikes, mids, quoted_ivs.to_numpy(), years, "quote"),
+                        _fill(mids, half), None)
 
 
 def _model_marks(ctx: Context, strikes: np.ndarray, years: float
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, float]]:
     """The 1DTE model's mids (scaled to the run's band), IVs and half-spreads per leg."""
-    got = atm_source(ctx.row) or ("vix_close", ctx.vix)
+    got = _vol_level(ctx)
     mids, ivs, _ = leg_marks(ctx.pricing.spx, ctx.spx, strikes, np.array(CALLS), years,
                              got[0], got[1], ctx.rate, ctx.policy.pricing.dividend_yield,
                              levels=ctx.row)
     # A band run moves the mids; the fitted spread is that of the prices quoted.
     mids = mids * ctx.pricing.spx_scale
     return mids, ivs, half_spreads(ctx.pricing.spx, mids), got
+
+
+def _vol_level(ctx: Context) -> tuple[str, float]:
+    """The 1DTE model's vol level: the shortest index published on D (VIX at worst)."""
+    return atm_source(ctx.row) or ("vix_close", ctx.vix)
+
+
+def credit(legs: Sequence[Leg]) -> float:
+    """A condor's credit in points per condor: its short legs' prices less its long legs'."""
+    return sum(-leg.contracts * leg.price for leg in legs)
 
 
 def model_condor(ctx: Context, strikes: np.ndarray, years: float) -> CondorPrices:
@@ -352,7 +364,7 @@ def _condor_doc(ctx: Context, prices: CondorPrices, geometry: dict[str, float],
     """The condor section of the document from its legs and sizing."""
     c, legs = ctx.policy.condor, prices.legs
     lp, sp, sc, lc = (leg.strike for leg in legs)
-    credit = sum(-leg.contracts * leg.price for leg in legs)
+    mid = credit(legs)
     width = _width(prices)
     # The risk is what the fill leaves: the wing less the credit the open receives.
     max_loss = max((width - prices.fill_credit) * c.multiplier, 0.01 * c.multiplier)
@@ -360,7 +372,7 @@ def _condor_doc(ctx: Context, prices: CondorPrices, geometry: dict[str, float],
     contracts = int(math.floor(sizing["risk_dollars"] / max_loss + 1e-9)) if open_ else 0
     return Condor(open=open_ and contracts > 0, expiry=ctx.trade_date, k=geometry["k"],
                   expected_move=geometry["em"], wing_width=geometry["width"], short_put=sp,
-                  short_call=sc, long_put=lp, long_call=lc, credit_points=credit,
+                  short_call=sc, long_put=lp, long_call=lc, credit_points=mid,
                   max_loss_per_contract=max_loss, break_even_low=sp - prices.fill_credit,
                   break_even_high=sc + prices.fill_credit, vega_per_contract=vega,
                   pricing_source=legs[0].source, fill_credit_points=prices.fill_credit,
@@ -658,8 +670,6 @@ def condor_check(features: Mapping[str, Any] | pl.DataFrame, chain: pl.DataFrame
     strikes = np.array([leg.strike for leg in quoted])
     years = settle_years(day.ctx.date, day.ctx.trade_date)
     model = model_condor(day.ctx, strikes, years).legs
-    source = atm_source(day.ctx.row) or ("vix_close", day.ctx.vix)
-    return CondorCheck(tuple(float(k) for k in strikes),
-                       sum(-leg.contracts * leg.price for leg in quoted),
-                       sum(-leg.contracts * leg.price for leg in model), source[0], source[1],
-                       years)
+    source = _vol_level(day.ctx)
+    return CondorCheck(tuple(float(k) for k in strikes), credit(quoted), credit(model),
+                       source[0], source[1], years)
